@@ -1,0 +1,115 @@
+//! The HTTP transport both protocols share: one pooled client per tenant,
+//! POST of exact JSON bytes, and the mapping of transport failures and HTTP
+//! statuses onto [`UpstreamErrorKind`].
+
+use std::{sync::Once, time::Duration};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+
+use super::UpstreamErrorKind;
+
+/// How much of an unparseable error body to quote back to the caller.
+const ERROR_BODY_QUOTE_CHARS: usize = 200;
+
+/// A pooled HTTP client for one tenant's warehouse.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+}
+
+impl HttpTransport {
+    /// A client whose every request gives up after `timeout`.
+    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("qlink-facade/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { client })
+    }
+
+    /// POSTs `body` as `application/json` and returns the body of a 2xx answer.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        mut headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Bytes, UpstreamErrorKind> {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let response = self
+            .client
+            .post(url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(classify)?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(UpstreamErrorKind::Http {
+            status: status.as_u16(),
+            message: error_words(&body),
+            retry_after,
+        })
+    }
+}
+
+fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Another part of the process may have installed one already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+fn classify(err: reqwest::Error) -> UpstreamErrorKind {
+    // `without_url`: a configured URL may carry credentials in its query.
+    let err = err.without_url();
+    if err.is_timeout() {
+        UpstreamErrorKind::Timeout
+    } else if err.is_connect() {
+        UpstreamErrorKind::Connect(root_cause(&err))
+    } else {
+        UpstreamErrorKind::Transport(root_cause(&err))
+    }
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// The warehouse's own words from an error body: its `errorMsg` or `message`
+/// when the body is JSON, else the start of the body.
+fn error_words(body: &[u8]) -> String {
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) {
+        for key in ["errorMsg", "message", "msg", "error"] {
+            if let Some(words) = fields.get(key).map(super::lenient::string_of) {
+                if !words.is_empty() {
+                    return words;
+                }
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "empty body".to_owned();
+    }
+    text.chars().take(ERROR_BODY_QUOTE_CHARS).collect()
+}
