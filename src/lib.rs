@@ -1,5 +1,9 @@
 //! qlink-facade: one typed gRPC API over the qlink and Qianyi warehouse
 //! protocols.
+//!
+//! Layout: `api` (gRPC handlers) → `domain` (the backend trait and types) →
+//! `upstream` (one module per protocol). `simulator` is a warehouse speaking
+//! both protocols, for demo mode and tests.
 
 pub mod proto {
     //! Code generated from `proto/qlink/v1/*.proto`.
@@ -10,5 +14,18 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("qlink_descriptor");
 }
 
+#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
+pub mod api;
+#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
+pub mod cli;
+pub mod config;
+#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
+pub mod demo;
 pub mod domain;
+#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
+pub mod server;
+pub mod simulator;
+pub mod telemetry;
+#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
+pub mod tenant;
 pub mod upstream;

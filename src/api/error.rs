@@ -1,0 +1,135 @@
+//! The one place that decides gRPC status codes and details for every error
+//! the facade returns.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::{
+    tenant::TenantError,
+    upstream::{UpstreamError, UpstreamErrorKind},
+};
+
+/// The `domain` of the `google.rpc.ErrorInfo` details the facade sends.
+pub const ERROR_DOMAIN: &str = "qlink-facade";
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error("{0}")]
+    Invalid(#[from] Violations),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+/// Field violations found while validating a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Violations(Vec<(String, String)>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push((field.into(), description.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was found, else the violations.
+    pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(field, description)| (field.as_str(), description.as_str()))
+    }
+}
+
+impl std::fmt::Display for Violations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("invalid request: ")?;
+        for (index, (field, description)) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{field}: {description}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Violations {}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Self {
+        let message = err.to_string();
+        match err {
+            ApiError::Tenant(TenantError::Missing) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request(vec![FieldViolation::new(
+                    "x-tenant-id",
+                    "required metadata: the tenant the call is for",
+                )]),
+            ),
+            ApiError::Tenant(TenantError::Unknown(_)) => Status::not_found(message),
+            ApiError::Tenant(TenantError::BadToken(_)) => Status::unauthenticated(message),
+            ApiError::Invalid(violations) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request(
+                    violations
+                        .fields()
+                        .map(|(field, description)| FieldViolation::new(field, description))
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            ApiError::Upstream(err) => upstream_status(err, message),
+        }
+    }
+}
+
+fn upstream_status(err: UpstreamError, message: String) -> Status {
+    match err.kind {
+        UpstreamErrorKind::Connect(_) | UpstreamErrorKind::Transport(_) => Status::unavailable(message),
+        UpstreamErrorKind::Timeout => Status::deadline_exceeded(message),
+        UpstreamErrorKind::Malformed(_) => Status::internal(message),
+        UpstreamErrorKind::Http {
+            status, retry_after, ..
+        } => match status {
+            429 => {
+                let mut details = ErrorDetails::new();
+                if let Some(delay) = retry_after {
+                    details.set_retry_info(Some(delay));
+                }
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
+            401 | 403 => Status::permission_denied(message),
+            404 | 405 | 501 => Status::unimplemented(message),
+            408 | 504 => Status::deadline_exceeded(message),
+            500..=599 => Status::unavailable(message),
+            _ => Status::internal(message),
+        },
+        UpstreamErrorKind::Rejected {
+            message: words,
+            code,
+        } => {
+            let mut metadata = HashMap::from([
+                ("tenant".to_owned(), err.tenant.to_string()),
+                ("operation".to_owned(), err.operation.to_owned()),
+                ("warehouse_message".to_owned(), words),
+            ]);
+            if !code.is_empty() {
+                metadata.insert("warehouse_code".to_owned(), code);
+            }
+            Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_error_info("WAREHOUSE_REJECTED", ERROR_DOMAIN, metadata),
+            )
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! InventoryService: stream stock levels page by page.
+//!
+//! A spawned pager pulls the backend's lazy page stream and writes into a
+//! bounded channel of one: at most one page waits for a slow caller, and when
+//! the caller goes away the send fails, the pager drops the stream and no
+//! further page is requested.
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{FacadeApi, status};
+use crate::{
+    domain::InventoryQuery,
+    proto::{self, inventory_service_server::InventoryService},
+};
+
+/// Pages converted but not yet taken by the caller.
+const PAGES_IN_FLIGHT: usize = 1;
+
+#[tonic::async_trait]
+impl InventoryService for FacadeApi {
+    type SyncInventoryStream = ReceiverStream<Result<proto::SyncInventoryResponse, Status>>;
+
+    async fn sync_inventory(
+        &self,
+        request: Request<proto::SyncInventoryRequest>,
+    ) -> Result<Response<Self::SyncInventoryStream>, Status> {
+        let tenant = self.tenant(&request).map_err(status)?;
+        let query = InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
+        let mut pages = tenant.backend.clone().sync_inventory(query);
+        let (sender, receiver) = mpsc::channel(PAGES_IN_FLIGHT);
+        tokio::spawn(async move {
+            while let Some(page) = pages.next().await {
+                let failed = page.is_err();
+                let message = page
+                    .map(proto::SyncInventoryResponse::from)
+                    .map_err(|err| status(err.into()));
+                if sender.send(message).await.is_err() {
+                    tracing::debug!(tenant = %tenant.id, "inventory caller went away; paging stopped");
+                    break;
+                }
+                if failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}

@@ -1,0 +1,59 @@
+//! OrderService: create, cancel and follow outbound orders.
+
+use tonic::{Request, Response, Status};
+
+use super::{FacadeApi, convert, status};
+use crate::{
+    domain::NewOrder,
+    proto::{self, order_service_server::OrderService},
+};
+
+#[tonic::async_trait]
+impl OrderService for FacadeApi {
+    async fn create_order(
+        &self,
+        request: Request<proto::CreateOrderRequest>,
+    ) -> Result<Response<proto::CreateOrderResponse>, Status> {
+        let tenant = self.tenant(&request).map_err(status)?;
+        let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
+        let created = tenant.backend.create_order(&order).await.map_err(|err| status(err.into()))?;
+        Ok(Response::new(proto::CreateOrderResponse {
+            warehouse_order_number: created.warehouse_order_number,
+            order_number: created.order_number,
+        }))
+    }
+
+    async fn cancel_orders(
+        &self,
+        request: Request<proto::CancelOrdersRequest>,
+    ) -> Result<Response<proto::CancelOrdersResponse>, Status> {
+        let tenant = self.tenant(&request).map_err(status)?;
+        let request = request.into_inner();
+        let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
+        let outcomes = tenant
+            .backend
+            .cancel_orders(request.warehouse_code.trim(), &orders)
+            .await
+            .map_err(|err| status(err.into()))?;
+        Ok(Response::new(proto::CancelOrdersResponse {
+            results: outcomes.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn get_orders(
+        &self,
+        request: Request<proto::GetOrdersRequest>,
+    ) -> Result<Response<proto::GetOrdersResponse>, Status> {
+        let tenant = self.tenant(&request).map_err(status)?;
+        let request = request.into_inner();
+        let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
+        let states = tenant
+            .backend
+            .get_orders(request.warehouse_code.trim(), &orders)
+            .await
+            .map_err(|err| status(err.into()))?;
+        Ok(Response::new(proto::GetOrdersResponse {
+            orders: states.into_iter().map(Into::into).collect(),
+        }))
+    }
+}

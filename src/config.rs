@@ -1,0 +1,537 @@
+//! Configuration: the TOML file of the contract, `${NAME}` read from the
+//! environment, validated once at start-up with errors that name the tenant
+//! and the key. Secrets are held in [`SecretString`] so they cannot print.
+//!
+//! Parsing takes the environment as a function, so tests pass values in and
+//! never mutate the process environment.
+
+use std::{collections::HashSet, net::SocketAddr, time::Duration};
+
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::upstream::{AuthInfo, QianyiCredentials, QlinkCredentials};
+
+/// Default gRPC listen address.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+/// Default HTTP listen address (metrics, health, push webhooks).
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
+/// Default time an upstream call may take.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A configuration problem, naming where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file is not valid: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("[server] {key}: {problem}")]
+    Server { key: &'static str, problem: String },
+    #[error("tenant {tenant}: {key}: {problem}")]
+    Tenant {
+        tenant: String,
+        key: &'static str,
+        problem: String,
+    },
+    #[error("no tenant is configured: add at least one [[tenant]]")]
+    NoTenants,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub grpc_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            grpc_addr: parse_default(DEFAULT_GRPC_ADDR),
+            http_addr: parse_default(DEFAULT_HTTP_ADDR),
+        }
+    }
+}
+
+fn parse_default(addr: &str) -> SocketAddr {
+    addr.parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// One `[[tenant]]`.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// The `x-tenant-id` callers send.
+    pub id: String,
+    /// qlink: the gateway root (paths are appended); Qianyi: the endpoint itself.
+    pub base_url: String,
+    /// How long one upstream HTTP call may take.
+    pub timeout: Duration,
+    /// Caller tokens (`authorization: Bearer …`); empty means no caller auth.
+    pub tokens: Vec<SecretString>,
+    /// Upstream call rate for this tenant.
+    pub rate_limit: Option<RateLimit>,
+    /// Protocol and credentials.
+    pub protocol: ProtocolConfig,
+}
+
+/// `rate_limit = { per_second, burst }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: u32,
+    #[serde(default)]
+    pub burst: u32,
+}
+
+/// A tenant's protocol with its credentials.
+#[derive(Debug, Clone)]
+pub enum ProtocolConfig {
+    Qlink(QlinkCredentials),
+    Qianyi(QianyiCredentials),
+}
+
+impl ProtocolConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Qlink(_) => "qlink",
+            Self::Qianyi(_) => "qianyi",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default, rename = "tenant")]
+    tenants: Vec<RawTenant>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    grpc_addr: Option<String>,
+    http_addr: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    id: String,
+    protocol: String,
+    base_url: String,
+    // qlink
+    app_key: Option<String>,
+    app_secret: Option<String>,
+    warehouse_key: Option<String>,
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    api_url: Option<String>,
+    auth_info: Option<Vec<RawAuthInfo>>,
+    // Qianyi
+    access_id: Option<String>,
+    secret_key: Option<String>,
+    // both
+    warehouse_type: Option<String>,
+    secret: Option<String>,
+    rate_limit: Option<RateLimit>,
+    tokens: Option<Vec<String>>,
+    timeout_ms: Option<u64>,
+    push: Option<RawPush>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuthInfo {
+    key: String,
+    value: String,
+}
+
+/// Push webhooks are accepted in the file so configs written for the
+/// contract load; receiving pushes is not served yet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawPush {
+    extra_type: String,
+    access_id: String,
+    secret_key: String,
+}
+
+impl Config {
+    /// Reads and validates a config file; `${NAME}` comes from `env`.
+    pub fn load(path: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, env)
+    }
+
+    /// Parses and validates TOML text; `${NAME}` comes from `env`.
+    pub fn from_toml(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)?;
+        let server = ServerConfig {
+            grpc_addr: server_addr("grpc_addr", raw.server.grpc_addr, DEFAULT_GRPC_ADDR, env)?,
+            http_addr: server_addr("http_addr", raw.server.http_addr, DEFAULT_HTTP_ADDR, env)?,
+        };
+        if raw.tenants.is_empty() {
+            return Err(ConfigError::NoTenants);
+        }
+        let mut seen = HashSet::new();
+        let mut tenants = Vec::with_capacity(raw.tenants.len());
+        for raw_tenant in raw.tenants {
+            let tenant = TenantConfig::from_raw(raw_tenant, env)?;
+            if !seen.insert(tenant.id.clone()) {
+                return Err(ConfigError::Tenant {
+                    tenant: tenant.id,
+                    key: "id",
+                    problem: "another tenant has the same id".into(),
+                });
+            }
+            tenants.push(tenant);
+        }
+        Ok(Self { server, tenants })
+    }
+}
+
+fn server_addr(
+    key: &'static str,
+    value: Option<String>,
+    default: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SocketAddr, ConfigError> {
+    let text = match value {
+        Some(text) => expand(&text, env).map_err(|problem| ConfigError::Server { key, problem })?,
+        None => default.to_owned(),
+    };
+    text.parse().map_err(|_| ConfigError::Server {
+        key,
+        problem: format!("{text:?} is not an address like 127.0.0.1:50051"),
+    })
+}
+
+/// Replaces every `${NAME}` with the environment variable's value.
+fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err("unclosed ${ in value".into());
+        };
+        let name = &after[..end];
+        if name.is_empty() {
+            return Err("empty ${} in value".into());
+        }
+        match env(name) {
+            Some(value) => out.push_str(&value),
+            None => return Err(format!("environment variable {name} is not set")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Reads one tenant's keys, expanding `${NAME}` and naming the key on failure.
+struct TenantReader<'a> {
+    tenant: String,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl TenantReader<'_> {
+    fn problem(&self, key: &'static str, problem: impl Into<String>) -> ConfigError {
+        ConfigError::Tenant {
+            tenant: self.tenant.clone(),
+            key,
+            problem: problem.into(),
+        }
+    }
+
+    fn optional(&self, key: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+        let Some(value) = value else { return Ok(None) };
+        let value = expand(&value, self.env).map_err(|problem| self.problem(key, problem))?;
+        Ok(Some(value).filter(|value| !value.is_empty()))
+    }
+
+    fn required(&self, key: &'static str, value: Option<String>, protocol: &str) -> Result<String, ConfigError> {
+        self.optional(key, value)?
+            .ok_or_else(|| self.problem(key, format!("required for protocol {protocol:?}")))
+    }
+
+    /// A value sent as an HTTP header must be a valid header value.
+    fn header(&self, key: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+        let value = self.optional(key, value)?;
+        if let Some(text) = &value {
+            if HeaderValue::from_bytes(text.as_bytes()).is_err() {
+                return Err(self.problem(key, "contains characters an HTTP header cannot carry"));
+            }
+        }
+        Ok(value)
+    }
+
+    fn secret_header(&self, key: &'static str, value: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+        Ok(self.header(key, value)?.map(SecretString::from))
+    }
+
+    fn absent(&self, key: &'static str, value: &Option<impl Sized>, protocol: &str) -> Result<(), ConfigError> {
+        if value.is_some() {
+            return Err(self.problem(key, format!("is not a setting of protocol {protocol:?}")));
+        }
+        Ok(())
+    }
+}
+
+impl TenantConfig {
+    fn from_raw(raw: RawTenant, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let reader = TenantReader {
+            tenant: raw.id.clone(),
+            env,
+        };
+        if raw.id.trim().is_empty() {
+            return Err(reader.problem("id", "must not be empty"));
+        }
+        if HeaderValue::from_str(&raw.id).is_err() {
+            return Err(reader.problem("id", "must be printable ASCII (it is sent as x-tenant-id)"));
+        }
+        let base_url = reader.required("base_url", Some(raw.base_url), &raw.protocol)?;
+        match reqwest::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            _ => return Err(reader.problem("base_url", "must be an http:// or https:// URL")),
+        }
+        let protocol = match raw.protocol.as_str() {
+            "qlink" => {
+                reader.absent("access_id", &raw.access_id, "qlink")?;
+                reader.absent("secret_key", &raw.secret_key, "qlink")?;
+                let auth_info = raw
+                    .auth_info
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|entry| {
+                        let key = expand(&entry.key, env).map_err(|p| reader.problem("auth_info", p))?;
+                        let value = expand(&entry.value, env).map_err(|p| reader.problem("auth_info", p))?;
+                        if key.is_empty() {
+                            return Err(reader.problem("auth_info", "an entry has an empty key"));
+                        }
+                        Ok(AuthInfo {
+                            key,
+                            value: SecretString::from(value),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                ProtocolConfig::Qlink(QlinkCredentials {
+                    app_key: {
+                        let key = reader.required("app_key", raw.app_key, "qlink")?;
+                        reader.header("app_key", Some(key))?.unwrap_or_default()
+                    },
+                    app_secret: SecretString::from(reader.required("app_secret", raw.app_secret, "qlink")?),
+                    warehouse_type: reader.header("warehouse_type", raw.warehouse_type)?,
+                    warehouse_key: reader.required("warehouse_key", raw.warehouse_key, "qlink")?,
+                    secret: reader.secret_header("secret", raw.secret)?,
+                    access_token: reader.secret_header("access_token", raw.access_token)?,
+                    refresh_token: reader.secret_header("refresh_token", raw.refresh_token)?,
+                    api_url: reader.header("api_url", raw.api_url)?,
+                    auth_info,
+                })
+            }
+            "qianyi" => {
+                for (key, value) in [
+                    ("app_key", &raw.app_key),
+                    ("app_secret", &raw.app_secret),
+                    ("warehouse_key", &raw.warehouse_key),
+                    ("access_token", &raw.access_token),
+                    ("refresh_token", &raw.refresh_token),
+                    ("api_url", &raw.api_url),
+                ] {
+                    reader.absent(key, value, "qianyi")?;
+                }
+                reader.absent("auth_info", &raw.auth_info, "qianyi")?;
+                ProtocolConfig::Qianyi(QianyiCredentials {
+                    access_id: reader.required("access_id", raw.access_id, "qianyi")?,
+                    secret_key: SecretString::from(reader.required("secret_key", raw.secret_key, "qianyi")?),
+                    warehouse_type: reader.header("warehouse_type", raw.warehouse_type)?,
+                    secret: reader.secret_header("secret", raw.secret)?,
+                })
+            }
+            other => {
+                return Err(reader.problem(
+                    "protocol",
+                    format!("{other:?} is not a protocol: use \"qlink\" or \"qianyi\""),
+                ));
+            }
+        };
+        if let Some(limit) = raw.rate_limit {
+            if limit.per_second == 0 {
+                return Err(reader.problem("rate_limit", "per_second must be at least 1"));
+            }
+        }
+        let tokens = raw
+            .tokens
+            .unwrap_or_default()
+            .into_iter()
+            .map(|token| {
+                let token = expand(&token, env).map_err(|p| reader.problem("tokens", p))?;
+                if token.is_empty() {
+                    return Err(reader.problem("tokens", "a token is empty"));
+                }
+                Ok(SecretString::from(token))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let timeout = match raw.timeout_ms {
+            Some(0) => return Err(reader.problem("timeout_ms", "must be at least 1")),
+            Some(ms) => Duration::from_millis(ms),
+            None => DEFAULT_UPSTREAM_TIMEOUT,
+        };
+        if let Some(push) = &raw.push {
+            expand(&push.secret_key, env).map_err(|p| reader.problem("push", p))?;
+        }
+        Ok(Self {
+            id: raw.id,
+            base_url,
+            timeout,
+            tokens,
+            rate_limit: raw.rate_limit,
+            protocol,
+        })
+    }
+
+    /// Whether `token` is one of the tenant's caller tokens (constant time).
+    pub fn accepts_token(&self, token: &str) -> bool {
+        self.tokens
+            .iter()
+            .any(|known| crate::upstream::sign::signatures_match(known.expose_secret(), token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "ACME_APP_SECRET" => Some("s3cr3t-app".into()),
+            "ACME_EU_SECRET" => Some("s3cr3t-eu".into()),
+            _ => None,
+        }
+    }
+
+    const CONTRACT_EXAMPLE: &str = r#"
+[server]
+grpc_addr = "127.0.0.1:50051"
+
+[[tenant]]
+id = "acme-us"
+protocol = "qlink"
+base_url = "https://qlink-global-test.800best.com"
+app_key = "1"
+app_secret = "${ACME_APP_SECRET}"
+warehouse_type = "LINGXING"
+warehouse_key = "afd1dd995b9e432c907d3f8237b3f69b"
+auth_info = [{ key = "MERCHANT_ID", value = "BG2447" }]
+rate_limit = { per_second = 10, burst = 20 }
+
+[[tenant]]
+id = "acme-eu"
+protocol = "qianyi"
+base_url = "https://wms.example.com/qianyi"
+access_id = "3215435"
+secret_key = "${ACME_EU_SECRET}"
+"#;
+
+    #[test]
+    fn the_contract_example_loads() {
+        let config = Config::from_toml(CONTRACT_EXAMPLE, &env).unwrap();
+        assert_eq!(config.server.grpc_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(config.tenants.len(), 2);
+        let ProtocolConfig::Qlink(qlink) = &config.tenants[0].protocol else {
+            panic!("first tenant is qlink")
+        };
+        assert_eq!(qlink.app_secret.expose_secret(), "s3cr3t-app");
+        assert_eq!(qlink.auth_info[0].key, "MERCHANT_ID");
+        assert_eq!(
+            config.tenants[0].rate_limit,
+            Some(RateLimit { per_second: 10, burst: 20 })
+        );
+        let ProtocolConfig::Qianyi(qianyi) = &config.tenants[1].protocol else {
+            panic!("second tenant is qianyi")
+        };
+        assert_eq!(qianyi.secret_key.expose_secret(), "s3cr3t-eu");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = Config::from_toml(CONTRACT_EXAMPLE, &env).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert!(!printed.contains("BG2447"), "{printed}");
+    }
+
+    #[test]
+    fn a_missing_variable_names_tenant_and_key() {
+        let err = Config::from_toml(CONTRACT_EXAMPLE, &|_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tenant acme-us: app_secret: environment variable ACME_APP_SECRET is not set"
+        );
+    }
+
+    #[test]
+    fn problems_name_tenant_and_key() {
+        let cases = [
+            (
+                "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\n",
+                "tenant t: secret_key: required for protocol \"qianyi\"",
+            ),
+            (
+                "[[tenant]]\nid='t'\nprotocol='soap'\nbase_url='http://x'\n",
+                "tenant t: protocol: \"soap\" is not a protocol: use \"qlink\" or \"qianyi\"",
+            ),
+            (
+                "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='ftp://x'\naccess_id='a'\nsecret_key='k'\n",
+                "tenant t: base_url: must be an http:// or https:// URL",
+            ),
+            (
+                "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\napp_key='1'\n",
+                "tenant t: app_key: is not a setting of protocol \"qianyi\"",
+            ),
+            (
+                "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\n[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\n",
+                "tenant t: id: another tenant has the same id",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Config::from_toml(text, &env).unwrap_err().to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Config::from_toml(
+            "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\nsecrte='typo'\n",
+            &env,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("secrte"), "{err}");
+    }
+
+    #[test]
+    fn no_tenants_is_an_error() {
+        assert!(matches!(Config::from_toml("", &env), Err(ConfigError::NoTenants)));
+    }
+}

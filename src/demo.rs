@@ -1,0 +1,62 @@
+//! Demo mode: with no configuration, run the built-in simulator on loopback
+//! and serve one demo tenant per protocol against it.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::{
+    config::{Config, ProtocolConfig, ServerConfig, TenantConfig},
+    simulator::SimulatorConfig,
+    upstream::{QianyiCredentials, QlinkCredentials},
+};
+
+/// The demo tenant speaking qlink.
+pub const DEMO_QLINK_TENANT: &str = "demo-qlink";
+/// The demo tenant speaking Qianyi.
+pub const DEMO_QIANYI_TENANT: &str = "demo-qianyi";
+
+/// The facade configuration for the demo tenants, against a simulator
+/// serving `simulator` credentials at `qlink_base_url` / `qianyi_endpoint`.
+pub fn demo_config(simulator: &SimulatorConfig, qlink_base_url: String, qianyi_endpoint: String) -> Config {
+    let mut tenants = Vec::new();
+    if let Some(account) = simulator.qlink_accounts.first() {
+        tenants.push(TenantConfig {
+            id: DEMO_QLINK_TENANT.to_owned(),
+            base_url: qlink_base_url,
+            timeout: Duration::from_secs(10),
+            tokens: Vec::new(),
+            rate_limit: None,
+            protocol: ProtocolConfig::Qlink(QlinkCredentials {
+                app_key: account.app_key.clone(),
+                app_secret: SecretString::from(account.app_secret.clone()),
+                warehouse_type: Some("LINGXING".to_owned()),
+                warehouse_key: account.warehouse_key.clone(),
+                secret: None,
+                access_token: None,
+                refresh_token: None,
+                api_url: None,
+                auth_info: Vec::new(),
+            }),
+        });
+    }
+    if let Some(account) = simulator.qianyi_accounts.first() {
+        tenants.push(TenantConfig {
+            id: DEMO_QIANYI_TENANT.to_owned(),
+            base_url: qianyi_endpoint,
+            timeout: Duration::from_secs(10),
+            tokens: Vec::new(),
+            rate_limit: None,
+            protocol: ProtocolConfig::Qianyi(QianyiCredentials {
+                access_id: account.access_id.clone(),
+                secret_key: SecretString::from(account.secret_key.clone()),
+                warehouse_type: None,
+                secret: None,
+            }),
+        });
+    }
+    Config {
+        server: ServerConfig::default(),
+        tenants,
+    }
+}

@@ -1,0 +1,67 @@
+//! Assembles the gRPC server: the five services, health and reflection, on
+//! a listener, until shutdown.
+
+use std::{future::Future, sync::Arc};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::{
+    api::FacadeApi,
+    proto::{
+        self, asn_service_server::AsnServiceServer, inventory_service_server::InventoryServiceServer,
+        order_service_server::OrderServiceServer, sku_service_server::SkuServiceServer,
+        warehouse_service_server::WarehouseServiceServer,
+    },
+    tenant::TenantRegistry,
+};
+
+/// The server could not start or stopped on an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot build server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains
+/// in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    tenants: Arc<TenantRegistry>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let api = FacadeApi::new(tenants);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<WarehouseServiceServer<FacadeApi>>().await;
+    health.set_serving::<OrderServiceServer<FacadeApi>>().await;
+    health.set_serving::<AsnServiceServer<FacadeApi>>().await;
+    health.set_serving::<InventoryServiceServer<FacadeApi>>().await;
+    health.set_serving::<SkuServiceServer<FacadeApi>>().await;
+
+    // Both reflection versions: grpcurl and older tools still ask v1alpha.
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(WarehouseServiceServer::new(api.clone()))
+        .add_service(OrderServiceServer::new(api.clone()))
+        .add_service(AsnServiceServer::new(api.clone()))
+        .add_service(InventoryServiceServer::new(api.clone()))
+        .add_service(SkuServiceServer::new(api))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Tenants: per-tenant state built once at start-up (backend with its pooled
+//! HTTP client) and looked up per call by the `x-tenant-id` the caller sends.
+
+use std::{collections::HashMap, sync::Arc};
+
+use crate::{
+    config::{ProtocolConfig, TenantConfig},
+    domain::WarehouseBackend,
+    upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
+};
+
+/// One configured tenant, ready to serve calls.
+pub struct Tenant {
+    pub id: Arc<str>,
+    pub backend: Arc<dyn WarehouseBackend>,
+    config: TenantConfig,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("protocol", &self.backend.protocol())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call could not be tied to a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    #[error("missing x-tenant-id metadata: say which tenant the call is for")]
+    Missing,
+    #[error("unknown tenant {0:?}: no such tenant is configured")]
+    Unknown(String),
+    #[error("tenant {0}: missing or wrong bearer token in the authorization metadata")]
+    BadToken(String),
+}
+
+/// A tenant's backend could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("tenant {tenant}: cannot build the HTTP client: {source}")]
+pub struct BuildError {
+    tenant: String,
+    source: reqwest::Error,
+}
+
+/// All tenants, by id.
+#[derive(Debug, Default)]
+pub struct TenantRegistry {
+    by_id: HashMap<String, Arc<Tenant>>,
+}
+
+impl TenantRegistry {
+    /// Builds every tenant's backend once.
+    pub fn build(configs: &[TenantConfig]) -> Result<Self, BuildError> {
+        let mut by_id = HashMap::with_capacity(configs.len());
+        for config in configs {
+            let transport = HttpTransport::new(config.timeout).map_err(|source| BuildError {
+                tenant: config.id.clone(),
+                source,
+            })?;
+            let id: Arc<str> = Arc::from(config.id.as_str());
+            let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
+                ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
+                    id.clone(),
+                    config.base_url.clone(),
+                    credentials.clone(),
+                    transport,
+                )),
+                ProtocolConfig::Qianyi(credentials) => Arc::new(QianyiBackend::new(
+                    id.clone(),
+                    config.base_url.clone(),
+                    credentials.clone(),
+                    transport,
+                )),
+            };
+            by_id.insert(
+                config.id.clone(),
+                Arc::new(Tenant {
+                    id,
+                    backend,
+                    config: config.clone(),
+                }),
+            );
+        }
+        Ok(Self { by_id })
+    }
+
+    /// The tenant a call is for, checking its bearer token when the tenant
+    /// has tokens configured.
+    pub fn resolve(&self, tenant_id: Option<&str>, bearer: Option<&str>) -> Result<Arc<Tenant>, TenantError> {
+        let tenant_id = tenant_id.map(str::trim).filter(|id| !id.is_empty()).ok_or(TenantError::Missing)?;
+        let tenant = self
+            .by_id
+            .get(tenant_id)
+            .ok_or_else(|| TenantError::Unknown(tenant_id.to_owned()))?;
+        if !tenant.config.tokens.is_empty() && !bearer.is_some_and(|token| tenant.config.accepts_token(token)) {
+            return Err(TenantError::BadToken(tenant_id.to_owned()));
+        }
+        Ok(tenant.clone())
+    }
+
+    /// Tenant ids, sorted, for start-up logs.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.by_id.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+}

@@ -1,0 +1,551 @@
+//! Every RPC of the five services, end to end through the real server and
+//! the simulator over real HTTP, on both protocols.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use qlink_facade::{
+    proto::{
+        AsnItem, AsnRef, AsnStatus, CancelAsnsRequest, CancelOrdersRequest, CreateAsnRequest, GetAsnsRequest,
+        GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus, SyncInventoryRequest, UpsertSkuRequest,
+    },
+    simulator::{InventoryStyle, Protocol},
+};
+
+const SKU: &str = "SIM-SKU-00001";
+
+#[tokio::test]
+async fn reflection_lists_the_five_services_and_health_answers() {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let world = world().await;
+    let mut reflection = ServerReflectionClient::new(world.facade.channel());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .expect("reflection call")
+        .into_inner();
+    let answer = answers.next().await.expect("one answer").expect("reflection ok");
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("expected a service list, got {answer:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in [
+        "qlink.v1.WarehouseService",
+        "qlink.v1.OrderService",
+        "qlink.v1.AsnService",
+        "qlink.v1.InventoryService",
+        "qlink.v1.SkuService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|name| name == service), "{service} missing from {names:?}");
+    }
+
+    let mut health = HealthClient::new(world.facade.channel());
+    let status = health
+        .check(HealthCheckRequest {
+            service: "qlink.v1.OrderService".into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+}
+
+#[tokio::test]
+async fn warehouses_and_channels_on_both_protocols() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouses = world
+            .facade
+            .warehouses()
+            .list_warehouses(req(tenant, Default::default()))
+            .await
+            .expect("list warehouses")
+            .into_inner()
+            .warehouses;
+        assert!(warehouses.len() >= 2, "{tenant}: {warehouses:?}");
+        assert!(warehouses.iter().all(|w| !w.code.is_empty() && !w.name.is_empty()), "{tenant}: {warehouses:?}");
+
+        let code = warehouses[0].code.clone();
+        let channels = world
+            .facade
+            .warehouses()
+            .list_channels(req(tenant, ListChannelsRequest { warehouse_code: code.clone() }))
+            .await
+            .expect("list channels")
+            .into_inner()
+            .channels;
+        assert!(!channels.is_empty(), "{tenant}: no channels");
+        assert!(channels.iter().all(|c| !c.code.is_empty() && c.warehouse_code == code), "{tenant}: {channels:?}");
+    }
+    // The qlink simulator answers with the spec example's `warehouseInfoList`
+    // and Chinese names; the facade reads them.
+    let qlink = world
+        .facade
+        .warehouses()
+        .list_warehouses(req(QLINK, Default::default()))
+        .await
+        .expect("list warehouses")
+        .into_inner()
+        .warehouses;
+    assert!(qlink.iter().any(|w| w.name == "TU美东代理仓"), "{qlink:?}");
+}
+
+#[tokio::test]
+async fn an_order_is_created_and_ships_on_both_protocols() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let number = format!("ORD-SHIP-{tenant}");
+        let created = world
+            .facade
+            .orders()
+            .create_order(req(tenant, order(&number, &warehouse, SKU)))
+            .await
+            .expect("create order")
+            .into_inner();
+        assert!(!created.warehouse_order_number.is_empty(), "{tenant}: {created:?}");
+
+        let lookup = GetOrdersRequest {
+            warehouse_code: warehouse.clone(),
+            orders: vec![OrderRef {
+                order_number: number.clone(),
+                ..Default::default()
+            }],
+        };
+        let first = world
+            .facade
+            .orders()
+            .get_orders(req(tenant, lookup.clone()))
+            .await
+            .expect("get orders")
+            .into_inner()
+            .orders;
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].order_number, number);
+        assert!(!first[0].wms_status.is_empty(), "raw status kept: {first:?}");
+        assert!(
+            [OrderStatus::Sending as i32, OrderStatus::Success as i32].contains(&first[0].status),
+            "{first:?}"
+        );
+
+        let shipped = eventually(Duration::from_secs(10), || {
+            let mut client = world.facade.orders();
+            let lookup = lookup.clone();
+            async move {
+                let orders = client.get_orders(req(tenant, lookup)).await.ok()?.into_inner().orders;
+                orders.into_iter().find(|o| o.status == OrderStatus::Success as i32)
+            }
+        })
+        .await
+        .expect("order ships");
+        assert!(!shipped.tracking_number.is_empty(), "{shipped:?}");
+        assert!(!shipped.carrier_name.is_empty(), "{shipped:?}");
+    }
+}
+
+#[tokio::test]
+async fn cancel_orders_answers_per_order_in_request_order() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let numbers: Vec<String> = (1..=3).map(|i| format!("ORD-CANCEL-{tenant}-{i}")).collect();
+        for number in &numbers {
+            world
+                .facade
+                .orders()
+                .create_order(req(tenant, order(number, &warehouse, SKU)))
+                .await
+                .expect("create order");
+        }
+        world.simulator.clear_requests();
+        let wanted = [numbers[2].clone(), "ORD-NOBODY-KNOWS".to_owned(), numbers[0].clone()];
+        let results = world
+            .facade
+            .orders()
+            .cancel_orders(req(
+                tenant,
+                CancelOrdersRequest {
+                    warehouse_code: warehouse.clone(),
+                    orders: wanted
+                        .iter()
+                        .map(|n| OrderRef {
+                            order_number: n.clone(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                },
+            ))
+            .await
+            .expect("cancel orders")
+            .into_inner()
+            .results;
+        let order: Vec<&str> = results.iter().map(|r| r.order_number.as_str()).collect();
+        assert_eq!(order, wanted.iter().map(String::as_str).collect::<Vec<_>>(), "{tenant}");
+        assert!(results[0].success && results[2].success, "{tenant}: {results:?}");
+        assert!(!results[1].success && !results[1].message.is_empty(), "{tenant}: {results:?}");
+
+        let calls = world
+            .simulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.operation == "cancelOrder")
+            .count();
+        // qlink cancels as one batch call; Qianyi needs one call per order.
+        let expected_calls = if tenant == QLINK { 1 } else { 3 };
+        assert_eq!(calls, expected_calls, "{tenant}");
+
+        let states = world
+            .facade
+            .orders()
+            .get_orders(req(
+                tenant,
+                GetOrdersRequest {
+                    warehouse_code: warehouse.clone(),
+                    orders: numbers
+                        .iter()
+                        .map(|n| OrderRef {
+                            order_number: n.clone(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                },
+            ))
+            .await
+            .expect("get orders")
+            .into_inner()
+            .orders;
+        assert_eq!(states[0].status, OrderStatus::Cancel as i32, "{tenant}: {states:?}");
+        assert_eq!(states[2].status, OrderStatus::Cancel as i32, "{tenant}: {states:?}");
+        assert_ne!(states[1].status, OrderStatus::Cancel as i32, "{tenant}: {states:?}");
+    }
+}
+
+#[tokio::test]
+async fn get_orders_keeps_request_order_and_flags_unknown_orders() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let numbers: Vec<String> = (1..=5).map(|i| format!("ORD-GET-{tenant}-{i}")).collect();
+        for number in &numbers {
+            world
+                .facade
+                .orders()
+                .create_order(req(tenant, order(number, &warehouse, SKU)))
+                .await
+                .expect("create order");
+        }
+        let mut wanted: Vec<String> = numbers.iter().rev().cloned().collect();
+        wanted.insert(2, "ORD-GHOST".to_owned());
+        let states = world
+            .facade
+            .orders()
+            .get_orders(req(
+                tenant,
+                GetOrdersRequest {
+                    warehouse_code: warehouse.clone(),
+                    orders: wanted
+                        .iter()
+                        .map(|n| OrderRef {
+                            order_number: n.clone(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                },
+            ))
+            .await
+            .expect("get orders")
+            .into_inner()
+            .orders;
+        let got: Vec<&str> = states.iter().map(|s| s.order_number.as_str()).collect();
+        assert_eq!(got, wanted.iter().map(String::as_str).collect::<Vec<_>>(), "{tenant}");
+        assert!(!states[2].error_message.is_empty(), "{tenant}: {states:?}");
+        assert!(
+            states.iter().enumerate().all(|(i, s)| i == 2 || s.error_message.is_empty()),
+            "{tenant}: {states:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let asn = |number: &str| CreateAsnRequest {
+            asn_number: number.to_owned(),
+            warehouse_code: warehouse.clone(),
+            items: vec![AsnItem {
+                sku: SKU.to_owned(),
+                name: "Side table".to_owned(),
+                quantity: 7,
+            }],
+            r#type: "PURCHASE".to_owned(),
+            ..Default::default()
+        };
+        let received_number = format!("ASN-RECV-{tenant}");
+        let created = world
+            .facade
+            .asns()
+            .create_asn(req(tenant, asn(&received_number)))
+            .await
+            .expect("create asn")
+            .into_inner();
+        assert_eq!(created.asn_number, received_number);
+
+        let lookup = GetAsnsRequest {
+            warehouse_code: warehouse.clone(),
+            asns: vec![AsnRef {
+                asn_number: received_number.clone(),
+                r#type: "PURCHASE".to_owned(),
+                ..Default::default()
+            }],
+        };
+        let finished = eventually(Duration::from_secs(10), || {
+            let mut client = world.facade.asns();
+            let lookup = lookup.clone();
+            async move {
+                let asns = client.get_asns(req(tenant, lookup)).await.ok()?.into_inner().asns;
+                asns.into_iter().find(|a| a.status == AsnStatus::Finished as i32)
+            }
+        })
+        .await
+        .expect("asn finishes");
+        assert_eq!(finished.wms_status, "FINISHED");
+        let item = finished.items.iter().find(|i| i.sku == SKU).expect("item reported");
+        assert_eq!(item.received_quantity, 7, "{finished:?}");
+        assert_eq!(item.good_quantity + item.bad_quantity, 7, "{finished:?}");
+
+        let cancelled_number = format!("ASN-CANCEL-{tenant}");
+        world
+            .facade
+            .asns()
+            .create_asn(req(tenant, asn(&cancelled_number)))
+            .await
+            .expect("create asn");
+        let results = world
+            .facade
+            .asns()
+            .cancel_asns(req(
+                tenant,
+                CancelAsnsRequest {
+                    warehouse_code: warehouse.clone(),
+                    asn_numbers: vec![cancelled_number.clone(), received_number.clone()],
+                },
+            ))
+            .await
+            .expect("cancel asns")
+            .into_inner()
+            .results;
+        assert_eq!(results.len(), 2, "{tenant}: {results:?}");
+        assert_eq!(results[0].asn_number, cancelled_number);
+        assert!(results[0].success, "{tenant}: {results:?}");
+        assert_eq!(results[1].asn_number, received_number);
+        assert!(!results[1].success && !results[1].message.is_empty(), "finished ASN cannot be cancelled: {results:?}");
+    }
+}
+
+/// Collects every page of a SyncInventory stream.
+async fn all_pages(
+    world: &World,
+    tenant: &str,
+    request: SyncInventoryRequest,
+) -> Vec<qlink_facade::proto::SyncInventoryResponse> {
+    let mut stream = world
+        .facade
+        .inventory()
+        .sync_inventory(req(tenant, request))
+        .await
+        .expect("sync inventory")
+        .into_inner();
+    let mut pages = Vec::new();
+    while let Some(page) = stream.next().await {
+        pages.push(page.expect("page"));
+    }
+    pages
+}
+
+#[tokio::test]
+async fn inventory_streams_one_message_per_page_on_both_protocols() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let pages = all_pages(
+            &world,
+            tenant,
+            SyncInventoryRequest {
+                warehouse_code: warehouse.clone(),
+                page_size: 10,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert!(pages.len() >= 5, "{tenant}: 45+ SKUs in pages of 10, got {} pages", pages.len());
+        for (index, page) in pages.iter().enumerate() {
+            assert_eq!(page.page as usize, index + 1, "{tenant}");
+            assert_eq!(page.is_last_page, index + 1 == pages.len(), "{tenant}: page {}", page.page);
+            assert!(page.items.len() <= 10);
+        }
+        let items: Vec<_> = pages.iter().flat_map(|p| p.items.iter()).collect();
+        assert!(items.iter().any(|i| i.sku == SKU && i.total > 0), "{tenant}");
+        assert!(items.iter().all(|i| i.warehouse_code == warehouse), "{tenant}");
+        let pages_asked = world
+            .simulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.operation == "syncInventory" && r.protocol == if tenant == QLINK { Protocol::Qlink } else { Protocol::Qianyi })
+            .count();
+        assert_eq!(pages_asked, pages.len(), "{tenant}: one upstream call per page");
+
+        // One SKU only.
+        let filtered = all_pages(
+            &world,
+            tenant,
+            SyncInventoryRequest {
+                warehouse_code: warehouse.clone(),
+                page_size: 10,
+                skus: vec![SKU.to_owned()],
+                ..Default::default()
+            },
+        )
+        .await;
+        let skus: Vec<&str> = filtered.iter().flat_map(|p| p.items.iter()).map(|i| i.sku.as_str()).collect();
+        assert_eq!(skus, vec![SKU], "{tenant}");
+    }
+}
+
+#[tokio::test]
+async fn qlink_inventory_as_documented_page_object_too() {
+    let world = world().await;
+    world.simulator.set_inventory_style(InventoryStyle::PageObject);
+    let warehouse = first_warehouse(&world, QLINK).await;
+    let pages = all_pages(
+        &world,
+        QLINK,
+        SyncInventoryRequest {
+            warehouse_code: warehouse,
+            page_size: 20,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    assert!(pages.iter().all(|p| p.page_count as usize == pages.len()), "page_count from the page object");
+    assert!(pages.last().is_some_and(|p| p.is_last_page));
+}
+
+#[tokio::test]
+async fn a_sku_is_created_then_updated_on_both_protocols() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let sku = UpsertSkuRequest {
+            warehouse_code: warehouse.clone(),
+            sku: format!("NEW-{tenant}"),
+            erp_sku: "ERP-NEW".to_owned(),
+            title: "A1234名称".to_owned(),
+            barcode: "A1234条码".to_owned(),
+            weight: "1.25".to_owned(),
+            weight_unit: "KG".to_owned(),
+            length: "10".to_owned(),
+            width: "5.5".to_owned(),
+            height: "2".to_owned(),
+            dimension_unit: "cm".to_owned(),
+            purchase_cost: "12.10".to_owned(),
+            purchase_cost_unit: "CNY".to_owned(),
+            currency_map: [("USD".to_owned(), "7.10".to_owned())].into(),
+            ..Default::default()
+        };
+        let first = world
+            .facade
+            .skus()
+            .upsert_sku(req(tenant, sku.clone()))
+            .await
+            .expect("upsert sku")
+            .into_inner();
+        assert_eq!(first.sku, sku.sku);
+        assert_eq!(first.operation, "CREATE", "{tenant}");
+        let second = world
+            .facade
+            .skus()
+            .upsert_sku(req(tenant, sku.clone()))
+            .await
+            .expect("upsert sku again")
+            .into_inner();
+        assert_eq!(second.operation, "UPDATE", "{tenant}");
+    }
+}
+
+#[tokio::test]
+async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        world
+            .facade
+            .orders()
+            .create_order(req(tenant, order(&format!("ORD-WIRE-{tenant}"), &warehouse, SKU)))
+            .await
+            .expect("create order");
+    }
+    let requests = world.simulator.requests();
+    assert!(!requests.is_empty());
+    assert!(requests.iter().all(|r| r.signature_valid), "every request verifies");
+
+    let qlink_list = requests
+        .iter()
+        .find(|r| r.protocol == Protocol::Qlink && r.operation == "initWarehouses")
+        .expect("qlink initWarehouses");
+    let body: serde_json::Value = serde_json::from_str(&qlink_list.body).expect("json body");
+    assert_eq!(body["warehouseKey"], serde_json::json!(["demo-warehouse-key"]), "array for initWarehouses");
+    let header = |name: &str| {
+        qlink_list
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("appKey").as_deref(), Some("demo-app-key"));
+    assert_eq!(header("warehouseType").as_deref(), Some("LINGXING"));
+    assert_eq!(header("sign").map(|s| s.len()), Some(40));
+
+    let qlink_order = requests
+        .iter()
+        .find(|r| r.protocol == Protocol::Qlink && r.operation == "createOrder")
+        .expect("qlink createOrder");
+    let body: serde_json::Value = serde_json::from_str(&qlink_order.body).expect("json body");
+    assert_eq!(body["warehouseKey"], "demo-warehouse-key", "string for createOrder");
+    assert!(qlink_order.body.contains("\"freight\":12.50"), "money as an exact number: {}", qlink_order.body);
+    assert_eq!(body["codEnabled"], 0);
+    assert_eq!(body["skuList"][0]["quantity"], 2);
+    assert_eq!(body["shopName"], "测试店铺");
+
+    let qianyi_order = requests
+        .iter()
+        .find(|r| r.protocol == Protocol::Qianyi && r.operation == "createOrder")
+        .expect("qianyi createOrder");
+    let envelope: serde_json::Value = serde_json::from_str(&qianyi_order.body).expect("json body");
+    assert_eq!(envelope["accessId"], "demo-access-id");
+    assert_eq!(envelope["method"], "createOrder");
+    let content: serde_json::Value =
+        serde_json::from_str(envelope["content"].as_str().expect("content is a string")).expect("content is json");
+    assert_eq!(content["orderNumber"], "ORD-WIRE-demo-qianyi");
+    assert!(content.get("warehouseKey").is_none());
+    let qianyi_list = requests
+        .iter()
+        .find(|r| r.protocol == Protocol::Qianyi && r.operation == "warehouses")
+        .expect("qianyi warehouses");
+    assert_eq!(qianyi_list.content, "", "warehouses sends empty content");
+}

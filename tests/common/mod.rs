@@ -1,0 +1,193 @@
+//! Shared test fixtures: a real simulator on loopback, the real facade
+//! server on an ephemeral port, and generated gRPC clients.
+
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use qlink_facade::{
+    config::Config,
+    demo,
+    proto::{
+        asn_service_client::AsnServiceClient, inventory_service_client::InventoryServiceClient,
+        order_service_client::OrderServiceClient, sku_service_client::SkuServiceClient,
+        warehouse_service_client::WarehouseServiceClient,
+    },
+    server,
+    simulator::{SimulatorConfig, SimulatorHandle},
+    tenant::TenantRegistry,
+};
+use tokio::{net::TcpListener, sync::oneshot};
+use tonic::{Request, transport::Channel};
+
+pub use qlink_facade::demo::{DEMO_QIANYI_TENANT as QIANYI, DEMO_QLINK_TENANT as QLINK};
+
+/// Both demo tenants: every protocol-independent test runs on each.
+pub const TENANTS: [&str; 2] = [QLINK, QIANYI];
+
+/// A running facade; stops when dropped.
+pub struct Facade {
+    pub addr: SocketAddr,
+    channel: Channel,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Facade {
+    pub fn warehouses(&self) -> WarehouseServiceClient<Channel> {
+        WarehouseServiceClient::new(self.channel.clone())
+    }
+    pub fn orders(&self) -> OrderServiceClient<Channel> {
+        OrderServiceClient::new(self.channel.clone())
+    }
+    pub fn asns(&self) -> AsnServiceClient<Channel> {
+        AsnServiceClient::new(self.channel.clone())
+    }
+    pub fn inventory(&self) -> InventoryServiceClient<Channel> {
+        InventoryServiceClient::new(self.channel.clone())
+    }
+    pub fn skus(&self) -> SkuServiceClient<Channel> {
+        SkuServiceClient::new(self.channel.clone())
+    }
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+}
+
+/// Starts the real facade server with `config` on 127.0.0.1:0.
+pub async fn spawn_facade(config: Config) -> Facade {
+    let tenants = Arc::new(TenantRegistry::build(&config.tenants).expect("tenants build"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
+    let addr = listener.local_addr().expect("facade addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(err) = server::serve(listener, tenants, shutdown).await {
+            panic!("facade server failed: {err}");
+        }
+    });
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to facade");
+    Facade {
+        addr,
+        channel,
+        _stop: stop,
+    }
+}
+
+/// The simulator settings the tests use: quick lifecycles, a few pages of stock.
+pub fn test_simulator_config() -> SimulatorConfig {
+    SimulatorConfig {
+        ship_after: Duration::from_millis(300),
+        receive_after: Duration::from_millis(300),
+        inventory_skus: 45,
+        ..SimulatorConfig::default()
+    }
+}
+
+/// A simulator and a facade serving the demo tenants against it.
+pub struct World {
+    pub simulator: SimulatorHandle,
+    pub facade: Facade,
+}
+
+pub async fn world() -> World {
+    world_with(test_simulator_config()).await
+}
+
+pub async fn world_with(simulator_config: SimulatorConfig) -> World {
+    let simulator = SimulatorHandle::spawn(simulator_config.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("spawn simulator");
+    let config = demo::demo_config(&simulator_config, simulator.qlink_base_url(), simulator.qianyi_endpoint());
+    let facade = spawn_facade(config).await;
+    World { simulator, facade }
+}
+
+/// A request for `tenant`.
+pub fn req<T>(tenant: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-tenant-id", tenant.parse().expect("tenant id is ascii"));
+    request
+}
+
+/// The first warehouse code of a tenant, as ListWarehouses reports it.
+pub async fn first_warehouse(world: &World, tenant: &str) -> String {
+    let answer = world
+        .facade
+        .warehouses()
+        .list_warehouses(req(tenant, Default::default()))
+        .await
+        .expect("list warehouses")
+        .into_inner();
+    answer.warehouses.first().expect("at least one warehouse").code.clone()
+}
+
+/// A valid order for `warehouse_code`, as a caller would fill it in.
+pub fn order(order_number: &str, warehouse_code: &str, sku: &str) -> qlink_facade::proto::CreateOrderRequest {
+    use qlink_facade::proto::{CreateOrderRequest, OrderItem, Receiver};
+    CreateOrderRequest {
+        order_number: order_number.to_owned(),
+        online_order_id: format!("PO-{order_number}"),
+        shop_name: "测试店铺".to_owned(),
+        warehouse_code: warehouse_code.to_owned(),
+        logistics_code: "UPS-1".to_owned(),
+        platform: "SHEIN".to_owned(),
+        freight: "12.50".to_owned(),
+        receiver: Some(Receiver {
+            name: "Kimberly White".to_owned(),
+            phone: "1889838055188".to_owned(),
+            email: "kim@example.com".to_owned(),
+            country: "US".to_owned(),
+            state: "AR".to_owned(),
+            city: "Harrison".to_owned(),
+            district: String::new(),
+            address1: "1 Test Street".to_owned(),
+            address2: String::new(),
+            postal_code: "72601".to_owned(),
+        }),
+        items: vec![OrderItem {
+            sku: sku.to_owned(),
+            erp_sku: format!("ERP-{sku}"),
+            name: "Side table".to_owned(),
+            quantity: 2,
+            amount: "120.00".to_owned(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The field paths of an INVALID_ARGUMENT status's BadRequest details.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,411 @@
+//! Bad input, unknown tenants and failing warehouses: each gets a clear
+//! status, and nothing invalid reaches a warehouse.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use qlink_facade::{
+    config::Config,
+    proto::{
+        CancelAsnsRequest, CreateAsnRequest, GetOrdersRequest, OrderRef, PackageType, SyncInventoryRequest,
+        UpsertSkuRequest,
+    },
+    simulator::{Fault, FaultKind},
+};
+use tonic::{Code, Request};
+use tonic_types::StatusExt;
+
+const SKU: &str = "SIM-SKU-00001";
+
+fn fault(kind: FaultKind, operation: &str, times: u32) -> Fault {
+    Fault {
+        kind,
+        operation: Some(operation.to_owned()),
+        warehouse_code: None,
+        times: Some(times),
+    }
+}
+
+#[tokio::test]
+async fn a_call_without_or_with_an_unknown_tenant_never_reaches_a_warehouse() {
+    let world = world().await;
+    let missing = world
+        .facade
+        .warehouses()
+        .list_warehouses(Request::new(Default::default()))
+        .await
+        .expect_err("no tenant");
+    assert_eq!(missing.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&missing), vec!["x-tenant-id"]);
+
+    let unknown = world
+        .facade
+        .orders()
+        .create_order(req("nobody", order("ORD-X", "TU01", SKU)))
+        .await
+        .expect_err("unknown tenant");
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().contains("nobody"), "{}", unknown.message());
+    assert!(world.simulator.requests().is_empty(), "no upstream request was made");
+}
+
+#[tokio::test]
+async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let mut bad = order("", "TU01", SKU);
+        bad.freight = "twelve".to_owned();
+        bad.items[0].quantity = 0;
+        bad.items[0].amount = "-1".to_owned();
+        bad.receiver.as_mut().expect("receiver").postal_code.clear();
+        bad.cod_enabled = true;
+        bad.package_type = PackageType::SelfShipped as i32;
+        let status = world
+            .facade
+            .orders()
+            .create_order(req(tenant, bad))
+            .await
+            .expect_err("invalid order");
+        assert_eq!(status.code(), Code::InvalidArgument, "{tenant}");
+        let fields = violated_fields(&status);
+        for field in [
+            "order_number",
+            "freight",
+            "items[0].quantity",
+            "items[0].amount",
+            "receiver.postal_code",
+            "cod_pay_amount",
+            "cod_currency",
+            "tracking_number",
+            "label_data",
+        ] {
+            assert!(fields.iter().any(|f| f == field), "{tenant}: {field} not in {fields:?}");
+        }
+
+        let no_items = qlink_facade::proto::CreateOrderRequest {
+            items: vec![],
+            receiver: None,
+            ..order("ORD-EMPTY", "TU01", SKU)
+        };
+        let status = world
+            .facade
+            .orders()
+            .create_order(req(tenant, no_items))
+            .await
+            .expect_err("no items");
+        assert_eq!(violated_fields(&status), vec!["receiver", "items"], "{tenant}");
+
+        for status in [
+            world
+                .facade
+                .asns()
+                .create_asn(req(tenant, CreateAsnRequest::default()))
+                .await
+                .expect_err("empty asn"),
+            world
+                .facade
+                .asns()
+                .cancel_asns(req(tenant, CancelAsnsRequest::default()))
+                .await
+                .expect_err("no asns"),
+            world
+                .facade
+                .orders()
+                .get_orders(req(tenant, GetOrdersRequest::default()))
+                .await
+                .expect_err("no orders"),
+            world
+                .facade
+                .skus()
+                .upsert_sku(req(
+                    tenant,
+                    UpsertSkuRequest {
+                        sku: "x".repeat(256),
+                        weight: "1,5".to_owned(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect_err("bad sku"),
+            world
+                .facade
+                .inventory()
+                .sync_inventory(req(
+                    tenant,
+                    SyncInventoryRequest {
+                        page_size: 5000,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect_err("bad page size"),
+        ] {
+            assert_eq!(status.code(), Code::InvalidArgument, "{tenant}: {status:?}");
+            assert!(!violated_fields(&status).is_empty(), "{tenant}: {status:?}");
+        }
+    }
+    assert!(world.simulator.requests().is_empty(), "no upstream request was made");
+}
+
+#[tokio::test]
+async fn a_warehouse_rejection_carries_the_warehouses_words() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        let number = format!("ORD-DUP-{tenant}");
+        world
+            .facade
+            .orders()
+            .create_order(req(tenant, order(&number, &warehouse, SKU)))
+            .await
+            .expect("first create");
+        let status = world
+            .facade
+            .orders()
+            .create_order(req(tenant, order(&number, &warehouse, SKU)))
+            .await
+            .expect_err("duplicate order is rejected by the warehouse");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{tenant}: {status:?}");
+        let info = status.get_details_error_info().expect("ErrorInfo details");
+        assert_eq!(info.reason, "WAREHOUSE_REJECTED");
+        assert_eq!(info.metadata.get("tenant").map(String::as_str), Some(tenant));
+        assert_eq!(info.metadata.get("operation").map(String::as_str), Some("createOrder"));
+        let words = info.metadata.get("warehouse_message").expect("warehouse words");
+        assert!(!words.is_empty() && status.message().contains(words.as_str()), "{status:?}");
+
+        world.simulator.inject(fault(FaultKind::Reject("库存不足".to_owned()), "createOrder", 1));
+        let status = world
+            .facade
+            .orders()
+            .create_order(req(tenant, order(&format!("ORD-REJ-{tenant}"), &warehouse, SKU)))
+            .await
+            .expect_err("rejected");
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert!(status.message().contains("库存不足"), "{}", status.message());
+    }
+}
+
+#[tokio::test]
+async fn upstream_faults_map_to_fitting_codes_naming_tenant_and_operation() {
+    let world = world().await;
+    for tenant in TENANTS {
+        let operation = if tenant == QLINK { "initWarehouses" } else { "warehouses" };
+        let list = || {
+            let mut client = world.facade.warehouses();
+            async move { client.list_warehouses(req(tenant, Default::default())).await }
+        };
+
+        world.simulator.inject(fault(FaultKind::HttpStatus(503), operation, 1));
+        let status = list().await.expect_err("5xx");
+        assert_eq!(status.code(), Code::Unavailable, "{tenant}: {status:?}");
+        assert!(status.message().contains(tenant) && status.message().contains(operation), "{}", status.message());
+        assert!(status.message().contains("503"), "{}", status.message());
+
+        world.simulator.inject(fault(FaultKind::HttpStatus(429), operation, 1));
+        let status = list().await.expect_err("429");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{tenant}: {status:?}");
+
+        world.simulator.inject(fault(FaultKind::MalformedJson, operation, 1));
+        let status = list().await.expect_err("malformed");
+        assert_eq!(status.code(), Code::Internal, "{tenant}: {status:?}");
+        assert!(status.message().contains("malformed"), "{}", status.message());
+
+        world.simulator.inject(fault(FaultKind::BadSignature, operation, 1));
+        let status = list().await.expect_err("signature rejected");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{tenant}: {status:?}");
+
+        // Each fault was used up: the next call works.
+        list().await.expect("healthy again");
+
+        for secret in ["demo-app-secret", "demo-secret-key"] {
+            assert!(!status.message().contains(secret));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_slow_warehouse_is_deadline_exceeded_and_a_dead_one_unavailable() {
+    let simulator_config = test_simulator_config();
+    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(simulator_config.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr")
+    };
+    let toml = format!(
+        r#"
+[[tenant]]
+id = "slow"
+protocol = "qianyi"
+base_url = "{endpoint}"
+access_id = "demo-access-id"
+secret_key = "${{SECRET}}"
+timeout_ms = 300
+
+[[tenant]]
+id = "dead"
+protocol = "qlink"
+base_url = "http://{closed}"
+app_key = "demo-app-key"
+app_secret = "${{SECRET}}"
+warehouse_key = "demo-warehouse-key"
+"#,
+        endpoint = simulator.qianyi_endpoint(),
+    );
+    let config = Config::from_toml(&toml, &|name| (name == "SECRET").then(|| "demo-secret-key".to_owned()))
+        .expect("config");
+    let facade = spawn_facade(config).await;
+    simulator.inject(Fault {
+        kind: FaultKind::Delay(Duration::from_secs(2)),
+        operation: None,
+        warehouse_code: None,
+        times: Some(1),
+    });
+    let status = facade
+        .warehouses()
+        .list_warehouses(req("slow", Default::default()))
+        .await
+        .expect_err("too slow");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message().contains("slow"), "{}", status.message());
+
+    let status = facade
+        .warehouses()
+        .list_warehouses(req("dead", Default::default()))
+        .await
+        .expect_err("nobody listens");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("dead") && status.message().contains("initWarehouses"), "{}", status.message());
+}
+
+#[tokio::test]
+async fn paging_stops_when_the_caller_goes_away() {
+    let mut config = test_simulator_config();
+    config.inventory_skus = 400;
+    let world = world_with(config).await;
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(&world, tenant).await;
+        world.simulator.clear_requests();
+        let mut stream = world
+            .facade
+            .inventory()
+            .sync_inventory(req(
+                tenant,
+                SyncInventoryRequest {
+                    warehouse_code: warehouse,
+                    page_size: 1,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("sync")
+            .into_inner();
+        let first = stream.next().await.expect("a page").expect("page ok");
+        assert_eq!(first.page, 1);
+        drop(stream);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let asked = world
+            .simulator
+            .requests()
+            .iter()
+            .filter(|r| r.operation == "syncInventory")
+            .count();
+        assert!(asked <= 4, "{tenant}: {asked} pages fetched of 400+ after the caller left");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_page_ends_the_stream_with_the_error() {
+    let world = world().await;
+    let warehouse = first_warehouse(&world, QIANYI).await;
+    world.simulator.inject(Fault {
+        kind: FaultKind::HttpStatus(500),
+        operation: Some("syncInventory".to_owned()),
+        warehouse_code: None,
+        times: None,
+    });
+    let mut stream = world
+        .facade
+        .inventory()
+        .sync_inventory(req(
+            QIANYI,
+            SyncInventoryRequest {
+                warehouse_code: warehouse,
+                page_size: 10,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let status = stream.next().await.expect("an item").expect_err("the error");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(stream.next().await.is_none(), "nothing after the error");
+}
+
+#[tokio::test]
+async fn get_orders_rejection_of_one_order_is_that_orders_error() {
+    let world = world().await;
+    let warehouse = first_warehouse(&world, QIANYI).await;
+    let states = world
+        .facade
+        .orders()
+        .get_orders(req(
+            QIANYI,
+            GetOrdersRequest {
+                warehouse_code: warehouse,
+                orders: vec![OrderRef {
+                    order_number: "ORD-NEVER-CREATED".to_owned(),
+                    ..Default::default()
+                }],
+            },
+        ))
+        .await
+        .expect("batch answers")
+        .into_inner()
+        .orders;
+    assert_eq!(states.len(), 1);
+    assert!(!states[0].error_message.is_empty(), "{states:?}");
+}
+
+#[tokio::test]
+async fn tenants_with_tokens_require_a_bearer_token() {
+    let simulator_config = test_simulator_config();
+    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(simulator_config.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator");
+    let toml = format!(
+        r#"
+[[tenant]]
+id = "guarded"
+protocol = "qianyi"
+base_url = "{endpoint}"
+access_id = "demo-access-id"
+secret_key = "demo-secret-key"
+tokens = ["${{CALLER_TOKEN}}"]
+"#,
+        endpoint = simulator.qianyi_endpoint(),
+    );
+    let config = Config::from_toml(&toml, &|name| (name == "CALLER_TOKEN").then(|| "t0ken".to_owned())).expect("config");
+    let facade = spawn_facade(config).await;
+    let status = facade
+        .warehouses()
+        .list_warehouses(req("guarded", Default::default()))
+        .await
+        .expect_err("no token");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let mut wrong = req("guarded", Default::default());
+    wrong.metadata_mut().insert("authorization", "Bearer nope".parse().unwrap());
+    assert_eq!(
+        facade.warehouses().list_warehouses(wrong).await.expect_err("wrong token").code(),
+        Code::Unauthenticated
+    );
+    assert!(simulator.requests().is_empty());
+    let mut right = req("guarded", Default::default());
+    right.metadata_mut().insert("authorization", "Bearer t0ken".parse().unwrap());
+    facade.warehouses().list_warehouses(right).await.expect("right token");
+}
