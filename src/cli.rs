@@ -1,16 +1,23 @@
 //! The command line: serve (from a config file, or in demo mode) or run the
 //! simulator alone.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicBool},
+};
 
 use clap::{Parser, Subcommand};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
+    admin::{self, AdminState},
     config::Config,
     demo,
+    metrics::Metrics,
     server,
     simulator::{QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
+    telemetry,
     tenant::TenantRegistry,
 };
 
@@ -20,11 +27,17 @@ use crate::{
 pub struct Cli {
     /// TOML configuration file; without one, demo tenants are served against
     /// the built-in simulator.
-    #[arg(long, env = "QLINK_FACADE_CONFIG", global = true)]
+    #[arg(long, env = "QLINK_FACADE_CONFIG")]
     config: Option<PathBuf>,
     /// Overrides `[server] grpc_addr`.
     #[arg(long)]
     grpc_addr: Option<SocketAddr>,
+    /// Overrides `[server] http_addr` (metrics and health).
+    #[arg(long)]
+    http_addr: Option<SocketAddr>,
+    /// Log lines as JSON objects (also `[telemetry] json_logs = true`).
+    #[arg(long)]
+    json_logs: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -64,18 +77,29 @@ struct SimulateArgs {
 /// Runs the command line; the error is printed by `main`.
 pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
-    crate::telemetry::init();
     match cli.command {
-        Some(Command::Simulate(args)) => simulate(args).await,
-        None => serve(cli.config, cli.grpc_addr).await,
+        Some(Command::Simulate(ref args)) => {
+            let _telemetry = telemetry::init(&Default::default());
+            simulate(args).await
+        }
+        None => serve(cli).await,
     }
 }
 
-async fn serve(config_path: Option<PathBuf>, grpc_addr: Option<SocketAddr>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let file_config = match &cli.config {
+        Some(path) => Some(Config::load(&path.to_string_lossy(), &|name| std::env::var(name).ok())?),
+        None => None,
+    };
+    let mut telemetry_config = file_config.as_ref().map(|c| c.telemetry.clone()).unwrap_or_default();
+    telemetry_config.json_logs |= cli.json_logs;
+    let _telemetry = telemetry::init(&telemetry_config);
+
     // Kept alive for the life of the server in demo mode.
     let mut demo_simulator = None;
-    let mut config = match &config_path {
-        Some(path) => Config::load(&path.to_string_lossy(), &|name| std::env::var(name).ok())?,
+    let demo_mode = file_config.is_none();
+    let mut config = match file_config {
+        Some(config) => config,
         None => {
             let simulator_config = SimulatorConfig::default();
             let simulator = SimulatorHandle::spawn(simulator_config.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
@@ -89,22 +113,62 @@ async fn serve(config_path: Option<PathBuf>, grpc_addr: Option<SocketAddr>) -> R
             config
         }
     };
-    if let Some(addr) = grpc_addr {
+    if let Some(addr) = cli.grpc_addr {
         config.server.grpc_addr = addr;
     }
-    let tenants = Arc::new(TenantRegistry::build(&config.tenants)?);
-    let listener = TcpListener::bind(config.server.grpc_addr).await.map_err(|err| {
-        format!("cannot listen on grpc_addr {}: {err}", config.server.grpc_addr)
-    })?;
+    if let Some(addr) = cli.http_addr {
+        config.server.http_addr = addr;
+    }
+
+    let metrics = Metrics::shared();
+    let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
+    let listener = TcpListener::bind(config.server.grpc_addr)
+        .await
+        .map_err(|err| format!("cannot listen on grpc_addr {}: {err}", config.server.grpc_addr))?;
     let addr = listener.local_addr()?;
+
+    let (stop, stopped) = watch::channel(false);
+    let ready = Arc::new(AtomicBool::new(false));
+    match TcpListener::bind(config.server.http_addr).await {
+        Ok(http_listener) => {
+            let http_addr = http_listener.local_addr()?;
+            let state = AdminState {
+                metrics: metrics.clone(),
+                ready: ready.clone(),
+            };
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(err) = admin::serve(http_listener, state, shutdown).await {
+                    tracing::error!(error = %err, "HTTP listener failed");
+                }
+            });
+            tracing::info!(http_addr = %http_addr, "serving /metrics, /healthz and /readyz");
+        }
+        // Demo mode should start even when the default port is taken.
+        Err(err) if demo_mode => {
+            tracing::warn!(http_addr = %config.server.http_addr, error = %err, "cannot listen for metrics and health; continuing without them");
+        }
+        Err(err) => return Err(format!("cannot listen on http_addr {}: {err}", config.server.http_addr).into()),
+    }
+
+    ready.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(grpc_addr = %addr, tenants = ?tenants.ids(), "qlink-facade ready");
-    if demo_simulator.is_some() {
+    if demo_mode {
         tracing::info!(
             "try: grpcurl -plaintext -H 'x-tenant-id: {}' {addr} qlink.v1.WarehouseService/ListWarehouses",
             demo::DEMO_QLINK_TENANT
         );
     }
-    server::serve(listener, tenants, shutdown_signal()).await?;
+    let shutdown_ready = ready.clone();
+    server::serve(listener, tenants, metrics, async move {
+        shutdown_signal().await;
+        shutdown_ready.store(false, std::sync::atomic::Ordering::Relaxed);
+    })
+    .await?;
+    let _ = stop.send(true);
     tracing::info!("qlink-facade stopped");
     if let Some(simulator) = demo_simulator {
         simulator.shutdown().await;
@@ -112,16 +176,16 @@ async fn serve(config_path: Option<PathBuf>, grpc_addr: Option<SocketAddr>) -> R
     Ok(())
 }
 
-async fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
+async fn simulate(args: &SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     let config = SimulatorConfig {
         qlink_accounts: vec![QlinkAccount {
-            app_key: args.qlink_app_key,
-            app_secret: args.qlink_app_secret,
-            warehouse_key: args.qlink_warehouse_key,
+            app_key: args.qlink_app_key.clone(),
+            app_secret: args.qlink_app_secret.clone(),
+            warehouse_key: args.qlink_warehouse_key.clone(),
         }],
         qianyi_accounts: vec![QianyiAccount {
-            access_id: args.qianyi_access_id,
-            secret_key: args.qianyi_secret_key,
+            access_id: args.qianyi_access_id.clone(),
+            secret_key: args.qianyi_secret_key.clone(),
         }],
         ship_after: std::time::Duration::from_secs(args.ship_after_secs),
         ..SimulatorConfig::default()

@@ -11,7 +11,11 @@ use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::upstream::{AuthInfo, QianyiCredentials, QlinkCredentials};
+use crate::{
+    middleware::{UpstreamPolicy, rate_limit::Rate, retry::RetryConfig},
+    telemetry::TelemetryConfig,
+    upstream::{AuthInfo, QianyiCredentials, QlinkCredentials},
+};
 
 /// Default gRPC listen address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -38,6 +42,8 @@ pub enum ConfigError {
         key: &'static str,
         problem: String,
     },
+    #[error("[telemetry] otlp_endpoint: {problem}")]
+    Telemetry { problem: String },
     #[error("no tenant is configured: add at least one [[tenant]]")]
     NoTenants,
 }
@@ -46,6 +52,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
+    pub telemetry: TelemetryConfig,
     pub tenants: Vec<TenantConfig>,
 }
 
@@ -81,19 +88,28 @@ pub struct TenantConfig {
     pub timeout: Duration,
     /// Caller tokens (`authorization: Bearer …`); empty means no caller auth.
     pub tokens: Vec<SecretString>,
-    /// Upstream call rate for this tenant.
-    pub rate_limit: Option<RateLimit>,
+    /// Rate limit, retries and in-flight bound for this tenant's upstream calls.
+    pub policy: UpstreamPolicy,
     /// Protocol and credentials.
     pub protocol: ProtocolConfig,
 }
 
-/// `rate_limit = { per_second, burst }`.
+/// `rate_limit = { per_second, burst }`; burst defaults to per_second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    pub per_second: u32,
-    #[serde(default)]
-    pub burst: u32,
+struct RawRateLimit {
+    per_second: u32,
+    burst: Option<u32>,
+}
+
+/// `retry = { max_attempts, base_delay_ms, max_delay_ms, budget_ratio }`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    max_attempts: Option<u32>,
+    base_delay_ms: Option<u64>,
+    max_delay_ms: Option<u64>,
+    budget_ratio: Option<f32>,
 }
 
 /// A tenant's protocol with its credentials.
@@ -117,6 +133,8 @@ impl ProtocolConfig {
 struct RawConfig {
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    telemetry: RawTelemetry,
     #[serde(default, rename = "tenant")]
     tenants: Vec<RawTenant>,
 }
@@ -126,6 +144,15 @@ struct RawConfig {
 struct RawServer {
     grpc_addr: Option<String>,
     http_addr: Option<String>,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    otlp_endpoint: Option<String>,
+    #[serde(default)]
+    json_logs: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,7 +175,9 @@ struct RawTenant {
     // both
     warehouse_type: Option<String>,
     secret: Option<String>,
-    rate_limit: Option<RateLimit>,
+    rate_limit: Option<RawRateLimit>,
+    retry: Option<RawRetry>,
+    max_in_flight: Option<usize>,
     tokens: Option<Vec<String>>,
     timeout_ms: Option<u64>,
     push: Option<RawPush>,
@@ -205,7 +234,19 @@ impl Config {
             }
             tenants.push(tenant);
         }
-        Ok(Self { server, tenants })
+        let otlp_endpoint = match raw.telemetry.otlp_endpoint {
+            Some(text) => Some(expand(&text, env).map_err(|problem| ConfigError::Telemetry { problem })?),
+            None => None,
+        };
+        let telemetry = TelemetryConfig {
+            json_logs: raw.telemetry.json_logs,
+            otlp_endpoint: otlp_endpoint.filter(|endpoint| !endpoint.is_empty()),
+        };
+        Ok(Self {
+            server,
+            telemetry,
+            tenants,
+        })
     }
 }
 
@@ -376,11 +417,45 @@ impl TenantConfig {
                 ));
             }
         };
-        if let Some(limit) = raw.rate_limit {
-            if limit.per_second == 0 {
-                return Err(reader.problem("rate_limit", "per_second must be at least 1"));
+        let rate_limit = match raw.rate_limit {
+            None => None,
+            Some(limit) => {
+                let per_second = std::num::NonZeroU32::new(limit.per_second)
+                    .ok_or_else(|| reader.problem("rate_limit", "per_second must be at least 1"))?;
+                let burst = match limit.burst {
+                    None => per_second,
+                    Some(burst) => std::num::NonZeroU32::new(burst)
+                        .ok_or_else(|| reader.problem("rate_limit", "burst must be at least 1"))?,
+                };
+                Some(Rate { per_second, burst })
+            }
+        };
+        let mut retry = RetryConfig::default();
+        if let Some(raw_retry) = raw.retry {
+            if let Some(attempts) = raw_retry.max_attempts {
+                if !(1..=10).contains(&attempts) {
+                    return Err(reader.problem("retry", "max_attempts must be 1 to 10"));
+                }
+                retry.max_attempts = attempts;
+            }
+            if let Some(ms) = raw_retry.base_delay_ms {
+                retry.base_delay = Duration::from_millis(ms);
+            }
+            if let Some(ms) = raw_retry.max_delay_ms {
+                retry.max_delay = Duration::from_millis(ms);
+            }
+            if let Some(ratio) = raw_retry.budget_ratio {
+                if !(0.0..=10.0).contains(&ratio) {
+                    return Err(reader.problem("retry", "budget_ratio must be 0 to 10"));
+                }
+                retry.budget_ratio = ratio;
             }
         }
+        let max_in_flight = match raw.max_in_flight {
+            Some(0) => return Err(reader.problem("max_in_flight", "must be at least 1")),
+            Some(limit) => limit,
+            None => UpstreamPolicy::default().max_in_flight,
+        };
         let tokens = raw
             .tokens
             .unwrap_or_default()
@@ -406,7 +481,11 @@ impl TenantConfig {
             base_url,
             timeout,
             tokens,
-            rate_limit: raw.rate_limit,
+            policy: UpstreamPolicy {
+                rate_limit,
+                retry,
+                max_in_flight,
+            },
             protocol,
         })
     }
@@ -464,10 +543,9 @@ secret_key = "${ACME_EU_SECRET}"
         };
         assert_eq!(qlink.app_secret.expose_secret(), "s3cr3t-app");
         assert_eq!(qlink.auth_info[0].key, "MERCHANT_ID");
-        assert_eq!(
-            config.tenants[0].rate_limit,
-            Some(RateLimit { per_second: 10, burst: 20 })
-        );
+        let rate = config.tenants[0].policy.rate_limit.expect("rate limit");
+        assert_eq!((rate.per_second.get(), rate.burst.get()), (10, 20));
+        assert_eq!(config.tenants[1].policy.rate_limit, None);
         let ProtocolConfig::Qianyi(qianyi) = &config.tenants[1].protocol else {
             panic!("second tenant is qianyi")
         };

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use crate::{
     config::{Config, ProtocolConfig, ServerConfig, TenantConfig},
+    middleware::UpstreamPolicy,
     simulator::SimulatorConfig,
     upstream::{QianyiCredentials, QlinkCredentials},
 };
@@ -26,7 +27,7 @@ pub fn demo_config(simulator: &SimulatorConfig, qlink_base_url: String, qianyi_e
             base_url: qlink_base_url,
             timeout: Duration::from_secs(10),
             tokens: Vec::new(),
-            rate_limit: None,
+            policy: UpstreamPolicy::default(),
             protocol: ProtocolConfig::Qlink(QlinkCredentials {
                 app_key: account.app_key.clone(),
                 app_secret: SecretString::from(account.app_secret.clone()),
@@ -46,7 +47,7 @@ pub fn demo_config(simulator: &SimulatorConfig, qlink_base_url: String, qianyi_e
             base_url: qianyi_endpoint,
             timeout: Duration::from_secs(10),
             tokens: Vec::new(),
-            rate_limit: None,
+            policy: UpstreamPolicy::default(),
             protocol: ProtocolConfig::Qianyi(QianyiCredentials {
                 access_id: account.access_id.clone(),
                 secret_key: SecretString::from(account.secret_key.clone()),
@@ -57,6 +58,7 @@ pub fn demo_config(simulator: &SimulatorConfig, qlink_base_url: String, qianyi_e
     }
     Config {
         server: ServerConfig::default(),
+        telemetry: Default::default(),
         tenants,
     }
 }

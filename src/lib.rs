@@ -15,6 +15,8 @@ pub mod proto {
 }
 
 #[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
+pub mod admin;
+#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod api;
 #[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod cli;
@@ -22,6 +24,8 @@ pub mod config;
 #[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod demo;
 pub mod domain;
+pub mod metrics;
+pub mod middleware;
 #[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod server;
 pub mod simulator;

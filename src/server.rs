@@ -9,6 +9,8 @@ use tonic::transport::Server;
 
 use crate::{
     api::FacadeApi,
+    metrics::Metrics,
+    middleware::grpc::GrpcCallLayer,
     proto::{
         self, asn_service_server::AsnServiceServer, inventory_service_server::InventoryServiceServer,
         order_service_server::OrderServiceServer, sku_service_server::SkuServiceServer,
@@ -31,8 +33,10 @@ pub enum ServeError {
 pub async fn serve(
     listener: TcpListener,
     tenants: Arc<TenantRegistry>,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let call_layer = GrpcCallLayer::new(metrics, tenants.ids());
     let api = FacadeApi::new(tenants);
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -53,6 +57,8 @@ pub async fn serve(
         .build_v1alpha()?;
 
     Server::builder()
+        // Outermost: the span and metrics of each call see its final status.
+        .layer(call_layer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -6,6 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 use crate::{
     config::{ProtocolConfig, TenantConfig},
     domain::WarehouseBackend,
+    metrics::Metrics,
     upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
 };
 
@@ -52,14 +53,15 @@ pub struct TenantRegistry {
 
 impl TenantRegistry {
     /// Builds every tenant's backend once.
-    pub fn build(configs: &[TenantConfig]) -> Result<Self, BuildError> {
+    pub fn build(configs: &[TenantConfig], metrics: Arc<Metrics>) -> Result<Self, BuildError> {
         let mut by_id = HashMap::with_capacity(configs.len());
         for config in configs {
-            let transport = HttpTransport::new(config.timeout).map_err(|source| BuildError {
-                tenant: config.id.clone(),
-                source,
-            })?;
             let id: Arc<str> = Arc::from(config.id.as_str());
+            let transport = HttpTransport::for_tenant(id.clone(), config.timeout, &config.policy, metrics.clone())
+                .map_err(|source| BuildError {
+                    tenant: config.id.clone(),
+                    source,
+                })?;
             let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
                 ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
                     id.clone(),

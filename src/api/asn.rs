@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, status};
+use super::{FacadeApi, convert, status, within};
 use crate::{
     domain::NewAsn,
     proto::{self, asn_service_server::AsnService},
@@ -14,9 +14,9 @@ impl AsnService for FacadeApi {
         &self,
         request: Request<proto::CreateAsnRequest>,
     ) -> Result<Response<proto::CreateAsnResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let asn = NewAsn::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = tenant.backend.create_asn(&asn).await.map_err(|err| status(err.into()))?;
+        let created = within(deadline, tenant.backend.create_asn(&asn)).await.map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CreateAsnResponse {
             asn_number: created.asn_number,
             wms_asn_number: created.wms_asn_number,
@@ -27,13 +27,10 @@ impl AsnService for FacadeApi {
         &self,
         request: Request<proto::GetAsnsRequest>,
     ) -> Result<Response<proto::GetAsnsResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let asns = convert::asn_refs(request.asns).map_err(|err| status(err.into()))?;
-        let states = tenant
-            .backend
-            .get_asns(request.warehouse_code.trim(), &asns)
-            .await
+        let states = within(deadline, tenant.backend.get_asns(request.warehouse_code.trim(), &asns)).await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetAsnsResponse {
             asns: states.into_iter().map(Into::into).collect(),
@@ -44,13 +41,10 @@ impl AsnService for FacadeApi {
         &self,
         request: Request<proto::CancelAsnsRequest>,
     ) -> Result<Response<proto::CancelAsnsResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let numbers = convert::asn_numbers(request.asn_numbers).map_err(|err| status(err.into()))?;
-        let outcomes = tenant
-            .backend
-            .cancel_asns(request.warehouse_code.trim(), &numbers)
-            .await
+        let outcomes = within(deadline, tenant.backend.cancel_asns(request.warehouse_code.trim(), &numbers)).await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelAsnsResponse {
             results: outcomes.into_iter().map(Into::into).collect(),

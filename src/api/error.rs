@@ -95,7 +95,14 @@ impl From<ApiError> for Status {
 fn upstream_status(err: UpstreamError, message: String) -> Status {
     match err.kind {
         UpstreamErrorKind::Connect(_) | UpstreamErrorKind::Transport(_) => Status::unavailable(message),
-        UpstreamErrorKind::Timeout => Status::deadline_exceeded(message),
+        UpstreamErrorKind::Timeout | UpstreamErrorKind::DeadlineExceeded => Status::deadline_exceeded(message),
+        UpstreamErrorKind::RateLimited { retry_after } => {
+            let mut details = ErrorDetails::new();
+            details.set_retry_info(Some(retry_after));
+            Status::with_error_details(Code::ResourceExhausted, message, details)
+        }
+        // Load shedding: the warehouse is busy with this tenant's other calls.
+        UpstreamErrorKind::Overloaded => Status::unavailable(message),
         UpstreamErrorKind::Malformed(_) => Status::internal(message),
         UpstreamErrorKind::Http {
             status, retry_after, ..

@@ -6,18 +6,21 @@
 //! further page is requested.
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, status};
+use super::{FacadeApi, caller_deadline, status};
 use crate::{
     domain::InventoryQuery,
+    middleware::deadline,
     proto::{self, inventory_service_server::InventoryService},
 };
 
 /// Pages converted but not yet taken by the caller.
 const PAGES_IN_FLIGHT: usize = 1;
+/// How long a stream whose caller set no deadline may run in all.
+const STREAM_WITHOUT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[tonic::async_trait]
 impl InventoryService for FacadeApi {
@@ -28,10 +31,13 @@ impl InventoryService for FacadeApi {
         request: Request<proto::SyncInventoryRequest>,
     ) -> Result<Response<Self::SyncInventoryStream>, Status> {
         let tenant = self.tenant(&request).map_err(status)?;
+        // A caller deadline bounds the whole stream; without one, each page
+        // gets the default per-call deadline.
+        let deadline = caller_deadline(&request).unwrap_or_else(|| Instant::now() + STREAM_WITHOUT_DEADLINE);
         let query = InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let mut pages = tenant.backend.clone().sync_inventory(query);
         let (sender, receiver) = mpsc::channel(PAGES_IN_FLIGHT);
-        tokio::spawn(async move {
+        tokio::spawn(deadline::with_deadline(deadline, async move {
             while let Some(page) = pages.next().await {
                 let failed = page.is_err();
                 let message = page
@@ -45,7 +51,7 @@ impl InventoryService for FacadeApi {
                     break;
                 }
             }
-        });
+        }));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 }

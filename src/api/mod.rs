@@ -12,11 +12,15 @@ mod warehouse;
 
 use std::sync::Arc;
 
+use tokio::time::Instant;
 use tonic::{Request, Status};
 
 pub use error::{ApiError, Violations};
 
-use crate::tenant::{Tenant, TenantRegistry};
+use crate::{
+    middleware::{DEFAULT_CALL_DEADLINE, deadline},
+    tenant::{Tenant, TenantRegistry},
+};
 
 /// The metadata key naming the tenant of a call.
 pub const TENANT_METADATA: &str = "x-tenant-id";
@@ -30,6 +34,11 @@ pub struct FacadeApi {
 impl FacadeApi {
     pub fn new(tenants: Arc<TenantRegistry>) -> Self {
         Self { tenants }
+    }
+
+    /// The tenant and deadline of a call: before anything else happens.
+    fn begin<T>(&self, request: &Request<T>) -> Result<(Arc<Tenant>, Instant), ApiError> {
+        Ok((self.tenant(request)?, call_deadline(request)))
     }
 
     /// The tenant of a call: before anything else happens.
@@ -55,4 +64,27 @@ fn status(err: ApiError) -> Status {
         ApiError::Invalid(_) => tracing::debug!(error = %err, "invalid request"),
     }
     Status::from(err)
+}
+
+/// The caller's `grpc-timeout` as an instant (the default when none),
+/// slightly early so the facade's own DEADLINE_EXCEEDED, naming tenant and
+/// operation, wins the race against the transport's cancellation.
+fn call_deadline<T>(request: &Request<T>) -> Instant {
+    caller_deadline(request).unwrap_or_else(|| Instant::now() + DEFAULT_CALL_DEADLINE)
+}
+
+/// The caller's `grpc-timeout` as an instant, if the caller set one.
+fn caller_deadline<T>(request: &Request<T>) -> Option<Instant> {
+    let timeout = request
+        .metadata()
+        .get("grpc-timeout")
+        .and_then(|value| value.to_str().ok())
+        .and_then(deadline::parse_grpc_timeout)?;
+    let margin = (timeout / 20).min(std::time::Duration::from_millis(50));
+    Some(Instant::now() + timeout.saturating_sub(margin))
+}
+
+/// Runs a backend call under the caller's deadline.
+async fn within<F: std::future::Future>(deadline: Instant, call: F) -> F::Output {
+    deadline::with_deadline(deadline, call).await
 }

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, status};
+use super::{FacadeApi, convert, status, within};
 use crate::{
     domain::NewOrder,
     proto::{self, order_service_server::OrderService},
@@ -14,9 +14,9 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::CreateOrderRequest>,
     ) -> Result<Response<proto::CreateOrderResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = tenant.backend.create_order(&order).await.map_err(|err| status(err.into()))?;
+        let created = within(deadline, tenant.backend.create_order(&order)).await.map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CreateOrderResponse {
             warehouse_order_number: created.warehouse_order_number,
             order_number: created.order_number,
@@ -27,13 +27,10 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::CancelOrdersRequest>,
     ) -> Result<Response<proto::CancelOrdersResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let outcomes = tenant
-            .backend
-            .cancel_orders(request.warehouse_code.trim(), &orders)
-            .await
+        let outcomes = within(deadline, tenant.backend.cancel_orders(request.warehouse_code.trim(), &orders)).await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelOrdersResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
@@ -44,13 +41,10 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::GetOrdersRequest>,
     ) -> Result<Response<proto::GetOrdersResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let states = tenant
-            .backend
-            .get_orders(request.warehouse_code.trim(), &orders)
-            .await
+        let states = within(deadline, tenant.backend.get_orders(request.warehouse_code.trim(), &orders)).await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetOrdersResponse {
             orders: states.into_iter().map(Into::into).collect(),

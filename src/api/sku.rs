@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, status};
+use super::{FacadeApi, status, within};
 use crate::{
     domain::SkuInfo,
     proto::{self, sku_service_server::SkuService},
@@ -14,9 +14,9 @@ impl SkuService for FacadeApi {
         &self,
         request: Request<proto::UpsertSkuRequest>,
     ) -> Result<Response<proto::UpsertSkuResponse>, Status> {
-        let tenant = self.tenant(&request).map_err(status)?;
+        let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let sku = SkuInfo::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let upserted = tenant.backend.upsert_sku(&sku).await.map_err(|err| status(err.into()))?;
+        let upserted = within(deadline, tenant.backend.upsert_sku(&sku)).await.map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::UpsertSkuResponse {
             sku: upserted.sku,
             operation: upserted.operation,

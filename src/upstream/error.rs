@@ -40,6 +40,16 @@ pub enum UpstreamErrorKind {
     /// The answer was not the JSON the protocol promises.
     #[error("the warehouse answered with malformed JSON: {0}")]
     Malformed(String),
+    /// The caller's deadline passed before the warehouse answered (or before
+    /// a retry or rate-limit wait could fit).
+    #[error("the call's deadline passed before the warehouse answered")]
+    DeadlineExceeded,
+    /// The tenant's rate limit does not allow another call before the deadline.
+    #[error("the tenant's rate limit allows the next call in {} ms", retry_after.as_millis())]
+    RateLimited { retry_after: Duration },
+    /// The tenant has too many upstream calls in flight already.
+    #[error("too many calls in flight to this warehouse; try again shortly")]
+    Overloaded,
     /// The warehouse understood and refused (`success: false`).
     #[error("the warehouse rejected the request: {message}")]
     Rejected {
@@ -62,18 +72,35 @@ impl UpstreamError {
     /// Whether trying again may succeed (reads only: see
     /// [`Self::provably_not_sent`] for writes).
     pub fn is_retryable(&self) -> bool {
-        match &self.kind {
-            UpstreamErrorKind::Connect(_)
-            | UpstreamErrorKind::Timeout
-            | UpstreamErrorKind::Transport(_) => true,
-            UpstreamErrorKind::Http { status, .. } => *status == 429 || *status >= 500,
-            UpstreamErrorKind::Malformed(_) | UpstreamErrorKind::Rejected { .. } => false,
-        }
+        self.kind.is_transient()
     }
 
     /// Whether the request never reached the warehouse, so even a write may
     /// be sent again without risk of doing it twice.
     pub fn provably_not_sent(&self) -> bool {
-        matches!(self.kind, UpstreamErrorKind::Connect(_))
+        self.kind.provably_not_sent()
+    }
+}
+
+impl UpstreamErrorKind {
+    /// Whether the fault may go away on a second try.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect(_) | Self::Timeout | Self::Transport(_) => true,
+            Self::Http { status, .. } => *status == 429 || *status >= 500,
+            Self::Malformed(_)
+            | Self::Rejected { .. }
+            | Self::DeadlineExceeded
+            | Self::RateLimited { .. }
+            | Self::Overloaded => false,
+        }
+    }
+
+    /// Whether the request provably never reached the warehouse.
+    pub fn provably_not_sent(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect(_) | Self::RateLimited { .. } | Self::Overloaded
+        )
     }
 }

@@ -1,26 +1,56 @@
-//! The HTTP transport both protocols share: one pooled client per tenant,
-//! POST of exact JSON bytes, and the mapping of transport failures and HTTP
-//! statuses onto [`UpstreamErrorKind`].
+//! The HTTP transport both protocols share: one pooled client per tenant
+//! behind the tenant's middleware stack (deadline, retry, rate limit,
+//! concurrency), POST of exact JSON bytes, and the mapping of transport
+//! failures and HTTP statuses onto [`UpstreamErrorKind`].
 
-use std::{sync::Once, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Once},
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use tower::{Service, ServiceExt};
 
 use super::UpstreamErrorKind;
+use crate::{
+    metrics::Metrics,
+    middleware::{CallKind, UpstreamCall, UpstreamPolicy, UpstreamService, upstream_stack},
+};
 
 /// How much of an unparseable error body to quote back to the caller.
 const ERROR_BODY_QUOTE_CHARS: usize = 200;
 
-/// A pooled HTTP client for one tenant's warehouse.
-#[derive(Debug, Clone)]
+/// A tenant's way to its warehouse: pooled HTTP client plus middleware.
+#[derive(Clone)]
 pub struct HttpTransport {
-    client: reqwest::Client,
+    tenant: Arc<str>,
+    service: UpstreamService,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport").finish_non_exhaustive()
+    }
 }
 
 impl HttpTransport {
-    /// A client whose every request gives up after `timeout`.
+    /// A transport whose every HTTP attempt gives up after `timeout`, with
+    /// the default resilience policy and metrics of its own (for tests).
     pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        Self::for_tenant(Arc::from("test"), timeout, &UpstreamPolicy::default(), Metrics::shared())
+    }
+
+    /// A tenant's transport with its resilience policy, recording into `metrics`.
+    pub fn for_tenant(
+        tenant: Arc<str>,
+        timeout: Duration,
+        policy: &UpstreamPolicy,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, reqwest::Error> {
         install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -28,40 +58,97 @@ impl HttpTransport {
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("qlink-facade/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { client })
+        Ok(Self {
+            tenant,
+            service: upstream_stack(ReqwestService { client }, policy, metrics),
+        })
+    }
+
+    /// POSTs a write (create, cancel, upsert): never repeated once it may
+    /// have reached the warehouse.
+    pub async fn post_json(
+        &self,
+        operation: &'static str,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Bytes, UpstreamErrorKind> {
+        self.post(CallKind::Write, operation, url, headers, body).await
+    }
+
+    /// POSTs a read (list, lookup, inventory page): retried on transient faults.
+    pub async fn post_json_read(
+        &self,
+        operation: &'static str,
+        url: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Bytes, UpstreamErrorKind> {
+        self.post(CallKind::Read, operation, url, headers, body).await
     }
 
     /// POSTs `body` as `application/json` and returns the body of a 2xx answer.
-    pub async fn post_json(
+    pub async fn post(
         &self,
+        kind: CallKind,
+        operation: &'static str,
         url: &str,
         mut headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Bytes, UpstreamErrorKind> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let response = self
+        let call = UpstreamCall {
+            tenant: self.tenant.clone(),
+            operation,
+            attempt: 1,
+            url: Arc::from(url),
+            headers,
+            body: Bytes::from(body),
+            kind,
+        };
+        self.service.clone().oneshot(call).await
+    }
+}
+
+/// The innermost service: one HTTP attempt with reqwest.
+#[derive(Clone)]
+struct ReqwestService {
+    client: reqwest::Client,
+}
+
+impl Service<UpstreamCall> for ReqwestService {
+    type Response = Bytes;
+    type Error = UpstreamErrorKind;
+    type Future = Pin<Box<dyn Future<Output = Result<Bytes, UpstreamErrorKind>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: UpstreamCall) -> Self::Future {
+        let request = self
             .client
-            .post(url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(classify)?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(classify)?;
-        if status.is_success() {
-            return Ok(body);
-        }
-        Err(UpstreamErrorKind::Http {
-            status: status.as_u16(),
-            message: error_words(&body),
-            retry_after,
+            .post(&*call.url)
+            .headers(call.headers)
+            .body(call.body);
+        Box::pin(async move {
+            let response = request.send().await.map_err(classify)?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = response.bytes().await.map_err(classify)?;
+            if status.is_success() {
+                return Ok(body);
+            }
+            Err(UpstreamErrorKind::Http {
+                status: status.as_u16(),
+                message: error_words(&body),
+                retry_after,
+            })
         })
     }
 }

@@ -8,6 +8,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use qlink_facade::{
     config::Config,
     demo,
+    metrics::Metrics,
     proto::{
         asn_service_client::AsnServiceClient, inventory_service_client::InventoryServiceClient,
         order_service_client::OrderServiceClient, sku_service_client::SkuServiceClient,
@@ -55,7 +56,15 @@ impl Facade {
 
 /// Starts the real facade server with `config` on 127.0.0.1:0.
 pub async fn spawn_facade(config: Config) -> Facade {
-    let tenants = Arc::new(TenantRegistry::build(&config.tenants).expect("tenants build"));
+    spawn_facade_with_metrics(config, Metrics::shared()).await
+}
+
+/// Starts the real facade server, recording into `metrics`.
+pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) -> Facade {
+    // Once per test binary; the guard keeps the tracer provider alive.
+    static TELEMETRY: std::sync::OnceLock<qlink_facade::telemetry::TelemetryGuard> = std::sync::OnceLock::new();
+    TELEMETRY.get_or_init(|| qlink_facade::telemetry::init(&Default::default()));
+    let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone()).expect("tenants build"));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
     let addr = listener.local_addr().expect("facade addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -63,7 +72,7 @@ pub async fn spawn_facade(config: Config) -> Facade {
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(err) = server::serve(listener, tenants, shutdown).await {
+        if let Err(err) = server::serve(listener, tenants, metrics, shutdown).await {
             panic!("facade server failed: {err}");
         }
     });

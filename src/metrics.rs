@@ -1,0 +1,223 @@
+//! Prometheus metrics, served as text at `/metrics` on the HTTP listener.
+//! One [`Metrics`] per server, passed explicitly to the layers that record.
+//! Labels are tenant ids, RPC / operation names and outcome codes only:
+//! never anything a caller or warehouse sent.
+
+use std::sync::Arc;
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    tenant: String,
+    method: String,
+    code: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    tenant: String,
+    method: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    tenant: String,
+    operation: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    tenant: String,
+    operation: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantLabels {
+    tenant: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 100 µs … ~6.5 s
+    Histogram::new(exponential_buckets(0.0001, 2.0, 17))
+}
+
+/// Every metric the facade exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: HistogramFamily<MethodLabels>,
+    upstream_attempts: Family<AttemptLabels, Counter>,
+    upstream_seconds: HistogramFamily<OperationLabels>,
+    upstream_retries: Family<OperationLabels, Counter>,
+    rate_limit_waits: Family<TenantLabels, Counter>,
+    rate_limit_rejections: Family<TenantLabels, Counter>,
+    load_shed: Family<TenantLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("qlink_facade");
+        let requests = Family::default();
+        registry.register(
+            "grpc_requests",
+            "gRPC calls handled, by tenant, method and gRPC status code",
+            requests.clone(),
+        );
+        let request_seconds: HistogramFamily<MethodLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "grpc_request_duration_seconds",
+            "Time from a gRPC call's arrival to its response headers, by tenant and method",
+            request_seconds.clone(),
+        );
+        let upstream_attempts = Family::default();
+        registry.register(
+            "upstream_attempts",
+            "HTTP attempts to warehouses, by tenant, protocol operation and outcome (HTTP status or error kind)",
+            upstream_attempts.clone(),
+        );
+        let upstream_seconds: HistogramFamily<OperationLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "upstream_attempt_duration_seconds",
+            "Duration of one HTTP attempt to a warehouse, by tenant and operation",
+            upstream_seconds.clone(),
+        );
+        let upstream_retries = Family::default();
+        registry.register(
+            "upstream_retries",
+            "Upstream attempts that were retries, by tenant and operation",
+            upstream_retries.clone(),
+        );
+        let rate_limit_waits = Family::default();
+        registry.register(
+            "rate_limit_waits",
+            "Upstream calls that waited for the tenant's rate limit",
+            rate_limit_waits.clone(),
+        );
+        let rate_limit_rejections = Family::default();
+        registry.register(
+            "rate_limit_rejections",
+            "Upstream calls refused because the rate limit would not allow them before the deadline",
+            rate_limit_rejections.clone(),
+        );
+        let load_shed = Family::default();
+        registry.register(
+            "load_shed",
+            "Upstream calls refused because the tenant had too many in flight",
+            load_shed.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            upstream_attempts,
+            upstream_seconds,
+            upstream_retries,
+            rate_limit_waits,
+            rate_limit_rejections,
+            load_shed,
+        }
+    }
+
+    /// A shared handle.
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::new())
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+
+    pub fn record_request(&self, tenant: &str, method: &str, code: &str, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                tenant: tenant.to_owned(),
+                method: method.to_owned(),
+                code: code.to_owned(),
+            })
+            .inc();
+        self.request_seconds
+            .get_or_create(&MethodLabels {
+                tenant: tenant.to_owned(),
+                method: method.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn record_attempt(&self, tenant: &str, operation: &str, outcome: &str, seconds: f64) {
+        self.upstream_attempts
+            .get_or_create(&AttemptLabels {
+                tenant: tenant.to_owned(),
+                operation: operation.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.upstream_seconds
+            .get_or_create(&OperationLabels {
+                tenant: tenant.to_owned(),
+                operation: operation.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn record_retry(&self, tenant: &str, operation: &str) {
+        self.upstream_retries
+            .get_or_create(&OperationLabels {
+                tenant: tenant.to_owned(),
+                operation: operation.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn record_rate_limit_wait(&self, tenant: &str) {
+        self.rate_limit_waits
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn record_rate_limit_rejection(&self, tenant: &str) {
+        self.rate_limit_rejections
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn record_load_shed(&self, tenant: &str) {
+        self.load_shed
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
+            .inc();
+    }
+}

@@ -1,0 +1,146 @@
+//! The outermost server layer: a span per gRPC call (child of the caller's
+//! W3C trace context when it sends one) and the request metrics, which see
+//! the final status code of every call.
+
+use std::{
+    collections::HashSet,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use opentelemetry::propagation::Extractor;
+use tower::{Layer, Service};
+use tracing::{Instrument, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::metrics::Metrics;
+
+/// See the module docs.
+#[derive(Debug, Clone)]
+pub struct GrpcCallLayer {
+    metrics: Arc<Metrics>,
+    /// Configured tenant ids: anything else is labelled `unknown`, so callers
+    /// cannot grow the metrics without bound.
+    tenants: Arc<HashSet<String>>,
+}
+
+impl GrpcCallLayer {
+    pub fn new(metrics: Arc<Metrics>, tenants: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            metrics,
+            tenants: Arc::new(tenants.into_iter().collect()),
+        }
+    }
+}
+
+impl<S> Layer<S> for GrpcCallLayer {
+    type Service = GrpcCall<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcCall {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Debug, Clone)]
+pub struct GrpcCall<S> {
+    inner: S,
+    layer: GrpcCallLayer,
+}
+
+impl<S, B, ResBody> Service<http::Request<B>> for GrpcCall<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().trim_start_matches('/').to_owned();
+        let tenant = match request.headers().get("x-tenant-id").and_then(|v| v.to_str().ok()) {
+            Some(id) if self.layer.tenants.contains(id) => id.to_owned(),
+            Some(_) => "unknown".to_owned(),
+            None => "none".to_owned(),
+        };
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(request.headers()))
+        });
+        let span = tracing::info_span!("grpc", rpc = %method, tenant = %tenant, grpc.code = Empty);
+        let _ = span.set_parent(parent);
+        let metrics = self.layer.metrics.clone();
+        let started = Instant::now();
+        let future = self.inner.call(request);
+        let recorded = span.clone();
+        Box::pin(
+            async move {
+                let response = future.await;
+                // An error status travels in the headers (trailers-only); a
+                // success has none there and sends OK in the trailers.
+                let code = match &response {
+                    Ok(response) => response
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map_or(tonic::Code::Ok, tonic::Code::from_i32),
+                    Err(_) => tonic::Code::Unknown,
+                };
+                let code = code_name(code);
+                recorded.record("grpc.code", code);
+                metrics.record_request(&tenant, &method, code, started.elapsed().as_secs_f64());
+                response
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The canonical upper-case name of a gRPC code.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}

@@ -1,0 +1,957 @@
+//! The simulated warehouses' memory: warehouses, channels, products, stock,
+//! orders and ASNs of one protocol's world, and the business rules on them.
+//! Protocol-neutral: it reads requests as tolerant JSON and answers with
+//! plain views; the wire shapes live in `qlink.rs` and `qianyi.rs`.
+//!
+//! Lifecycles are computed lazily: every call first runs [`World::advance`],
+//! which moves orders and ASNs whose timers have elapsed and applies their
+//! stock effects exactly once.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::Value;
+
+use crate::upstream::lenient::{int_of, string_of};
+
+/// Which protocol a world speaks; decides warehouses, number prefixes and
+/// the warehouse's own (`wmsStatus`) spellings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    Qlink,
+    Qianyi,
+}
+
+/// A shipping warehouse.
+#[derive(Debug, Clone)]
+pub(crate) struct Warehouse {
+    pub code: String,
+    pub name: String,
+}
+
+/// A logistics channel; every simulated warehouse offers all of them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Channel {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// Empty for the "lowest price" channel, as in the qlink example.
+    pub carrier: &'static str,
+}
+
+pub(crate) const CHANNELS: [Channel; 3] = [
+    Channel {
+        code: "UPS-1",
+        name: "UPS Ground",
+        carrier: "UPS",
+    },
+    Channel {
+        code: "FedexGround",
+        name: "FedEx Ground",
+        carrier: "FEDEX",
+    },
+    Channel {
+        code: "Service with the lowest price",
+        name: "自动选取价格最低的渠道",
+        carrier: "",
+    },
+];
+
+/// The carrier that ships parcels of the "lowest price" channel.
+const LOWEST_PRICE_CARRIER: &str = "USPS";
+
+/// Stock of one product in one warehouse; every quantity is reported as a
+/// string on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Stock {
+    pub onway: i64,
+    pub pending: i64,
+    pub sellable: i64,
+    pub unsellable: i64,
+    pub reserved: i64,
+    pub used: i64,
+    pub total: i64,
+}
+
+impl Stock {
+    const fn example(
+        onway: i64,
+        sellable: i64,
+        unsellable: i64,
+        reserved: i64,
+        used: i64,
+        total: i64,
+    ) -> Self {
+        Self {
+            onway,
+            pending: 0,
+            sellable,
+            unsellable,
+            reserved,
+            used,
+            total,
+        }
+    }
+}
+
+/// The SKUs of the specs' examples, with the qlink example's quantities, in
+/// every warehouse of both worlds (so the examples' requests work as sent).
+const EXAMPLE_SKUS: [(&str, Stock); 14] = [
+    ("LINGXING-SKUE", Stock::example(0, 10, 0, 0, 0, 550)),
+    ("LINGXINGSKUB", Stock::example(0, 58, 0, 0, 1, 720)),
+    ("Stitch", Stock::example(0, 4706, 0, 0, 22, 6168)),
+    ("LINGXING-SKUD", Stock::example(0, 29, 0, 0, 21, 590)),
+    ("LINGXING-SKUC", Stock::example(0, 92, 0, 0, 1, 633)),
+    ("ceshi", Stock::example(0, 1997, 0, 0, 17, 2554)),
+    ("SKU1", Stock::example(1001, 109, 0, 0, 1, 650)),
+    ("SKU2", Stock::example(0, 160, 6, 0, 0, 726)),
+    ("A 1", Stock::example(0, 0, 0, 0, 0, 0)),
+    ("LINGXING-SKUA", Stock::example(0, 27, 5, 0, 31, 622)),
+    ("pikaqiu", Stock::example(30, 6463, 999, 0, 54, 7877)),
+    ("sku", Stock::example(11, 33, 0, 22, 11, 99)),
+    ("CL0000000000001", Stock::example(0, 120, 0, 0, 0, 120)),
+    ("CLO-CNQM5069BL", Stock::example(0, 80, 0, 0, 0, 80)),
+];
+
+/// The name of the `index`th (from 1) generated SKU.
+pub(crate) fn generated_sku(index: usize) -> String {
+    format!("SIM-SKU-{index:05}")
+}
+
+/// Deterministic stock of a generated SKU: varied, never empty, so orders of
+/// a few units always fit.
+fn generated_stock(index: usize, warehouse_index: usize) -> Stock {
+    let sellable = 20 + ((index * 37 + warehouse_index * 101) % 480) as i64;
+    let unsellable = if index % 9 == 0 { (index % 5) as i64 } else { 0 };
+    let onway = if index % 6 == 0 { 10 } else { 0 };
+    Stock {
+        onway,
+        sellable,
+        unsellable,
+        total: sellable + unsellable,
+        ..Stock::default()
+    }
+}
+
+/// A product of the catalog (known to the whole world).
+#[derive(Debug, Clone, Default)]
+struct Product {
+    #[allow(dead_code)] // kept for debugging dumps; the wire never echoes it
+    erp_sku: String,
+    #[allow(dead_code)]
+    title: String,
+}
+
+#[derive(Debug, Clone)]
+enum OrderPhase {
+    Sending,
+    Shipped { tracking: String },
+    Cancelled,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+struct OrderLine {
+    sku: String,
+    quantity: i64,
+    /// What was taken from `sellable`: less than `quantity` when stock was
+    /// short (the simulator backorders rather than failing the order).
+    taken: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Order {
+    number: String,
+    seq: u64,
+    warehouse: String,
+    carrier: String,
+    /// Reserved in stock while the order is sending.
+    lines: Vec<OrderLine>,
+    created: Instant,
+    phase: OrderPhase,
+}
+
+/// What `getOrder` reports of one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OrderView {
+    pub order_number: String,
+    pub wms_status: &'static str,
+    /// SENDING, SUCCESS, CANCEL or FAILED.
+    pub status: &'static str,
+    pub carrier_name: String,
+    pub tracking_number: String,
+    pub failed_reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AsnPhase {
+    New,
+    Receiving,
+    Finished,
+    Closed,
+}
+
+impl AsnPhase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "NEW",
+            Self::Receiving => "RECEIVING",
+            Self::Finished => "FINISHED",
+            Self::Closed => "CLOSED",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AsnLine {
+    sku: String,
+    name: String,
+    quantity: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Asn {
+    number: String,
+    wms_number: String,
+    warehouse: String,
+    lines: Vec<AsnLine>,
+    created: Instant,
+    created_wall: SystemTime,
+    phase: AsnPhase,
+}
+
+/// What `getAsnList` reports of one ASN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AsnView {
+    pub asn_number: String,
+    pub wms_status: &'static str,
+    pub reference_number: String,
+    /// "YYYY-MM-DD HH:MM:SS" (UTC) once FINISHED, else "".
+    pub finish_time: String,
+    pub lines: Vec<AsnLineView>,
+}
+
+/// Received quantities of one line of an ASN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AsnLineView {
+    pub sku: String,
+    pub name: String,
+    pub estimated: i64,
+    pub received: i64,
+    pub good: i64,
+    pub bad: i64,
+}
+
+/// One row of inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InventoryRow {
+    pub warehouse_code: String,
+    pub sku: String,
+    pub stock: Stock,
+}
+
+/// One page of inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InventoryPage {
+    pub rows: Vec<InventoryRow>,
+    pub current_page: u64,
+    /// At least 1, even for an empty result.
+    pub page_count: u64,
+    pub is_last_page: bool,
+}
+
+/// What an upsert did to a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkuOperation {
+    Create,
+    Update,
+}
+
+impl SkuOperation {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "CREATE",
+            Self::Update => "UPDATE",
+        }
+    }
+}
+
+/// The outcome of cancelling one item: `Ok(info)` (info is "" or a note such
+/// as "order already cancelled") or `Err(reason)`.
+pub(crate) type CancelOutcome = Result<&'static str, String>;
+
+/// One protocol's warehouses and everything in them.
+#[derive(Debug)]
+pub(crate) struct World {
+    flavor: Flavor,
+    ship_after: Duration,
+    receive_after: Duration,
+    warehouses: Vec<Warehouse>,
+    catalog: BTreeMap<String, Product>,
+    /// warehouse code → sku → stock; a SKU is orderable in a warehouse when
+    /// it has a row here.
+    stock: BTreeMap<String, BTreeMap<String, Stock>>,
+    orders: HashMap<String, Order>,
+    asns: HashMap<String, Asn>,
+    next_seq: u64,
+}
+
+impl World {
+    pub(crate) fn new(
+        flavor: Flavor,
+        ship_after: Duration,
+        receive_after: Duration,
+        inventory_skus: usize,
+    ) -> Self {
+        let warehouses: Vec<Warehouse> = match flavor {
+            // The qlink example swaps code and name; the codes are TU01…
+            Flavor::Qlink => vec![
+                warehouse("TU01", "TU美东代理仓"),
+                warehouse("TU02", "TU美西自营仓"),
+                warehouse("TU03", "TU测试"),
+            ],
+            Flavor::Qianyi => vec![
+                warehouse("CA1", "CA Warehouse"),
+                warehouse("CA2", "CA Warehouse 2"),
+            ],
+        };
+        let mut catalog = BTreeMap::new();
+        let mut stock = BTreeMap::new();
+        for (warehouse_index, wh) in warehouses.iter().enumerate() {
+            let mut rows = BTreeMap::new();
+            for index in 1..=inventory_skus {
+                rows.insert(generated_sku(index), generated_stock(index, warehouse_index));
+            }
+            for (sku, example) in EXAMPLE_SKUS {
+                rows.insert(sku.to_owned(), example);
+            }
+            for sku in rows.keys() {
+                catalog.entry(sku.clone()).or_insert_with(|| Product {
+                    erp_sku: sku.clone(),
+                    title: sku.clone(),
+                });
+            }
+            stock.insert(wh.code.clone(), rows);
+        }
+        Self {
+            flavor,
+            ship_after,
+            receive_after,
+            warehouses,
+            catalog,
+            stock,
+            orders: HashMap::new(),
+            asns: HashMap::new(),
+            next_seq: 1,
+        }
+    }
+
+    pub(crate) fn warehouses(&self) -> &[Warehouse] {
+        &self.warehouses
+    }
+
+    fn has_warehouse(&self, code: &str) -> bool {
+        self.warehouses.iter().any(|wh| wh.code == code)
+    }
+
+    /// Channels of one warehouse (or of all, for an empty code), with the
+    /// warehouse code each belongs to.
+    pub(crate) fn channels(&self, warehouse_code: &str) -> Result<Vec<(String, Channel)>, String> {
+        if !warehouse_code.is_empty() && !self.has_warehouse(warehouse_code) {
+            return Err(unknown_warehouse(warehouse_code));
+        }
+        Ok(self
+            .warehouses
+            .iter()
+            .filter(|wh| warehouse_code.is_empty() || wh.code == warehouse_code)
+            .flat_map(|wh| CHANNELS.iter().map(|channel| (wh.code.clone(), *channel)))
+            .collect())
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Moves every order and ASN whose timer has elapsed, applying stock
+    /// effects once.
+    pub(crate) fn advance(&mut self, now: Instant) {
+        for order in self.orders.values_mut() {
+            if matches!(order.phase, OrderPhase::Sending)
+                && now.saturating_duration_since(order.created) >= self.ship_after
+            {
+                if let Some(rows) = self.stock.get_mut(&order.warehouse) {
+                    for line in &order.lines {
+                        if let Some(row) = rows.get_mut(&line.sku) {
+                            row.reserved -= line.quantity;
+                            row.total = (row.total - line.quantity).max(0);
+                        }
+                    }
+                }
+                order.phase = OrderPhase::Shipped {
+                    tracking: tracking_number(&order.carrier, order.seq),
+                };
+            }
+        }
+        for asn in self.asns.values_mut() {
+            if matches!(asn.phase, AsnPhase::Closed | AsnPhase::Finished) {
+                continue;
+            }
+            let elapsed = now.saturating_duration_since(asn.created);
+            if elapsed >= self.receive_after * 2 {
+                if let Some(rows) = self.stock.get_mut(&asn.warehouse) {
+                    for line in &asn.lines {
+                        let row = rows.entry(line.sku.clone()).or_default();
+                        row.onway -= line.quantity;
+                        row.sellable += line.quantity;
+                        row.total += line.quantity;
+                    }
+                }
+                asn.phase = AsnPhase::Finished;
+            } else if elapsed >= self.receive_after {
+                asn.phase = AsnPhase::Receiving;
+            }
+        }
+    }
+
+    /// Creates an order; `Ok(warehouse order number)` or the rejection's words.
+    /// An order whose SKU is unknown to the warehouse is created, FAILED; one
+    /// short of stock is backordered (reserved in full, sellable floors at 0).
+    pub(crate) fn create_order(&mut self, request: &Value, now: Instant) -> Result<String, String> {
+        self.advance(now);
+        let number = required(request, "orderNumber")?;
+        let warehouse_code = required(request, "warehouseCode")?;
+        let logistics_code = required(request, "logisticsCode")?;
+        if !request.get("receiver").is_some_and(Value::is_object) {
+            return Err("missing required field receiver".to_owned());
+        }
+        let items = lines(request, "skuList")?;
+        if let Some(existing) = self.orders.get(&number) {
+            return Err(format!(
+                "order number {number} already exists (warehouse order {})",
+                self.order_number_of(existing.seq)
+            ));
+        }
+        if !self.has_warehouse(&warehouse_code) {
+            return Err(unknown_warehouse(&warehouse_code));
+        }
+        let Some(channel) = CHANNELS.iter().find(|channel| channel.code == logistics_code) else {
+            return Err(format!(
+                "logistics code {logistics_code} is not available in warehouse {warehouse_code}"
+            ));
+        };
+        let carrier = if channel.carrier.is_empty() {
+            LOWEST_PRICE_CARRIER
+        } else {
+            channel.carrier
+        };
+        let (phase, lines) = self.reserve(&warehouse_code, items);
+        let seq = self.next_seq();
+        self.orders.insert(
+            number.clone(),
+            Order {
+                number,
+                seq,
+                warehouse: warehouse_code,
+                carrier: carrier.to_owned(),
+                lines,
+                created: now,
+                phase,
+            },
+        );
+        Ok(self.order_number_of(seq))
+    }
+
+    /// Reserves the order's stock, or says why the order fails (then
+    /// nothing is reserved).
+    fn reserve(&mut self, warehouse_code: &str, items: Vec<AsnLine>) -> (OrderPhase, Vec<OrderLine>) {
+        let mut lines: Vec<OrderLine> = items
+            .into_iter()
+            .map(|item| OrderLine {
+                sku: item.sku,
+                quantity: item.quantity,
+                taken: 0,
+            })
+            .collect();
+        let Some(rows) = self.stock.get_mut(warehouse_code) else {
+            return (OrderPhase::Failed(unknown_warehouse(warehouse_code)), lines);
+        };
+        if let Some(unknown) = lines.iter().find(|line| !rows.contains_key(&line.sku)) {
+            let reason = format!(
+                "sku {} does not exist in warehouse {warehouse_code}",
+                unknown.sku
+            );
+            return (OrderPhase::Failed(reason), lines);
+        }
+        for line in &mut lines {
+            if let Some(row) = rows.get_mut(&line.sku) {
+                line.taken = line.quantity.min(row.sellable.max(0));
+                row.sellable -= line.taken;
+                row.reserved += line.quantity;
+            }
+        }
+        (OrderPhase::Sending, lines)
+    }
+
+    fn order_number_of(&self, seq: u64) -> String {
+        match self.flavor {
+            Flavor::Qlink => format!("OBS{seq:010}"),
+            Flavor::Qianyi => format!("QYO{seq:08}"),
+        }
+    }
+
+    /// Cancels one order: possible until it ships.
+    pub(crate) fn cancel_order(&mut self, number: &str, now: Instant) -> CancelOutcome {
+        self.advance(now);
+        let Some(order) = self.orders.get_mut(number) else {
+            return Err(format!("order {number} not found"));
+        };
+        match &order.phase {
+            OrderPhase::Sending => {
+                if let Some(rows) = self.stock.get_mut(&order.warehouse) {
+                    for line in &order.lines {
+                        if let Some(row) = rows.get_mut(&line.sku) {
+                            row.reserved -= line.quantity;
+                            row.sellable += line.taken;
+                        }
+                    }
+                }
+                order.phase = OrderPhase::Cancelled;
+                Ok("")
+            }
+            OrderPhase::Failed(_) => {
+                order.phase = OrderPhase::Cancelled;
+                Ok("")
+            }
+            OrderPhase::Cancelled => Ok("order already cancelled"),
+            OrderPhase::Shipped { .. } => Err("order already shipped".to_owned()),
+        }
+    }
+
+    /// The state of one order, `None` when unknown.
+    pub(crate) fn order(&mut self, number: &str, now: Instant) -> Option<OrderView> {
+        self.advance(now);
+        let order = self.orders.get(number)?;
+        let (status, wms_status) = match (&order.phase, self.flavor) {
+            (OrderPhase::Sending, Flavor::Qlink) => ("SENDING", "0"),
+            (OrderPhase::Sending, Flavor::Qianyi) => ("SENDING", "PROCESSING"),
+            (OrderPhase::Shipped { .. }, _) => ("SUCCESS", "Shipped"),
+            (OrderPhase::Cancelled, _) => ("CANCEL", "Cancelled"),
+            (OrderPhase::Failed(_), _) => ("FAILED", "Exception"),
+        };
+        let (carrier_name, tracking_number) = match &order.phase {
+            OrderPhase::Shipped { tracking } => (order.carrier.clone(), tracking.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let failed_reason = match &order.phase {
+            OrderPhase::Failed(reason) => reason.clone(),
+            _ => String::new(),
+        };
+        Some(OrderView {
+            order_number: order.number.clone(),
+            wms_status,
+            status,
+            carrier_name,
+            tracking_number,
+            failed_reason,
+        })
+    }
+
+    /// One page of a warehouse's stock, ordered by SKU; `skus` empty means all.
+    pub(crate) fn inventory(
+        &mut self,
+        warehouse_code: &str,
+        skus: &[String],
+        page: u64,
+        page_size: u64,
+        now: Instant,
+    ) -> Result<InventoryPage, String> {
+        self.advance(now);
+        let Some(rows) = self.stock.get(warehouse_code) else {
+            return Err(unknown_warehouse(warehouse_code));
+        };
+        let matching: Vec<(&String, &Stock)> = rows
+            .iter()
+            .filter(|(sku, _)| skus.is_empty() || skus.iter().any(|wanted| wanted == *sku))
+            .collect();
+        let total = matching.len() as u64;
+        let page_count = total.div_ceil(page_size).max(1);
+        let start = usize::try_from((page - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+        let size = usize::try_from(page_size).unwrap_or(usize::MAX);
+        let rows = matching
+            .into_iter()
+            .skip(start)
+            .take(size)
+            .map(|(sku, stock)| InventoryRow {
+                warehouse_code: warehouse_code.to_owned(),
+                sku: sku.clone(),
+                stock: *stock,
+            })
+            .collect();
+        Ok(InventoryPage {
+            rows,
+            current_page: page,
+            page_count,
+            is_last_page: page >= page_count,
+        })
+    }
+
+    /// Creates an ASN; `Ok(warehouse ASN number)` or the rejection's words.
+    pub(crate) fn create_asn(&mut self, request: &Value, now: Instant) -> Result<String, String> {
+        self.advance(now);
+        let number = required(request, "asnNumber")?;
+        let warehouse_code = required(request, "warehouseCode")?;
+        let lines = lines(request, "skuList")?;
+        if self.asns.contains_key(&number) {
+            return Err(format!("asn number {number} already exists"));
+        }
+        let Some(rows) = self.stock.get_mut(&warehouse_code) else {
+            return Err(unknown_warehouse(&warehouse_code));
+        };
+        if let Some(unknown) = lines.iter().find(|line| !rows.contains_key(&line.sku)) {
+            return Err(format!(
+                "SKU:{} is not registered in warehouse {warehouse_code} (insert the sku first)",
+                unknown.sku
+            ));
+        }
+        for line in &lines {
+            if let Some(row) = rows.get_mut(&line.sku) {
+                row.onway += line.quantity;
+            }
+        }
+        let seq = self.next_seq();
+        let wms_number = match self.flavor {
+            Flavor::Qlink => format!("IB{seq:010}"),
+            Flavor::Qianyi => format!("QYIB{seq:08}"),
+        };
+        self.asns.insert(
+            number.clone(),
+            Asn {
+                number,
+                wms_number: wms_number.clone(),
+                warehouse: warehouse_code,
+                lines,
+                created: now,
+                created_wall: SystemTime::now(),
+                phase: AsnPhase::New,
+            },
+        );
+        Ok(wms_number)
+    }
+
+    /// The state of one ASN, `None` when unknown.
+    pub(crate) fn asn(&mut self, number: &str, now: Instant) -> Option<AsnView> {
+        self.advance(now);
+        let asn = self.asns.get(number)?;
+        let finish_time = if asn.phase == AsnPhase::Finished {
+            format_wall(asn.created_wall + self.receive_after * 2)
+        } else {
+            String::new()
+        };
+        let lines = asn
+            .lines
+            .iter()
+            .map(|line| {
+                // Half arrives while RECEIVING, all of it (all good) when FINISHED.
+                let received = match asn.phase {
+                    AsnPhase::New | AsnPhase::Closed => 0,
+                    AsnPhase::Receiving => line.quantity / 2,
+                    AsnPhase::Finished => line.quantity,
+                };
+                AsnLineView {
+                    sku: line.sku.clone(),
+                    name: line.name.clone(),
+                    estimated: line.quantity,
+                    received,
+                    good: received,
+                    bad: 0,
+                }
+            })
+            .collect();
+        Some(AsnView {
+            asn_number: asn.number.clone(),
+            wms_status: asn.phase.as_str(),
+            reference_number: asn.wms_number.clone(),
+            finish_time,
+            lines,
+        })
+    }
+
+    /// Cancels one ASN: possible only while NEW.
+    pub(crate) fn cancel_asn(&mut self, number: &str, now: Instant) -> CancelOutcome {
+        self.advance(now);
+        let Some(asn) = self.asns.get_mut(number) else {
+            return Err(format!("asn {number} not found"));
+        };
+        match asn.phase {
+            AsnPhase::New => {
+                if let Some(rows) = self.stock.get_mut(&asn.warehouse) {
+                    for line in &asn.lines {
+                        if let Some(row) = rows.get_mut(&line.sku) {
+                            row.onway -= line.quantity;
+                        }
+                    }
+                }
+                asn.phase = AsnPhase::Closed;
+                Ok("")
+            }
+            AsnPhase::Closed => Ok("asn already cancelled"),
+            phase => Err(format!(
+                "asn {number} is {} and can no longer be cancelled",
+                phase.as_str()
+            )),
+        }
+    }
+
+    /// Creates or updates a product; it becomes orderable (with no stock) in
+    /// the given warehouse, or in every warehouse when none is given.
+    pub(crate) fn upsert_sku(&mut self, request: &Value) -> (SkuOperation, Result<(), String>) {
+        let sku = text(request, "sku");
+        let operation = if self.catalog.contains_key(&sku) {
+            SkuOperation::Update
+        } else {
+            SkuOperation::Create
+        };
+        if sku.is_empty() {
+            return (operation, Err("missing required field sku".to_owned()));
+        }
+        let warehouse_code = text(request, "warehouseCode");
+        if !warehouse_code.is_empty() && !self.has_warehouse(&warehouse_code) {
+            return (operation, Err(unknown_warehouse(&warehouse_code)));
+        }
+        self.catalog.insert(
+            sku.clone(),
+            Product {
+                erp_sku: text(request, "erpSku"),
+                title: text(request, "title"),
+            },
+        );
+        for (code, rows) in &mut self.stock {
+            if warehouse_code.is_empty() || *code == warehouse_code {
+                rows.entry(sku.clone()).or_default();
+            }
+        }
+        (operation, Ok(()))
+    }
+}
+
+fn warehouse(code: &str, name: &str) -> Warehouse {
+    Warehouse {
+        code: code.to_owned(),
+        name: name.to_owned(),
+    }
+}
+
+fn unknown_warehouse(code: &str) -> String {
+    format!("warehouse {code} is not assigned to this account")
+}
+
+fn tracking_number(carrier: &str, seq: u64) -> String {
+    match carrier {
+        "UPS" => format!("1ZSIM{seq:011}"),
+        "FEDEX" => format!("7{seq:011}"),
+        _ => format!("9400SIM{seq:012}"),
+    }
+}
+
+/// A field as trimmed text ("" when absent or null); numbers become text.
+pub(crate) fn text(value: &Value, key: &str) -> String {
+    value.get(key).map(string_of).unwrap_or_default().trim().to_owned()
+}
+
+/// A required text field, or the rejection naming it.
+pub(crate) fn required(value: &Value, key: &str) -> Result<String, String> {
+    let found = text(value, key);
+    if found.is_empty() {
+        Err(format!("missing required field {key}"))
+    } else {
+        Ok(found)
+    }
+}
+
+/// The product lines of an order or ASN: a non-empty list whose every line
+/// has a SKU and a positive quantity.
+fn lines(value: &Value, key: &str) -> Result<Vec<AsnLine>, String> {
+    let items = match value.get(key) {
+        Some(Value::Array(items)) if !items.is_empty() => items.as_slice(),
+        Some(one @ Value::Object(_)) => std::slice::from_ref(one),
+        _ => return Err(format!("missing required field {key}")),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let sku = text(item, "sku");
+            if sku.is_empty() {
+                return Err(format!("missing required field {key}[{index}].sku"));
+            }
+            let quantity = item.get("quantity").and_then(int_of).unwrap_or(0);
+            if quantity <= 0 {
+                return Err(format!(
+                    "{key}[{index}].quantity must be a positive number"
+                ));
+            }
+            Ok(AsnLine {
+                sku,
+                name: text(item, "name"),
+                quantity,
+            })
+        })
+        .collect()
+}
+
+/// "YYYY-MM-DD HH:MM:SS" in UTC.
+pub(crate) fn format_wall(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn world() -> World {
+        World::new(
+            Flavor::Qlink,
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+            5,
+        )
+    }
+
+    fn order(number: &str, sku: &str, quantity: i64) -> Value {
+        json!({
+            "orderNumber": number, "warehouseCode": "TU01", "logisticsCode": "UPS-1",
+            "receiver": {"name": "x"}, "skuList": [{"sku": sku, "quantity": quantity.to_string()}]
+        })
+    }
+
+    #[test]
+    fn wall_clock_format() {
+        assert_eq!(format_wall(UNIX_EPOCH), "1970-01-01 00:00:00");
+        let t = UNIX_EPOCH + Duration::from_secs(1_729_945_414); // 2024-10-26 12:23:34 UTC
+        assert_eq!(format_wall(t), "2024-10-26 12:23:34");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(format_wall(leap), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn orders_reserve_ship_and_release() {
+        let mut world = world();
+        let t0 = Instant::now();
+        let before = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        world.create_order(&order("A", "SKU1", 3), t0).unwrap();
+        world.create_order(&order("B", "SKU1", 2), t0).unwrap();
+        let reserved = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        assert_eq!(reserved.sellable, before.sellable - 5);
+        assert_eq!(reserved.reserved, before.reserved + 5);
+        assert_eq!(world.cancel_order("B", t0), Ok(""));
+        let later = t0 + Duration::from_secs(11);
+        assert_eq!(world.order("A", later).unwrap().status, "SUCCESS");
+        assert_eq!(world.order("B", later).unwrap().status, "CANCEL");
+        let after = world.inventory("TU01", &["SKU1".into()], 1, 10, later).unwrap().rows[0].stock;
+        assert_eq!(after.sellable, before.sellable - 3);
+        assert_eq!(after.reserved, before.reserved);
+        assert_eq!(after.total, before.total - 3);
+        assert_eq!(world.cancel_order("A", later), Err("order already shipped".to_owned()));
+    }
+
+    #[test]
+    fn failures_and_rejections() {
+        let mut world = world();
+        let t0 = Instant::now();
+        world.create_order(&order("X", "NOPE", 1), t0).unwrap();
+        let view = world.order("X", t0).unwrap();
+        assert_eq!(view.status, "FAILED");
+        assert!(view.failed_reason.contains("NOPE"));
+        let duplicate = world.create_order(&order("X", "SKU1", 1), t0).unwrap_err();
+        assert!(duplicate.contains("already exists"), "{duplicate}");
+        let mut missing = order("Y", "SKU1", 1);
+        missing.as_object_mut().unwrap().remove("skuList");
+        assert_eq!(
+            world.create_order(&missing, t0).unwrap_err(),
+            "missing required field skuList"
+        );
+        // Short of stock: backordered, not failed.
+        world.create_order(&order("Z", "SKU1", 100_000), t0).unwrap();
+        assert_eq!(world.order("Z", t0).unwrap().status, "SENDING");
+        let row = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        assert_eq!(row.sellable, 0);
+        world.cancel_order("Z", t0).unwrap();
+        let row = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        assert_eq!(row.sellable, 109);
+    }
+
+    #[test]
+    fn asns_receive_into_stock() {
+        let mut world = world();
+        let t0 = Instant::now();
+        let sku = generated_sku(1);
+        let asn = json!({"asnNumber": "A1", "warehouseCode": "TU02", "skuList": [{"sku": sku, "quantity": 7}]});
+        world.create_asn(&asn, t0).unwrap();
+        let before = world.inventory("TU02", std::slice::from_ref(&sku), 1, 1, t0).unwrap().rows[0].stock;
+        assert_eq!(world.asn("A1", t0).unwrap().wms_status, "NEW");
+        let receiving = world.asn("A1", t0 + Duration::from_secs(10)).unwrap();
+        assert_eq!((receiving.wms_status, receiving.lines[0].received), ("RECEIVING", 3));
+        assert!(world.cancel_asn("A1", t0 + Duration::from_secs(10)).is_err());
+        let finished = world.asn("A1", t0 + Duration::from_secs(20)).unwrap();
+        assert_eq!(finished.wms_status, "FINISHED");
+        assert_eq!(finished.lines[0].good, 7);
+        assert_eq!(finished.finish_time.len(), 19);
+        let after = world
+            .inventory("TU02", std::slice::from_ref(&sku), 1, 1, t0 + Duration::from_secs(20))
+            .unwrap()
+            .rows[0]
+            .stock;
+        assert_eq!(after.sellable, before.sellable + 7);
+        assert_eq!(after.onway, before.onway - 7);
+    }
+
+    #[test]
+    fn upserted_skus_become_orderable() {
+        let mut world = world();
+        let t0 = Instant::now();
+        let (operation, outcome) = world.upsert_sku(&json!({"sku": "NEW-1", "warehouseCode": "TU01"}));
+        assert_eq!((operation, outcome), (SkuOperation::Create, Ok(())));
+        let (operation, _) = world.upsert_sku(&json!({"sku": "NEW-1"}));
+        assert_eq!(operation, SkuOperation::Update);
+        let row = &world.inventory("TU03", &["NEW-1".into()], 1, 10, t0).unwrap().rows[0];
+        assert_eq!(row.stock, Stock::default());
+    }
+
+    #[test]
+    fn paging() {
+        let mut world = world(); // 5 generated + 14 example SKUs
+        let t0 = Instant::now();
+        let first = world.inventory("TU01", &[], 1, 8, t0).unwrap();
+        assert_eq!((first.rows.len(), first.page_count, first.is_last_page), (8, 3, false));
+        let last = world.inventory("TU01", &[], 3, 8, t0).unwrap();
+        assert_eq!((last.rows.len(), last.is_last_page), (3, true));
+        let beyond = world.inventory("TU01", &[], 9, 8, t0).unwrap();
+        assert!(beyond.rows.is_empty() && beyond.is_last_page);
+    }
+}
