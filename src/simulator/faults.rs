@@ -80,7 +80,11 @@ pub enum FaultKind {
     MalformedJson,
     /// Answers as if the signature were wrong.
     BadSignature,
-    /// The protocol's business rejection with these words.
+    /// The protocol's business rejection with these words: qlink writes
+    /// (createOrder, createAsnOrder, insertSkuInfo, cancelOrder,
+    /// cancelAsnOrder) reject their items (`result.success:false`, `info`),
+    /// qlink reads fail the envelope (`errorMsg`, code `BIZ_ERROR`), Qianyi
+    /// answers `"success":"false"` with the words in `message`.
     Reject(String),
 }
 
@@ -98,7 +102,11 @@ struct FaultSpec {
     message: Option<String>,
     #[serde(default, alias = "method", skip_serializing_if = "Option::is_none")]
     operation: Option<String>,
-    #[serde(default, alias = "warehouseCode", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "warehouseCode",
+        skip_serializing_if = "Option::is_none"
+    )]
     warehouse_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     times: Option<u32>,
@@ -121,7 +129,13 @@ impl TryFrom<FaultKindSpec> for FaultKind {
     type Error = String;
 
     fn try_from(spec: FaultKindSpec) -> Result<Self, Self::Error> {
-        match spec.kind.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+        match spec
+            .kind
+            .trim()
+            .to_ascii_lowercase()
+            .replace('-', "_")
+            .as_str()
+        {
             "http_status" | "status" => {
                 let status = spec
                     .status
@@ -229,7 +243,11 @@ impl FaultRules {
     }
 
     /// Fires the first rule matching this request, using up one of its times.
-    pub(crate) fn fire(&mut self, operation: &str, warehouse_code: Option<&str>) -> Option<FaultKind> {
+    pub(crate) fn fire(
+        &mut self,
+        operation: &str,
+        warehouse_code: Option<&str>,
+    ) -> Option<FaultKind> {
         let index = self
             .rules
             .iter()
@@ -258,14 +276,18 @@ mod tests {
         .unwrap();
         assert_eq!(
             fault,
-            Fault::new(FaultKind::HttpStatus(503)).on("createOrder").in_warehouse("TU01").times(2)
+            Fault::new(FaultKind::HttpStatus(503))
+                .on("createOrder")
+                .in_warehouse("TU01")
+                .times(2)
         );
         let back: Fault = serde_json::from_value(serde_json::to_value(&fault).unwrap()).unwrap();
         assert_eq!(back, fault);
 
         let delay: Fault = serde_json::from_str(r#"{"kind":"delay","delay_ms":250}"#).unwrap();
         assert_eq!(delay.kind, FaultKind::Delay(Duration::from_millis(250)));
-        let reject: Fault = serde_json::from_str(r#"{"kind":"reject","message":"no stock"}"#).unwrap();
+        let reject: Fault =
+            serde_json::from_str(r#"{"kind":"reject","message":"no stock"}"#).unwrap();
         assert_eq!(reject.kind, FaultKind::Reject("no stock".into()));
         let kind: FaultKind = serde_json::from_str(r#"{"kind":"malformed_json"}"#).unwrap();
         assert_eq!(kind, FaultKind::MalformedJson);
@@ -285,13 +307,23 @@ mod tests {
     fn first_match_fires_and_times_run_out() {
         let mut rules = FaultRules::default();
         rules.add(Fault::new(FaultKind::BadSignature).on("getOrder").times(1));
-        rules.add(Fault::new(FaultKind::HttpStatus(503)).in_warehouse("CA2").times(2));
+        rules.add(
+            Fault::new(FaultKind::HttpStatus(503))
+                .in_warehouse("CA2")
+                .times(2),
+        );
         rules.add(Fault::new(FaultKind::MalformedJson).times(0)); // never fires
         assert_eq!(rules.fire("createOrder", Some("CA1")), None);
         assert_eq!(rules.fire("getorder", None), Some(FaultKind::BadSignature));
         assert_eq!(rules.fire("getOrder", None), None);
-        assert_eq!(rules.fire("getOrder", Some("CA2")), Some(FaultKind::HttpStatus(503)));
-        assert_eq!(rules.fire("createOrder", Some("CA2")), Some(FaultKind::HttpStatus(503)));
+        assert_eq!(
+            rules.fire("getOrder", Some("CA2")),
+            Some(FaultKind::HttpStatus(503))
+        );
+        assert_eq!(
+            rules.fire("createOrder", Some("CA2")),
+            Some(FaultKind::HttpStatus(503))
+        );
         assert_eq!(rules.fire("createOrder", Some("CA2")), None);
         assert!(rules.list().is_empty());
     }

@@ -11,8 +11,16 @@
 //! Routes on one listener:
 //! - `POST /global-api/v1/warehouse/{op}`: qlink.
 //! - `POST /qianyi` and `POST /`: Qianyi (one endpoint, `method` in the body).
-//! - `/_simulator/…`: the control API (faults, recorded requests, inventory
-//!   answer style), for tests in other processes.
+//! - `/_simulator/…`: the control API, for tests in other processes:
+//!   - `POST /_simulator/faults` with one fault or an array, flat JSON:
+//!     `{"kind":"http_status"|"delay"|"malformed_json"|"bad_signature"|"reject",
+//!     "status":503, "delay_ms":500, "message":"…", "operation":"createOrder",
+//!     "warehouse_code":"TU01", "times":1}` (only `kind` and what it needs
+//!     are required); `GET` lists the active rules, `DELETE` clears them.
+//!   - `GET /_simulator/requests`: every recorded request, bodies included;
+//!     `DELETE` forgets them.
+//!   - `POST /_simulator/inventory_style` with
+//!     `{"style":"bare_array"|"page_object"}`.
 //!
 //! The qlink accounts share one world (warehouses TU01–TU03) and the Qianyi
 //! accounts another (CA1, CA2). Order and ASN lifecycles advance lazily,
@@ -45,8 +53,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
-pub use faults::{Fault, FaultKind};
 use faults::FaultRules;
+pub use faults::{Fault, FaultKind};
 use state::{Flavor, World};
 
 /// How many requests are remembered; the oldest are forgotten first, so a
@@ -179,7 +187,10 @@ pub struct SimulatorHandle {
 
 impl SimulatorHandle {
     /// Binds `listen` (port 0 picks a free port) and serves in a tokio task.
-    pub async fn spawn(config: SimulatorConfig, listen: SocketAddr) -> std::io::Result<SimulatorHandle> {
+    pub async fn spawn(
+        config: SimulatorConfig,
+        listen: SocketAddr,
+    ) -> std::io::Result<SimulatorHandle> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config));
@@ -190,7 +201,10 @@ impl SimulatorHandle {
                 // A dropped handle stops the server as well.
                 let _ = stopped.await;
             };
-            if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(err) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %err, "warehouse simulator stopped with an error");
             }
         });
@@ -381,13 +395,23 @@ fn router(shared: Arc<Shared>) -> Router {
             axum::routing::get(list_requests).delete(clear_requests),
         )
         .route("/_simulator/inventory_style", post(set_inventory_style))
+        .fallback(|| async {
+            json_response(
+                StatusCode::NOT_FOUND,
+                &json!({
+                    "success": false,
+                    "errorMsg": "no such endpoint: qlink is POST /global-api/v1/warehouse/{op}, Qianyi is POST /qianyi",
+                }),
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
 }
 
 /// `POST /_simulator/faults`: one fault object or an array of them.
 async fn add_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let parsed: Result<Vec<Fault>, serde_json::Error> = match serde_json::from_slice::<Value>(&body) {
+    let parsed: Result<Vec<Fault>, serde_json::Error> = match serde_json::from_slice::<Value>(&body)
+    {
         Ok(Value::Array(items)) => items.into_iter().map(serde_json::from_value).collect(),
         Ok(one) => serde_json::from_value(one).map(|fault| vec![fault]),
         Err(err) => Err(err),

@@ -7,7 +7,8 @@
 //! appKey → signature → body JSON → warehouseKey → the operation. Errors of
 //! the envelope are HTTP 200 with `success:false`; business rejections of one
 //! item (an order, an ASN, a SKU) are `success:true` with the item's
-//! `success:false` and `info`, as the examples show.
+//! `success:false` and `info`, as the examples show (an injected `Reject`
+//! on a write does the same).
 
 use std::{sync::Arc, time::Instant};
 
@@ -20,9 +21,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::{
-    InventoryStyle, Intercept, Protocol, RecordedRequest, Shared, asn_json, header_pairs,
-    header_text, inventory_item, inventory_query, json_response, lock, numbers_of,
-    parse_business,
+    Intercept, InventoryStyle, Protocol, RecordedRequest, Shared, asn_json, header_pairs,
+    header_text, inventory_item, inventory_query, json_response, lock, numbers_of, parse_business,
     state::{World, text},
     warehouse_code_of,
 };
@@ -51,6 +51,7 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let operation = operation.trim().to_owned();
     let raw = String::from_utf8_lossy(&body).into_owned();
     let app_key = header_text(&headers, "appKey");
     let sign = header_text(&headers, "sign");
@@ -60,7 +61,10 @@ pub(super) async fn handle(
         .iter()
         .find(|account| account.app_key == app_key);
     let signature_valid = account.is_some_and(|account| {
-        signatures_match(&qlink_sign(&account.app_key, &raw, &account.app_secret), &sign)
+        signatures_match(
+            &qlink_sign(&account.app_key, &raw, &account.app_secret),
+            &sign,
+        )
     });
     let business = parse_business(&raw);
     let warehouse_code = warehouse_code_of(business.as_ref().ok());
@@ -84,7 +88,15 @@ pub(super) async fn handle(
     match shared.fault(&operation, warehouse_code.as_deref()).await {
         Some(Intercept::Respond(response)) => return response,
         Some(Intercept::BadSignature) => return bad_signature(),
-        Some(Intercept::Reject(message)) => return error(&message, "BIZ_ERROR"),
+        Some(Intercept::Reject(message)) => {
+            return match business
+                .ok()
+                .and_then(|request| rejection(&operation, &request, &message))
+            {
+                Some(result) => success(result),
+                None => error(&message, "BIZ_ERROR"),
+            };
+        }
         None => {}
     }
     let Some(account) = account else {
@@ -101,8 +113,16 @@ pub(super) async fn handle(
     let request = match business {
         Ok(request @ Value::Object(_)) => request,
         Ok(_) => return error("request body must be a JSON object", "PARAM_ERROR"),
-        Err(err) => return error(&format!("request body is not valid JSON: {err}"), "PARAM_ERROR"),
+        Err(err) => {
+            return error(
+                &format!("request body is not valid JSON: {err}"),
+                "PARAM_ERROR",
+            );
+        }
     };
+    if request.get("warehouseKey").is_none_or(Value::is_null) {
+        return error("missing required field warehouseKey", "WAREHOUSE_KEY_ERROR");
+    }
     if !warehouse_key_matches(&request, &account.warehouse_key) {
         return error(
             &format!("warehouseKey does not belong to appKey {}", account.app_key),
@@ -110,13 +130,69 @@ pub(super) async fn handle(
         );
     }
     let style = *lock(&shared.inventory_style);
-    let reply = answer(&mut lock(&shared.qlink), style, &operation, &request, Instant::now());
+    let reply = answer(
+        &mut lock(&shared.qlink),
+        style,
+        &operation,
+        &request,
+        Instant::now(),
+    );
     match reply {
-        Ok(result) => json_response(
-            StatusCode::OK,
-            &json!({"errorMsg": null, "result": result, "success": true, "code": null}),
-        ),
+        Ok(result) => success(result),
         Err((message, code)) => error(&message, code),
+    }
+}
+
+fn success(result: Value) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"errorMsg": null, "result": result, "success": true, "code": null}),
+    )
+}
+
+/// An injected rejection in the shape the operation rejects items in: the
+/// item's `success:false` and `info` for the writes, `None` (an envelope
+/// error) for the reads.
+fn rejection(operation: &str, request: &Value, message: &str) -> Option<Value> {
+    let each = |list: &str, key: &str| -> Vec<String> {
+        numbers_of(request, list, key).unwrap_or_default()
+    };
+    match operation {
+        "createOrder" => Some(json!({
+            "warehouseOrderNumber": "",
+            "orderNumber": text(request, "orderNumber"),
+            "info": message,
+            "success": false,
+        })),
+        "createAsnOrder" => Some(json!({
+            "success": false,
+            "asnNumber": text(request, "asnNumber"),
+            "info": message,
+            "wmsAsnNumber": "",
+        })),
+        "insertSkuInfo" => Some(json!({
+            "sku": text(request, "sku"),
+            "operation": "CREATE",
+            "info": message,
+            "success": false,
+        })),
+        "cancelOrder" => {
+            let results: Vec<Value> = each("cancelOrderList", "orderNumber")
+                .iter()
+                .map(|number| json!({"orderNumber": number, "success": false, "info": message}))
+                .collect();
+            Some(json!({ "results": results }))
+        }
+        "cancelAsnOrder" => {
+            let results: Vec<Value> = each("asnNumbers", "asnNumber")
+                .iter()
+                .map(|number| {
+                    json!({"asnNumber": number, "operation": "CANCEL", "info": message, "success": false})
+                })
+                .collect();
+            Some(json!({ "results": results }))
+        }
+        _ => None,
     }
 }
 
@@ -209,7 +285,9 @@ fn answer(
                 .map(|(index, order)| {
                     let number = text(order, "orderNumber");
                     let outcome = if number.is_empty() {
-                        Err(format!("missing required field cancelOrderList[{index}].orderNumber"))
+                        Err(format!(
+                            "missing required field cancelOrderList[{index}].orderNumber"
+                        ))
                     } else {
                         world.cancel_order(&number, now)
                     };
@@ -243,7 +321,13 @@ fn answer(
         "syncInventory" => {
             let query = inventory_query(request).map_err(param)?;
             let page = world
-                .inventory(&query.warehouse_code, &query.skus, query.page, query.page_size, now)
+                .inventory(
+                    &query.warehouse_code,
+                    &query.skus,
+                    query.page,
+                    query.page_size,
+                    now,
+                )
                 .map_err(param)?;
             let data: Vec<Value> = page.rows.iter().map(inventory_item).collect();
             Ok(match style {

@@ -123,7 +123,11 @@ pub(crate) fn generated_sku(index: usize) -> String {
 /// a few units always fit.
 fn generated_stock(index: usize, warehouse_index: usize) -> Stock {
     let sellable = 20 + ((index * 37 + warehouse_index * 101) % 480) as i64;
-    let unsellable = if index % 9 == 0 { (index % 5) as i64 } else { 0 };
+    let unsellable = if index % 9 == 0 {
+        (index % 5) as i64
+    } else {
+        0
+    };
     let onway = if index % 6 == 0 { 10 } else { 0 };
     Stock {
         onway,
@@ -132,15 +136,6 @@ fn generated_stock(index: usize, warehouse_index: usize) -> Stock {
         total: sellable + unsellable,
         ..Stock::default()
     }
-}
-
-/// A product of the catalog (known to the whole world).
-#[derive(Debug, Clone, Default)]
-struct Product {
-    #[allow(dead_code)] // kept for debugging dumps; the wire never echoes it
-    erp_sku: String,
-    #[allow(dead_code)]
-    title: String,
 }
 
 #[derive(Debug, Clone)]
@@ -288,7 +283,9 @@ pub(crate) struct World {
     ship_after: Duration,
     receive_after: Duration,
     warehouses: Vec<Warehouse>,
-    catalog: BTreeMap<String, Product>,
+    /// Every known product, as last sent (the world-wide catalog decides
+    /// CREATE versus UPDATE).
+    catalog: BTreeMap<String, Value>,
     /// warehouse code → sku → stock; a SKU is orderable in a warehouse when
     /// it has a row here.
     stock: BTreeMap<String, BTreeMap<String, Stock>>,
@@ -321,16 +318,18 @@ impl World {
         for (warehouse_index, wh) in warehouses.iter().enumerate() {
             let mut rows = BTreeMap::new();
             for index in 1..=inventory_skus {
-                rows.insert(generated_sku(index), generated_stock(index, warehouse_index));
+                rows.insert(
+                    generated_sku(index),
+                    generated_stock(index, warehouse_index),
+                );
             }
             for (sku, example) in EXAMPLE_SKUS {
                 rows.insert(sku.to_owned(), example);
             }
             for sku in rows.keys() {
-                catalog.entry(sku.clone()).or_insert_with(|| Product {
-                    erp_sku: sku.clone(),
-                    title: sku.clone(),
-                });
+                catalog
+                    .entry(sku.clone())
+                    .or_insert_with(|| serde_json::json!({"sku": sku, "erpSku": sku}));
             }
             stock.insert(wh.code.clone(), rows);
         }
@@ -437,7 +436,10 @@ impl World {
         if !self.has_warehouse(&warehouse_code) {
             return Err(unknown_warehouse(&warehouse_code));
         }
-        let Some(channel) = CHANNELS.iter().find(|channel| channel.code == logistics_code) else {
+        let Some(channel) = CHANNELS
+            .iter()
+            .find(|channel| channel.code == logistics_code)
+        else {
             return Err(format!(
                 "logistics code {logistics_code} is not available in warehouse {warehouse_code}"
             ));
@@ -466,7 +468,11 @@ impl World {
 
     /// Reserves the order's stock, or says why the order fails (then
     /// nothing is reserved).
-    fn reserve(&mut self, warehouse_code: &str, items: Vec<AsnLine>) -> (OrderPhase, Vec<OrderLine>) {
+    fn reserve(
+        &mut self,
+        warehouse_code: &str,
+        items: Vec<AsnLine>,
+    ) -> (OrderPhase, Vec<OrderLine>) {
         let mut lines: Vec<OrderLine> = items
             .into_iter()
             .map(|item| OrderLine {
@@ -721,13 +727,7 @@ impl World {
         if !warehouse_code.is_empty() && !self.has_warehouse(&warehouse_code) {
             return (operation, Err(unknown_warehouse(&warehouse_code)));
         }
-        self.catalog.insert(
-            sku.clone(),
-            Product {
-                erp_sku: text(request, "erpSku"),
-                title: text(request, "title"),
-            },
-        );
+        self.catalog.insert(sku.clone(), request.clone());
         for (code, rows) in &mut self.stock {
             if warehouse_code.is_empty() || *code == warehouse_code {
                 rows.entry(sku.clone()).or_default();
@@ -758,7 +758,12 @@ fn tracking_number(carrier: &str, seq: u64) -> String {
 
 /// A field as trimmed text ("" when absent or null); numbers become text.
 pub(crate) fn text(value: &Value, key: &str) -> String {
-    value.get(key).map(string_of).unwrap_or_default().trim().to_owned()
+    value
+        .get(key)
+        .map(string_of)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 /// A required text field, or the rejection naming it.
@@ -789,9 +794,7 @@ fn lines(value: &Value, key: &str) -> Result<Vec<AsnLine>, String> {
             }
             let quantity = item.get("quantity").and_then(int_of).unwrap_or(0);
             if quantity <= 0 {
-                return Err(format!(
-                    "{key}[{index}].quantity must be a positive number"
-                ));
+                return Err(format!("{key}[{index}].quantity must be a positive number"));
             }
             Ok(AsnLine {
                 sku,
@@ -863,21 +866,36 @@ mod tests {
     fn orders_reserve_ship_and_release() {
         let mut world = world();
         let t0 = Instant::now();
-        let before = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        let before = world
+            .inventory("TU01", &["SKU1".into()], 1, 10, t0)
+            .unwrap()
+            .rows[0]
+            .stock;
         world.create_order(&order("A", "SKU1", 3), t0).unwrap();
         world.create_order(&order("B", "SKU1", 2), t0).unwrap();
-        let reserved = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        let reserved = world
+            .inventory("TU01", &["SKU1".into()], 1, 10, t0)
+            .unwrap()
+            .rows[0]
+            .stock;
         assert_eq!(reserved.sellable, before.sellable - 5);
         assert_eq!(reserved.reserved, before.reserved + 5);
         assert_eq!(world.cancel_order("B", t0), Ok(""));
         let later = t0 + Duration::from_secs(11);
         assert_eq!(world.order("A", later).unwrap().status, "SUCCESS");
         assert_eq!(world.order("B", later).unwrap().status, "CANCEL");
-        let after = world.inventory("TU01", &["SKU1".into()], 1, 10, later).unwrap().rows[0].stock;
+        let after = world
+            .inventory("TU01", &["SKU1".into()], 1, 10, later)
+            .unwrap()
+            .rows[0]
+            .stock;
         assert_eq!(after.sellable, before.sellable - 3);
         assert_eq!(after.reserved, before.reserved);
         assert_eq!(after.total, before.total - 3);
-        assert_eq!(world.cancel_order("A", later), Err("order already shipped".to_owned()));
+        assert_eq!(
+            world.cancel_order("A", later),
+            Err("order already shipped".to_owned())
+        );
     }
 
     #[test]
@@ -897,12 +915,22 @@ mod tests {
             "missing required field skuList"
         );
         // Short of stock: backordered, not failed.
-        world.create_order(&order("Z", "SKU1", 100_000), t0).unwrap();
+        world
+            .create_order(&order("Z", "SKU1", 100_000), t0)
+            .unwrap();
         assert_eq!(world.order("Z", t0).unwrap().status, "SENDING");
-        let row = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        let row = world
+            .inventory("TU01", &["SKU1".into()], 1, 10, t0)
+            .unwrap()
+            .rows[0]
+            .stock;
         assert_eq!(row.sellable, 0);
         world.cancel_order("Z", t0).unwrap();
-        let row = world.inventory("TU01", &["SKU1".into()], 1, 10, t0).unwrap().rows[0].stock;
+        let row = world
+            .inventory("TU01", &["SKU1".into()], 1, 10, t0)
+            .unwrap()
+            .rows[0]
+            .stock;
         assert_eq!(row.sellable, 109);
     }
 
@@ -913,17 +941,34 @@ mod tests {
         let sku = generated_sku(1);
         let asn = json!({"asnNumber": "A1", "warehouseCode": "TU02", "skuList": [{"sku": sku, "quantity": 7}]});
         world.create_asn(&asn, t0).unwrap();
-        let before = world.inventory("TU02", std::slice::from_ref(&sku), 1, 1, t0).unwrap().rows[0].stock;
+        let before = world
+            .inventory("TU02", std::slice::from_ref(&sku), 1, 1, t0)
+            .unwrap()
+            .rows[0]
+            .stock;
         assert_eq!(world.asn("A1", t0).unwrap().wms_status, "NEW");
         let receiving = world.asn("A1", t0 + Duration::from_secs(10)).unwrap();
-        assert_eq!((receiving.wms_status, receiving.lines[0].received), ("RECEIVING", 3));
-        assert!(world.cancel_asn("A1", t0 + Duration::from_secs(10)).is_err());
+        assert_eq!(
+            (receiving.wms_status, receiving.lines[0].received),
+            ("RECEIVING", 3)
+        );
+        assert!(
+            world
+                .cancel_asn("A1", t0 + Duration::from_secs(10))
+                .is_err()
+        );
         let finished = world.asn("A1", t0 + Duration::from_secs(20)).unwrap();
         assert_eq!(finished.wms_status, "FINISHED");
         assert_eq!(finished.lines[0].good, 7);
         assert_eq!(finished.finish_time.len(), 19);
         let after = world
-            .inventory("TU02", std::slice::from_ref(&sku), 1, 1, t0 + Duration::from_secs(20))
+            .inventory(
+                "TU02",
+                std::slice::from_ref(&sku),
+                1,
+                1,
+                t0 + Duration::from_secs(20),
+            )
             .unwrap()
             .rows[0]
             .stock;
@@ -935,11 +980,15 @@ mod tests {
     fn upserted_skus_become_orderable() {
         let mut world = world();
         let t0 = Instant::now();
-        let (operation, outcome) = world.upsert_sku(&json!({"sku": "NEW-1", "warehouseCode": "TU01"}));
+        let (operation, outcome) =
+            world.upsert_sku(&json!({"sku": "NEW-1", "warehouseCode": "TU01"}));
         assert_eq!((operation, outcome), (SkuOperation::Create, Ok(())));
         let (operation, _) = world.upsert_sku(&json!({"sku": "NEW-1"}));
         assert_eq!(operation, SkuOperation::Update);
-        let row = &world.inventory("TU03", &["NEW-1".into()], 1, 10, t0).unwrap().rows[0];
+        let row = &world
+            .inventory("TU03", &["NEW-1".into()], 1, 10, t0)
+            .unwrap()
+            .rows[0];
         assert_eq!(row.stock, Stock::default());
     }
 
@@ -948,7 +997,10 @@ mod tests {
         let mut world = world(); // 5 generated + 14 example SKUs
         let t0 = Instant::now();
         let first = world.inventory("TU01", &[], 1, 8, t0).unwrap();
-        assert_eq!((first.rows.len(), first.page_count, first.is_last_page), (8, 3, false));
+        assert_eq!(
+            (first.rows.len(), first.page_count, first.is_last_page),
+            (8, 3, false)
+        );
         let last = world.inventory("TU01", &[], 3, 8, t0).unwrap();
         assert_eq!((last.rows.len(), last.is_last_page), (3, true));
         let beyond = world.inventory("TU01", &[], 9, 8, t0).unwrap();

@@ -173,12 +173,8 @@ impl<'a> OrderContent<'a> {
                     amount: Num(item.amount),
                     shipping_price: item.shipping_price.map(Num),
                     hs_code: given(&item.hs_code),
-                    chinese_customs_declaration_name: given(
-                        &item.chinese_customs_declaration_name,
-                    ),
-                    english_customs_declaration_name: given(
-                        &item.english_customs_declaration_name,
-                    ),
+                    chinese_customs_declaration_name: given(&item.chinese_customs_declaration_name),
+                    english_customs_declaration_name: given(&item.english_customs_declaration_name),
                 })
                 .collect(),
         }
@@ -197,7 +193,11 @@ pub struct OrderRefContent<'a> {
 }
 
 impl<'a> OrderRefContent<'a> {
-    pub fn new(order_number: &'a str, warehouse_code: &'a str, warehouse_order_number: &'a str) -> Self {
+    pub fn new(
+        order_number: &'a str,
+        warehouse_code: &'a str,
+        warehouse_order_number: &'a str,
+    ) -> Self {
         Self {
             order_number,
             warehouse_code: given(warehouse_code),
@@ -464,7 +464,10 @@ struct WireChannel {
 
 /// `channels`: `channelList`; a channel without its warehouse belongs to
 /// the one asked about.
-pub fn channels(root: &Value, requested_warehouse: &str) -> Result<Vec<Channel>, UpstreamErrorKind> {
+pub fn channels(
+    root: &Value,
+    requested_warehouse: &str,
+) -> Result<Vec<Channel>, UpstreamErrorKind> {
     let items: Vec<WireChannel> = items_of(
         root,
         &["channelList", "channels", "data"],
@@ -517,7 +520,8 @@ struct WireOrder {
 /// `getOrder`: the `data` object (or a list holding it, or the fields at the
 /// top). An answer naming no status reports nothing about the order.
 pub fn order_state(root: &Value, order_number: &str) -> Result<OrderState, UpstreamErrorKind> {
-    let has_status = |value: &Value| value.get("status").is_some() || value.get("wmsStatus").is_some();
+    let has_status =
+        |value: &Value| value.get("status").is_some() || value.get("wmsStatus").is_some();
     let record = match root.get("data") {
         Some(data @ Value::Object(_)) => Some(data),
         Some(Value::Array(items)) => items
@@ -593,7 +597,10 @@ pub fn inventory_page(root: &Value) -> Result<InventoryAnswer, UpstreamErrorKind
     const ITEM_KEYS: [&str; 4] = ["data", "list", "inventoryList", "records"];
     let page_object = match root.get("data") {
         Some(data @ Value::Object(fields))
-            if META.iter().chain(&ITEM_KEYS).any(|key| fields.contains_key(*key)) =>
+            if META
+                .iter()
+                .chain(&ITEM_KEYS)
+                .any(|key| fields.contains_key(*key)) =>
         {
             Some(data)
         }
@@ -659,9 +666,15 @@ pub struct ResultItem {
 
 /// `results`, at the top or inside `data`; one object counts as a list of one.
 pub fn results(root: &Value) -> Result<Vec<ResultItem>, UpstreamErrorKind> {
-    let lists = [root.get("results"), root.get("data").and_then(|data| data.get("results"))];
+    let lists = [
+        root.get("results"),
+        root.get("data").and_then(|data| data.get("results")),
+    ];
     match lists.into_iter().flatten().find(|list| !list.is_null()) {
-        Some(Value::Array(items)) => items.iter().map(|item| from_value(item, "results item")).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| from_value(item, "results item"))
+            .collect(),
         Some(one @ Value::Object(_)) => Ok(vec![from_value(one, "results item")?]),
         Some(other) => Err(UpstreamErrorKind::Malformed(format!(
             "results: expected a list, got {other}"

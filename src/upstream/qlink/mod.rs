@@ -17,12 +17,15 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use super::{QlinkCredentials, UpstreamError, UpstreamErrorKind, http::HttpTransport, lenient::Envelope, sign::qlink_sign};
+use super::{
+    QlinkCredentials, UpstreamError, UpstreamErrorKind, http::HttpTransport, lenient::Envelope,
+    sign::qlink_sign,
+};
 use crate::{
     domain::{
-        AsnCancelOutcome, AsnRef, AsnState, Channel, CreatedAsn, CreatedOrder, InventoryPage, InventoryQuery,
-        InventoryStream, ItemOutcome, NewAsn, NewOrder, OrderRef, OrderState, SkuInfo, SkuUpserted, Warehouse,
-        WarehouseBackend,
+        AsnCancelOutcome, AsnRef, AsnState, Channel, CreatedAsn, CreatedOrder, InventoryPage,
+        InventoryQuery, InventoryStream, ItemOutcome, NewAsn, NewOrder, OrderRef, OrderState,
+        SkuInfo, SkuUpserted, Warehouse, WarehouseBackend,
     },
     middleware::CallKind,
 };
@@ -68,7 +71,12 @@ impl std::fmt::Debug for QlinkBackend {
 }
 
 impl QlinkBackend {
-    pub fn new(tenant: Arc<str>, base_url: String, credentials: QlinkCredentials, transport: HttpTransport) -> Self {
+    pub fn new(
+        tenant: Arc<str>,
+        base_url: String,
+        credentials: QlinkCredentials,
+        transport: HttpTransport,
+    ) -> Self {
         let endpoint = format!("{}{PATH_PREFIX}", base_url.trim_end_matches('/'));
         let headers = fixed_headers(&credentials);
         Self {
@@ -91,18 +99,31 @@ impl QlinkBackend {
     /// Everything protocol-level: serializes `body` once, signs exactly those
     /// bytes, POSTs them to the operation's path with the credential headers,
     /// and reads the envelope (`success: false` is a rejection).
-    async fn send(&self, operation: &'static str, kind: CallKind, body: &impl Serialize) -> Result<Envelope, UpstreamError> {
-        let content = serde_json::to_string(body)
-            .map_err(|err| self.error(operation, UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}"))))?;
+    async fn send(
+        &self,
+        operation: &'static str,
+        kind: CallKind,
+        body: &impl Serialize,
+    ) -> Result<Envelope, UpstreamError> {
+        let content = serde_json::to_string(body).map_err(|err| {
+            self.error(
+                operation,
+                UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
+            )
+        })?;
         let sign = qlink_sign(
             &self.credentials.app_key,
             &content,
             self.credentials.app_secret.expose_secret(),
         );
-        let mut headers = self.headers.clone().map_err(|header| self.error(operation, invalid_header(header)))?;
+        let mut headers = self
+            .headers
+            .clone()
+            .map_err(|header| self.error(operation, invalid_header(header)))?;
         headers.insert(
             SIGN,
-            HeaderValue::from_str(&sign).map_err(|_| self.error(operation, invalid_header("sign")))?,
+            HeaderValue::from_str(&sign)
+                .map_err(|_| self.error(operation, invalid_header("sign")))?,
         );
         let url = format!("{}/{operation}", self.endpoint);
         tracing::debug!(tenant = %self.tenant, operation, bytes = content.len(), "sending qlink request");
@@ -117,11 +138,16 @@ impl QlinkBackend {
     }
 
     /// One inventory page.
-    async fn inventory_page(&self, query: &InventoryQuery, page: u32) -> Result<InventoryPage, UpstreamError> {
+    async fn inventory_page(
+        &self,
+        query: &InventoryQuery,
+        page: u32,
+    ) -> Result<InventoryPage, UpstreamError> {
         const OP: &str = "syncInventory";
         let body = wire::SyncInventory::new(self.warehouse_key(), query, page);
         let envelope = self.send(OP, CallKind::Read, &body).await?;
-        wire::inventory_page(&wire::result_of(&envelope), page, query.page_size).map_err(|kind| self.error(OP, kind))
+        wire::inventory_page(&wire::result_of(&envelope), page, query.page_size)
+            .map_err(|kind| self.error(OP, kind))
     }
 }
 
@@ -146,7 +172,10 @@ fn fixed_headers(credentials: &QlinkCredentials) -> Result<HeaderMap, &'static s
     let mut headers = HeaderMap::new();
     headers.insert(APP_KEY, value(&credentials.app_key, "appKey", false)?);
     if let Some(warehouse_type) = &credentials.warehouse_type {
-        headers.insert(WAREHOUSE_TYPE, value(warehouse_type, "warehouseType", false)?);
+        headers.insert(
+            WAREHOUSE_TYPE,
+            value(warehouse_type, "warehouseType", false)?,
+        );
     }
     for (name, label, secret) in [
         (SECRET, "secret", &credentials.secret),
@@ -211,25 +240,39 @@ impl WarehouseBackend for QlinkBackend {
             warehouse_code,
         };
         let envelope = self.send(OP, CallKind::Read, &body).await?;
-        wire::channels(&wire::result_of(&envelope), warehouse_code).map_err(|kind| self.error(OP, kind))
+        wire::channels(&wire::result_of(&envelope), warehouse_code)
+            .map_err(|kind| self.error(OP, kind))
     }
 
     async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, UpstreamError> {
         const OP: &str = "createOrder";
         let body = wire::CreateOrder::new(self.warehouse_key(), order);
         let envelope = self.send(OP, CallKind::Write, &body).await?;
-        wire::created_order(&wire::result_of(&envelope), &envelope.code, &order.order_number)
-            .map_err(|kind| self.error(OP, kind))
+        wire::created_order(
+            &wire::result_of(&envelope),
+            &envelope.code,
+            &order.order_number,
+        )
+        .map_err(|kind| self.error(OP, kind))
     }
 
-    async fn cancel_orders(&self, warehouse_code: &str, orders: &[OrderRef]) -> Result<Vec<ItemOutcome>, UpstreamError> {
+    async fn cancel_orders(
+        &self,
+        warehouse_code: &str,
+        orders: &[OrderRef],
+    ) -> Result<Vec<ItemOutcome>, UpstreamError> {
         const OP: &str = "cancelOrder";
         let body = wire::CancelOrder::new(self.warehouse_key(), warehouse_code, orders);
         let envelope = self.send(OP, CallKind::Write, &body).await?;
-        wire::cancelled_orders(&wire::result_of(&envelope), orders).map_err(|kind| self.error(OP, kind))
+        wire::cancelled_orders(&wire::result_of(&envelope), orders)
+            .map_err(|kind| self.error(OP, kind))
     }
 
-    async fn get_orders(&self, warehouse_code: &str, orders: &[OrderRef]) -> Result<Vec<OrderState>, UpstreamError> {
+    async fn get_orders(
+        &self,
+        warehouse_code: &str,
+        orders: &[OrderRef],
+    ) -> Result<Vec<OrderState>, UpstreamError> {
         const OP: &str = "getOrder";
         let body = wire::GetOrder::new(self.warehouse_key(), warehouse_code, orders);
         let envelope = self.send(OP, CallKind::Read, &body).await?;
@@ -244,7 +287,11 @@ impl WarehouseBackend for QlinkBackend {
             .map_err(|kind| self.error(OP, kind))
     }
 
-    async fn get_asns(&self, warehouse_code: &str, asns: &[AsnRef]) -> Result<Vec<AsnState>, UpstreamError> {
+    async fn get_asns(
+        &self,
+        warehouse_code: &str,
+        asns: &[AsnRef],
+    ) -> Result<Vec<AsnState>, UpstreamError> {
         const OP: &str = "getAsnList";
         let body = wire::GetAsnList::new(self.warehouse_key(), warehouse_code, asns);
         let envelope = self.send(OP, CallKind::Read, &body).await?;
@@ -263,7 +310,8 @@ impl WarehouseBackend for QlinkBackend {
             asn_numbers,
         };
         let envelope = self.send(OP, CallKind::Write, &body).await?;
-        wire::cancelled_asns(&wire::result_of(&envelope), asn_numbers).map_err(|kind| self.error(OP, kind))
+        wire::cancelled_asns(&wire::result_of(&envelope), asn_numbers)
+            .map_err(|kind| self.error(OP, kind))
     }
 
     /// Asks for page 1, 2, … only as the stream is polled, holding at most
@@ -297,6 +345,316 @@ impl WarehouseBackend for QlinkBackend {
         const OP: &str = "insertSkuInfo";
         let body = wire::InsertSkuInfo::new(self.warehouse_key(), sku);
         let envelope = self.send(OP, CallKind::Write, &body).await?;
-        wire::sku_upserted(&wire::result_of(&envelope), &envelope.code, &sku.sku).map_err(|kind| self.error(OP, kind))
+        wire::sku_upserted(&wire::result_of(&envelope), &envelope.code, &sku.sku)
+            .map_err(|kind| self.error(OP, kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{net::SocketAddr, sync::Mutex, time::Duration};
+
+    use axum::{Router, body::Bytes, extract::State, http::HeaderMap as Headers, routing::post};
+    use futures::StreamExt;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::upstream::{AuthInfo, sign::signatures_match};
+
+    /// What the loopback warehouse saw, and what it answers.
+    #[derive(Default)]
+    struct Seen {
+        /// (path, headers, body)
+        requests: Vec<(String, Headers, String)>,
+        answer: String,
+        /// syncInventory: answers per page, page 1 first.
+        pages: Vec<String>,
+    }
+
+    type Shared = Arc<Mutex<Seen>>;
+
+    async fn warehouse(
+        State(state): State<Shared>,
+        uri: axum::http::Uri,
+        headers: Headers,
+        body: Bytes,
+    ) -> String {
+        let body = String::from_utf8(body.to_vec()).expect("utf-8 body");
+        let page = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|value| value["page"].as_u64());
+        let mut seen = state.lock().expect("lock");
+        seen.requests.push((uri.path().to_owned(), headers, body));
+        match page {
+            Some(page) if !seen.pages.is_empty() => seen
+                .pages
+                .get(page as usize - 1)
+                .cloned()
+                .unwrap_or_else(|| r#"{"success":false,"errorMsg":"no such page"}"#.to_owned()),
+            _ => seen.answer.clone(),
+        }
+    }
+
+    async fn spawn(state: Shared) -> SocketAddr {
+        let app = Router::new()
+            .route("/global-api/v1/warehouse/{op}", post(warehouse))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        addr
+    }
+
+    fn credentials() -> QlinkCredentials {
+        QlinkCredentials {
+            app_key: "1".into(),
+            app_secret: SecretString::from("app-secret"),
+            warehouse_type: Some("LINGXING".into()),
+            warehouse_key: "wk".into(),
+            secret: Some(SecretString::from("third-party-secret")),
+            access_token: None,
+            refresh_token: Some(SecretString::from("refresh")),
+            api_url: Some("https://wms.example.com/接口".into()),
+            auth_info: vec![
+                AuthInfo {
+                    key: "MERCHANT_ID".into(),
+                    value: SecretString::from("BG2447"),
+                },
+                AuthInfo {
+                    key: "PRINT_SIZE".into(),
+                    value: SecretString::from(""),
+                },
+            ],
+        }
+    }
+
+    async fn loopback(answer: &str) -> (Arc<QlinkBackend>, Shared) {
+        let state = Shared::default();
+        state.lock().expect("lock").answer = answer.to_owned();
+        let addr = spawn(state.clone()).await;
+        let transport = HttpTransport::new(Duration::from_secs(5)).expect("transport");
+        let backend = QlinkBackend::new(
+            Arc::from("acme"),
+            format!("http://{addr}/"),
+            credentials(),
+            transport,
+        );
+        (Arc::new(backend), state)
+    }
+
+    fn header<'h>(headers: &'h Headers, name: &str) -> Option<&'h [u8]> {
+        headers.get(name).map(|value| value.as_bytes())
+    }
+
+    #[tokio::test]
+    async fn send_signs_the_exact_body_and_sends_the_credential_headers() {
+        let (backend, state) = loopback(
+            r#"{"errorMsg":null,"result":{"warehouseInfoList":[{"warehouseCode":"TU美东代理仓","warehouseName":"TU01"}]},"success":true,"code":null}"#,
+        )
+        .await;
+        let list = backend.list_warehouses().await.expect("warehouses");
+        assert_eq!(list[0].code, "TU美东代理仓");
+
+        let seen = state.lock().expect("lock");
+        let (path, headers, body) = &seen.requests[0];
+        assert_eq!(
+            path, "/global-api/v1/warehouse/initWarehouses",
+            "no double slash"
+        );
+        assert_eq!(body, r#"{"warehouseKey":["wk"]}"#);
+        let sign = headers
+            .get("sign")
+            .and_then(|v| v.to_str().ok())
+            .expect("sign");
+        assert!(signatures_match(&qlink_sign("1", body, "app-secret"), sign));
+        assert_eq!(header(headers, "appKey"), Some(&b"1"[..]));
+        assert_eq!(header(headers, "warehouseType"), Some(&b"LINGXING"[..]));
+        assert_eq!(header(headers, "secret"), Some(&b"third-party-secret"[..]));
+        assert_eq!(header(headers, "refreshToken"), Some(&b"refresh"[..]));
+        assert_eq!(
+            header(headers, "accessToken"),
+            None,
+            "not configured, not sent"
+        );
+        assert_eq!(
+            header(headers, "apiUrl"),
+            Some("https://wms.example.com/接口".as_bytes())
+        );
+        assert_eq!(
+            header(headers, "authInfo"),
+            Some(&br#"[{"authInfoKey":"MERCHANT_ID","value":"BG2447"},{"authInfoKey":"PRINT_SIZE","value":""}]"#[..])
+        );
+        assert_eq!(
+            header(headers, "content-type"),
+            Some(&b"application/json"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn an_envelope_failure_is_a_rejection_naming_tenant_and_operation() {
+        let (backend, _state) =
+            loopback(r#"{"success":false,"errorMsg":"sign error","code":"401"}"#).await;
+        let err = backend.list_channels("TU02").await.expect_err("rejected");
+        assert_eq!((&*err.tenant, err.operation), ("acme", "initChannels"));
+        match err.kind {
+            UpstreamErrorKind::Rejected { message, code } => {
+                assert_eq!((message.as_str(), code.as_str()), ("sign error", "401"))
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+
+        let (backend, _state) = loopback("<html>gateway</html>").await;
+        let err = backend
+            .get_orders("", &[OrderRef::default()])
+            .await
+            .expect_err("malformed");
+        assert!(matches!(err.kind, UpstreamErrorKind::Malformed(_)), "{err}");
+        assert_eq!(err.operation, "getOrder");
+    }
+
+    #[tokio::test]
+    async fn a_per_item_rejection_is_an_error_with_the_warehouses_words() {
+        let (backend, _state) = loopback(
+            r#"{"errorMsg":null,"result":{"sku":"SKU1","operation":"CREATE","info":"sku【SKU1】已被使用;","success":false},"success":true,"code":null}"#,
+        )
+        .await;
+        let sku = SkuInfo {
+            sku: "SKU1".into(),
+            erp_sku: "E1".into(),
+            ..Default::default()
+        };
+        let err = backend.upsert_sku(&sku).await.expect_err("rejected");
+        assert_eq!(err.operation, "insertSkuInfo");
+        assert!(err.to_string().contains("sku【SKU1】已被使用;"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_header_value_http_cannot_carry_fails_without_sending_or_quoting_it() {
+        let state = Shared::default();
+        let addr = spawn(state.clone()).await;
+        let mut credentials = credentials();
+        credentials.secret = Some(SecretString::from("line\nbreak-secret"));
+        let transport = HttpTransport::new(Duration::from_secs(5)).expect("transport");
+        let backend = QlinkBackend::new(
+            Arc::from("acme"),
+            format!("http://{addr}"),
+            credentials,
+            transport,
+        );
+        let err = backend.list_warehouses().await.expect_err("bad header");
+        let text = err.to_string();
+        assert!(
+            text.contains("`secret`") && !text.contains("break-secret"),
+            "{text}"
+        );
+        assert!(err.provably_not_sent());
+        assert!(state.lock().expect("lock").requests.is_empty());
+    }
+
+    fn inventory_page(skus: &[&str], last: bool) -> String {
+        let items: Vec<String> = skus
+            .iter()
+            .map(|sku| format!(r#"{{"warehouseCode":"TU02","warehouseSku":"{sku}","sellableQuantity":"1","totalQuantity":"2"}}"#))
+            .collect();
+        format!(
+            r#"{{"success":true,"result":{{"isLastPage":{last},"pageCount":0,"data":[{}]}}}}"#,
+            items.join(",")
+        )
+    }
+
+    fn query() -> InventoryQuery {
+        InventoryQuery {
+            warehouse_code: "TU02".into(),
+            page_size: 2,
+            skus: Vec::new(),
+            updated_since_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn inventory_pages_are_fetched_only_as_the_stream_is_polled() {
+        let (backend, state) = loopback("").await;
+        state.lock().expect("lock").pages = vec![
+            inventory_page(&["A", "B"], false),
+            inventory_page(&["C", "D"], false),
+            inventory_page(&["E"], true),
+        ];
+        let requests = || state.lock().expect("lock").requests.len();
+
+        let mut stream = backend.clone().sync_inventory(query());
+        assert_eq!(requests(), 0, "nothing before the first poll");
+        let first = stream.next().await.expect("page 1").expect("ok");
+        assert_eq!(
+            (first.page, first.is_last_page, first.items.len()),
+            (1, false, 2)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(requests(), 1, "no read-ahead");
+        drop(stream);
+
+        let pages: Vec<_> = backend.clone().sync_inventory(query()).collect().await;
+        let pages: Vec<InventoryPage> = pages.into_iter().map(|page| page.expect("page")).collect();
+        assert_eq!(
+            pages.iter().map(|page| page.page).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        assert!(pages[2].is_last_page);
+        assert_eq!(requests(), 1 + 3);
+        let bodies: Vec<String> = state
+            .lock()
+            .expect("lock")
+            .requests
+            .iter()
+            .map(|r| r.2.clone())
+            .collect();
+        assert_eq!(
+            bodies[3],
+            r#"{"warehouseKey":"wk","pageSize":2,"page":3,"warehouseCode":"TU02"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn an_inventory_failure_ends_the_stream_after_yielding_it() {
+        let (backend, state) = loopback("").await;
+        state.lock().expect("lock").pages = vec![inventory_page(&["A", "B"], false)];
+        let pages: Vec<_> = backend.sync_inventory(query()).collect().await;
+        assert_eq!(pages.len(), 2);
+        assert!(pages[0].is_ok());
+        let err = pages[1].as_ref().expect_err("page 2 fails");
+        assert_eq!(err.operation, "syncInventory");
+        assert_eq!(state.lock().expect("lock").requests.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn batches_are_one_call() {
+        let (backend, state) = loopback(
+            r#"{"success":true,"result":{"results":[{"orderNumber":"B","success":false,"info":"已出库"}]}}"#,
+        )
+        .await;
+        let orders: Vec<OrderRef> = ["A", "B"]
+            .into_iter()
+            .map(|number| OrderRef {
+                order_number: number.into(),
+                ..Default::default()
+            })
+            .collect();
+        let outcomes = backend
+            .cancel_orders("TU02", &orders)
+            .await
+            .expect("cancel");
+        assert_eq!(
+            outcomes.iter().map(|o| o.success).collect::<Vec<_>>(),
+            [true, false]
+        );
+        let seen = state.lock().expect("lock");
+        assert_eq!(seen.requests.len(), 1);
+        assert_eq!(
+            seen.requests[0].2,
+            r#"{"warehouseKey":["wk"],"warehouseCode":"TU02","cancelOrderList":[{"orderNumber":"A"},{"orderNumber":"B"}]}"#
+        );
     }
 }

@@ -16,9 +16,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwn
 use serde_json::{Value, value::RawValue};
 
 use crate::domain::{
-    AsnCancelOutcome, AsnReceipt, AsnRef, AsnState, AsnStatus, Channel, CreatedAsn, CreatedOrder, InventoryItem,
-    InventoryPage, ItemOutcome, NewAsn, NewOrder, OrderRef, OrderState, OrderStatus, Package, SkuInfo, SkuUpserted,
-    Warehouse,
+    AsnCancelOutcome, AsnReceipt, AsnRef, AsnState, AsnStatus, Channel, CreatedAsn, CreatedOrder,
+    InventoryItem, InventoryPage, ItemOutcome, NewAsn, NewOrder, OrderRef, OrderState, OrderStatus,
+    Package, SkuInfo, SkuUpserted, Warehouse,
 };
 use crate::upstream::{
     UpstreamErrorKind,
@@ -489,7 +489,11 @@ struct WarehouseSku<'a> {
 }
 
 impl<'a> SyncInventory<'a> {
-    pub fn new(warehouse_key: &'a str, query: &'a crate::domain::InventoryQuery, page: u32) -> Self {
+    pub fn new(
+        warehouse_key: &'a str,
+        query: &'a crate::domain::InventoryQuery,
+        page: u32,
+    ) -> Self {
         Self {
             warehouse_key,
             page_size: query.page_size,
@@ -634,7 +638,12 @@ fn de_opt_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool
 
 /// The rows of a list: the list under one of `keys` (or bare, or the only
 /// list), or `result` itself when it is one object carrying `id_key`.
-fn rows<T: DeserializeOwned>(result: &Value, keys: &[&str], id_key: &str, what: &str) -> Result<Vec<T>, UpstreamErrorKind> {
+fn rows<T: DeserializeOwned>(
+    result: &Value,
+    keys: &[&str],
+    id_key: &str,
+    what: &str,
+) -> Result<Vec<T>, UpstreamErrorKind> {
     let values = match result {
         Value::Object(fields) if fields.contains_key(id_key) => vec![result],
         _ => list_of(result, keys),
@@ -647,7 +656,10 @@ fn rows<T: DeserializeOwned>(result: &Value, keys: &[&str], id_key: &str, what: 
 }
 
 /// A single-object `result` (create answers); `null` reads as all defaults.
-fn single<T: DeserializeOwned + Default>(result: &Value, what: &str) -> Result<T, UpstreamErrorKind> {
+fn single<T: DeserializeOwned + Default>(
+    result: &Value,
+    what: &str,
+) -> Result<T, UpstreamErrorKind> {
     match result {
         Value::Null => Ok(T::default()),
         // A list of one where one object was promised.
@@ -658,8 +670,16 @@ fn single<T: DeserializeOwned + Default>(result: &Value, what: &str) -> Result<T
 
 fn rejected(info: String, code: String, envelope_code: &str, default: &str) -> UpstreamErrorKind {
     UpstreamErrorKind::Rejected {
-        message: if info.is_empty() { default.to_owned() } else { info },
-        code: if code.is_empty() { envelope_code.to_owned() } else { code },
+        message: if info.is_empty() {
+            default.to_owned()
+        } else {
+            info
+        },
+        code: if code.is_empty() {
+            envelope_code.to_owned()
+        } else {
+            code
+        },
     }
 }
 
@@ -675,7 +695,12 @@ struct WarehouseRow {
 /// `initWarehouses`: `warehouseList` (documented), `warehouseInfoList` (the
 /// example) or a bare array.
 pub(super) fn warehouses(result: &Value) -> Result<Vec<Warehouse>, UpstreamErrorKind> {
-    let rows: Vec<WarehouseRow> = rows(result, &["warehouseList", "warehouseInfoList"], "warehouseCode", "warehouse")?;
+    let rows: Vec<WarehouseRow> = rows(
+        result,
+        &["warehouseList", "warehouseInfoList"],
+        "warehouseCode",
+        "warehouse",
+    )?;
     Ok(rows
         .into_iter()
         .map(|row| Warehouse {
@@ -700,8 +725,16 @@ struct ChannelRow {
 
 /// `initChannels`: `channelList`; a channel without a warehouse code belongs
 /// to the warehouse asked about.
-pub(super) fn channels(result: &Value, requested_warehouse: &str) -> Result<Vec<Channel>, UpstreamErrorKind> {
-    let rows: Vec<ChannelRow> = rows(result, &["channelList", "channels"], "channelCode", "channel")?;
+pub(super) fn channels(
+    result: &Value,
+    requested_warehouse: &str,
+) -> Result<Vec<Channel>, UpstreamErrorKind> {
+    let rows: Vec<ChannelRow> = rows(
+        result,
+        &["channelList", "channels"],
+        "channelCode",
+        "channel",
+    )?;
     Ok(rows
         .into_iter()
         .map(|row| Channel {
@@ -741,10 +774,19 @@ pub(super) fn created_order(
 ) -> Result<CreatedOrder, UpstreamErrorKind> {
     let row: CreatedOrderRow = single(result, "createOrder result")?;
     if row.success == Some(false) {
-        return Err(rejected(row.info, row.code, envelope_code, "the warehouse refused the order without saying why"));
+        return Err(rejected(
+            row.info,
+            row.code,
+            envelope_code,
+            "the warehouse refused the order without saying why",
+        ));
     }
     Ok(CreatedOrder {
-        order_number: if row.order_number.is_empty() { order_number.to_owned() } else { row.order_number },
+        order_number: if row.order_number.is_empty() {
+            order_number.to_owned()
+        } else {
+            row.order_number
+        },
         warehouse_order_number: row.warehouse_order_number,
     })
 }
@@ -764,7 +806,12 @@ struct OrderOutcomeRow {
 
 /// Picks the row about `id` (input position `index`): the row naming it, or,
 /// when rows name nothing, the row at the same position.
-fn row_for<'r, T>(rows: &'r [T], index: usize, id: &str, id_of: impl Fn(&T) -> &str) -> Option<&'r T> {
+fn row_for<'r, T>(
+    rows: &'r [T],
+    index: usize,
+    id: &str,
+    id_of: impl Fn(&T) -> &str,
+) -> Option<&'r T> {
     rows.iter()
         .find(|row| id_of(row) == id)
         .or_else(|| rows.get(index).filter(|row| id_of(row).is_empty()))
@@ -773,21 +820,33 @@ fn row_for<'r, T>(rows: &'r [T], index: usize, id: &str, id_of: impl Fn(&T) -> &
 /// `cancelOrder`: one outcome per input order, in input order. `result` may
 /// be `null`, one object, a bare list or an object holding a list; an order
 /// the warehouse did not mention was cancelled (the envelope said success).
-pub(super) fn cancelled_orders(result: &Value, orders: &[OrderRef]) -> Result<Vec<ItemOutcome>, UpstreamErrorKind> {
-    let rows: Vec<OrderOutcomeRow> =
-        rows(result, &["results", "cancelOrderList", "cancelOrderResultList"], "orderNumber", "cancel result")?;
+pub(super) fn cancelled_orders(
+    result: &Value,
+    orders: &[OrderRef],
+) -> Result<Vec<ItemOutcome>, UpstreamErrorKind> {
+    let rows: Vec<OrderOutcomeRow> = rows(
+        result,
+        &["results", "cancelOrderList", "cancelOrderResultList"],
+        "orderNumber",
+        "cancel result",
+    )?;
     Ok(orders
         .iter()
         .enumerate()
         .map(|(index, order)| {
-            let Some(row) = row_for(&rows, index, &order.order_number, |row| &row.order_number) else {
+            let Some(row) = row_for(&rows, index, &order.order_number, |row| &row.order_number)
+            else {
                 return ItemOutcome {
                     id: order.order_number.clone(),
                     success: true,
                     message: String::new(),
                 };
             };
-            let words = if row.info.is_empty() { &row.error_msg } else { &row.info };
+            let words = if row.info.is_empty() {
+                &row.error_msg
+            } else {
+                &row.info
+            };
             let success = row.success.unwrap_or(words.is_empty());
             ItemOutcome {
                 id: order.order_number.clone(),
@@ -825,19 +884,32 @@ struct OrderRow {
 
 /// `getOrder`: one state per input order, in input order, matched by
 /// `orderNumber`.
-pub(super) fn order_states(result: &Value, orders: &[OrderRef]) -> Result<Vec<OrderState>, UpstreamErrorKind> {
-    let rows: Vec<OrderRow> =
-        rows(result, &["warehouseGetOrderList", "getOrderList", "orderList"], "orderNumber", "order")?;
+pub(super) fn order_states(
+    result: &Value,
+    orders: &[OrderRef],
+) -> Result<Vec<OrderState>, UpstreamErrorKind> {
+    let rows: Vec<OrderRow> = rows(
+        result,
+        &["warehouseGetOrderList", "getOrderList", "orderList"],
+        "orderNumber",
+        "order",
+    )?;
     Ok(orders
         .iter()
         .enumerate()
         .map(|(index, order)| {
-            let Some(row) = row_for(&rows, index, &order.order_number, |row| &row.order_number) else {
-                return OrderState::unreported(&order.order_number, "the warehouse did not report this order");
+            let Some(row) = row_for(&rows, index, &order.order_number, |row| &row.order_number)
+            else {
+                return OrderState::unreported(
+                    &order.order_number,
+                    "the warehouse did not report this order",
+                );
             };
             // An item-level failure (the order is unknown to the warehouse, say).
             let error_message = match row.success {
-                Some(false) if row.info.is_empty() => "the warehouse could not report this order".to_owned(),
+                Some(false) if row.info.is_empty() => {
+                    "the warehouse could not report this order".to_owned()
+                }
                 Some(false) => row.info.clone(),
                 _ => String::new(),
             };
@@ -870,13 +942,26 @@ struct CreatedAsnRow {
 }
 
 /// `createAsnOrder`: a per-item `success: false` is a rejection with `info`.
-pub(super) fn created_asn(result: &Value, envelope_code: &str, asn_number: &str) -> Result<CreatedAsn, UpstreamErrorKind> {
+pub(super) fn created_asn(
+    result: &Value,
+    envelope_code: &str,
+    asn_number: &str,
+) -> Result<CreatedAsn, UpstreamErrorKind> {
     let row: CreatedAsnRow = single(result, "createAsnOrder result")?;
     if row.success == Some(false) {
-        return Err(rejected(row.info, row.code, envelope_code, "the warehouse refused the ASN without saying why"));
+        return Err(rejected(
+            row.info,
+            row.code,
+            envelope_code,
+            "the warehouse refused the ASN without saying why",
+        ));
     }
     Ok(CreatedAsn {
-        asn_number: if row.asn_number.is_empty() { asn_number.to_owned() } else { row.asn_number },
+        asn_number: if row.asn_number.is_empty() {
+            asn_number.to_owned()
+        } else {
+            row.asn_number
+        },
         wms_asn_number: row.wms_asn_number,
     })
 }
@@ -956,8 +1041,16 @@ struct AsnOutcomeRow {
 /// `cancelAsnOrder`: one outcome per input ASN, in input order; `success`
 /// absent means success when there is no `info`; an ASN the warehouse did
 /// not mention was cancelled (the envelope said success).
-pub(super) fn cancelled_asns(result: &Value, asn_numbers: &[String]) -> Result<Vec<AsnCancelOutcome>, UpstreamErrorKind> {
-    let rows: Vec<AsnOutcomeRow> = rows(result, &["results", "asnList"], "asnNumber", "cancel result")?;
+pub(super) fn cancelled_asns(
+    result: &Value,
+    asn_numbers: &[String],
+) -> Result<Vec<AsnCancelOutcome>, UpstreamErrorKind> {
+    let rows: Vec<AsnOutcomeRow> = rows(
+        result,
+        &["results", "asnList"],
+        "asnNumber",
+        "cancel result",
+    )?;
     Ok(asn_numbers
         .iter()
         .enumerate()
@@ -1012,16 +1105,28 @@ struct InventoryRow {
 /// `{isLastPage, currentPage, pageCount, data}` or a bare array of items (the
 /// example), where a page shorter than `page_size` is the last. An empty
 /// page is always the last.
-pub(super) fn inventory_page(result: &Value, page: u32, page_size: u32) -> Result<InventoryPage, UpstreamErrorKind> {
+pub(super) fn inventory_page(
+    result: &Value,
+    page: u32,
+    page_size: u32,
+) -> Result<InventoryPage, UpstreamErrorKind> {
     let (rows, page_count, last_flag): (Vec<InventoryRow>, u32, Option<bool>) = match result {
         Value::Object(fields) if !fields.contains_key("warehouseSku") => {
-            let rows = rows(result, &["data", "list", "records"], "warehouseSku", "inventory item")?;
+            let rows = rows(
+                result,
+                &["data", "list", "records"],
+                "warehouseSku",
+                "inventory item",
+            )?;
             let page_count = fields
                 .get("pageCount")
                 .and_then(int_of)
                 .and_then(|count| u32::try_from(count).ok())
                 .unwrap_or(0);
-            let last_flag = fields.get("isLastPage").filter(|flag| !flag.is_null()).map(bool_of);
+            let last_flag = fields
+                .get("isLastPage")
+                .filter(|flag| !flag.is_null())
+                .map(bool_of);
             (rows, page_count, last_flag)
         }
         other => (rows(other, &[], "warehouseSku", "inventory item")?, 0, None),
@@ -1067,13 +1172,654 @@ struct SkuRow {
 }
 
 /// `insertSkuInfo`: a per-item `success: false` is a rejection with `info`.
-pub(super) fn sku_upserted(result: &Value, envelope_code: &str, sku: &str) -> Result<SkuUpserted, UpstreamErrorKind> {
+pub(super) fn sku_upserted(
+    result: &Value,
+    envelope_code: &str,
+    sku: &str,
+) -> Result<SkuUpserted, UpstreamErrorKind> {
     let row: SkuRow = single(result, "insertSkuInfo result")?;
     if row.success == Some(false) {
-        return Err(rejected(row.info, row.code, envelope_code, "the warehouse refused the product without saying why"));
+        return Err(rejected(
+            row.info,
+            row.code,
+            envelope_code,
+            "the warehouse refused the product without saying why",
+        ));
     }
     Ok(SkuUpserted {
-        sku: if row.sku.is_empty() { sku.to_owned() } else { row.sku },
+        sku: if row.sku.is_empty() {
+            sku.to_owned()
+        } else {
+            row.sku
+        },
         operation: row.operation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{
+        AsnBox, AsnItem, Cod, CustomsPriceMethod, InventoryQuery, OrderItem, Receiver,
+    };
+
+    fn dec(text: &str) -> Decimal {
+        Decimal::from_str(text).expect("decimal")
+    }
+
+    fn body(value: &impl Serialize) -> String {
+        serde_json::to_string(value).expect("serialize")
+    }
+
+    fn envelope(text: &str) -> Envelope {
+        Envelope::parse(text.as_bytes()).expect("envelope")
+    }
+
+    fn order() -> NewOrder {
+        NewOrder {
+            order_number: "UNU1".into(),
+            online_order_id: "ON1".into(),
+            shop_name: "测试店铺".into(),
+            warehouse_code: "TU02".into(),
+            logistics_code: "UPS-1".into(),
+            platform: "SHEIN".into(),
+            freight: dec("12.50"),
+            receiver: Receiver {
+                name: "测试".into(),
+                phone: "131".into(),
+                email: String::new(),
+                country: "CN".into(),
+                state: "黑龙江省".into(),
+                city: "双鸭山市".into(),
+                district: String::new(),
+                address1: "街道".into(),
+                address2: String::new(),
+                postal_code: "211300".into(),
+            },
+            items: vec![OrderItem {
+                sku: "SKU1".into(),
+                erp_sku: "E1".into(),
+                name: "Desk".into(),
+                quantity: 2,
+                amount: dec("0.10"),
+                shipping_price: None,
+                hs_code: String::new(),
+                chinese_customs_declaration_name: String::new(),
+                english_customs_declaration_name: String::new(),
+            }],
+            package: Package::Normal,
+            cod: None,
+            order_created_at_ms: None,
+            delivery_time_ms: None,
+            online_shop_id: String::new(),
+            house_number: String::new(),
+            total_price: None,
+            currency: String::new(),
+            pay_time_ms: None,
+            insurance: false,
+            insurance_value: None,
+            user_nick: String::new(),
+        }
+    }
+
+    fn refs(numbers: &[&str]) -> Vec<OrderRef> {
+        numbers
+            .iter()
+            .map(|number| OrderRef {
+                order_number: (*number).to_owned(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    // --- bodies -----------------------------------------------------------
+
+    #[test]
+    fn warehouse_key_is_an_array_for_lists_and_cancel_order() {
+        assert_eq!(
+            body(&InitWarehouses {
+                warehouse_key: ["wk"]
+            }),
+            r#"{"warehouseKey":["wk"]}"#
+        );
+        assert_eq!(
+            body(&InitChannels {
+                warehouse_key: ["wk"],
+                warehouse_code: ""
+            }),
+            r#"{"warehouseKey":["wk"]}"#
+        );
+        assert_eq!(
+            body(&InitChannels {
+                warehouse_key: ["wk"],
+                warehouse_code: "TU02"
+            }),
+            r#"{"warehouseKey":["wk"],"warehouseCode":"TU02"}"#
+        );
+        let orders = vec![
+            OrderRef {
+                order_number: "A".into(),
+                warehouse_order_number: String::new(),
+                reference_code: "R".into(),
+            },
+            OrderRef {
+                order_number: "B".into(),
+                warehouse_order_number: "W".into(),
+                reference_code: String::new(),
+            },
+        ];
+        assert_eq!(
+            body(&CancelOrder::new("wk", "TU02", &orders)),
+            r#"{"warehouseKey":["wk"],"warehouseCode":"TU02","cancelOrderList":[{"orderNumber":"A","referenceCode":"R"},{"orderNumber":"B","warehouseOrderNumber":"W"}]}"#
+        );
+        assert_eq!(
+            body(&GetOrder::new("wk", "", &orders[..1])),
+            r#"{"warehouseKey":"wk","getOrderInfoList":[{"orderNumber":"A","referenceCode":"R"}]}"#
+        );
+    }
+
+    #[test]
+    fn a_plain_order_has_exact_money_and_omits_empty_optionals() {
+        assert_eq!(
+            body(&CreateOrder::new("wk", &order())),
+            concat!(
+                r#"{"warehouseKey":"wk","orderNumber":"UNU1","onlineOrderId":"ON1","shopName":"测试店铺","#,
+                r#""warehouseCode":"TU02","logisticsCode":"UPS-1","platform":"SHEIN","freight":12.50,"#,
+                r#""packageType":"NORMAL","codEnabled":0,"#,
+                r#""receiver":{"name":"测试","phone":"131","email":"","country":"CN","state":"黑龙江省","#,
+                r#""city":"双鸭山市","address1":"街道","postalCode":"211300"},"#,
+                r#""skuList":[{"sku":"SKU1","erpSku":"E1","name":"Desk","quantity":2,"amount":0.10}],"#,
+                r#""isInsurance":0}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_self_shipped_cod_order_carries_label_cod_ext_and_insurance() {
+        let mut order = order();
+        order.package = Package::SelfShipped {
+            tracking_number: "1Z999".into(),
+            label_pdf: b"%PDF-1.4".to_vec(),
+        };
+        order.cod = Some(Cod {
+            amount: dec("30.00"),
+            currency: "USD".into(),
+        });
+        order.house_number = "12A".into();
+        order.order_created_at_ms = Some(1_692_086_400_000);
+        order.pay_time_ms = Some(1_634_030_000_000);
+        order.total_price = Some(dec("99.90"));
+        order.currency = "USD".into();
+        order.insurance = true;
+        order.insurance_value = Some(dec("50"));
+        order.user_nick = "1".into();
+        order.items[0].shipping_price = Some(dec("1.5"));
+        order.items[0].hs_code = "9403".into();
+        let json = body(&CreateOrder::new("wk", &order));
+        for part in [
+            r#""packageType":"OWN_PAKAGE","trackingNumber":"1Z999","labelData":"JVBERi0xLjQ=","#,
+            r#""codEnabled":1,"codPayAmount":30.00,"codCurrency":"USD","orderCreate":1692086400000,"#,
+            r#""amount":0.10,"shippingPrice":1.5,"hsCode":"9403"}"#,
+            r#""ext":[{"houseNumber":"12A"}],"totalPrice":99.90,"currency":"USD","payTimeLocal":1634030000000,"#,
+            r#""isInsurance":1,"insuranceValue":50,"userNick":"1"}"#,
+        ] {
+            assert!(json.contains(part), "{part} not in {json}");
+        }
+        // The bytes are valid JSON with numbers where money goes.
+        let value: Value = serde_json::from_str(&json).expect("json");
+        assert!(value["freight"].is_number() && value["codPayAmount"].is_number());
+    }
+
+    #[test]
+    fn asn_bodies_with_and_without_container_info() {
+        let mut asn = NewAsn {
+            asn_number: "A1".into(),
+            warehouse_code: "TU02".into(),
+            items: vec![AsnItem {
+                sku: "SKU1".into(),
+                name: String::new(),
+                quantity: 3,
+            }],
+            custom_number: String::new(),
+            estimated_arrival_ms: Some(1_692_086_400_000),
+            track_number: String::new(),
+            asn_type: "MANUAL".into(),
+            order_number: String::new(),
+            online_order_id: String::new(),
+            sale_return_reason: String::new(),
+            boxes: Vec::new(),
+            goods_type: None,
+            container_type: None,
+            bulk_cargo_by_pallet: false,
+            pallet_count: None,
+            bulk_cargo_by_piece: false,
+            container_model: String::new(),
+        };
+        assert_eq!(
+            body(&CreateAsnOrder::new("wk", &asn)),
+            r#"{"warehouseKey":"wk","asnNumber":"A1","warehouseCode":"TU02","estimatedArrivalDate":1692086400000,"type":"MANUAL","skuList":[{"sku":"SKU1","quantity":3}]}"#
+        );
+        asn.boxes = vec![AsnBox {
+            box_number: Some(1),
+            mark_code: "BOX001-1-1".into(),
+            quantity: Some(3),
+            sku: "SKU1".into(),
+            name: String::new(),
+            length: Some(dec("20.0")),
+            width: Some(dec("19.1")),
+            height: None,
+            length_unit: "cm".into(),
+        }];
+        asn.goods_type = Some(1);
+        asn.container_type = Some(1);
+        asn.pallet_count = Some(2);
+        asn.container_model = "20GP".into();
+        let json = body(&CreateAsnOrder::new("wk", &asn));
+        assert!(
+            json.ends_with(concat!(
+                r#""asnMarkSku":[{"boxNumber":1,"markCode":"BOX001-1-1","quantity":3,"sku":"SKU1","length":20.0,"width":19.1,"lengthUnit":"cm"}],"#,
+                r#""incomingOrderGoodsType":1,"containerType":1,"bulkCargoType":0,"palletCnt":2,"bulkCargoTypePiece":0,"containerModel":"20GP"}"#
+            )),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn asn_lookup_cancel_and_inventory_bodies() {
+        let asns = vec![AsnRef {
+            asn_number: "A1".into(),
+            reference_number: String::new(),
+            asn_type: "PURCHASE".into(),
+        }];
+        assert_eq!(
+            body(&GetAsnList::new("wk", "TU02", &asns)),
+            r#"{"warehouseKey":"wk","warehouseCode":"TU02","asnNumbers":[{"asnNumber":"A1","refCode":"","type":"PURCHASE"}]}"#
+        );
+        let numbers = vec!["A1".to_owned(), "A2".to_owned()];
+        assert_eq!(
+            body(&CancelAsnOrder {
+                warehouse_key: "wk",
+                warehouse_code: "",
+                asn_numbers: &numbers
+            }),
+            r#"{"warehouseKey":"wk","asnNumbers":["A1","A2"]}"#
+        );
+        let mut query = InventoryQuery {
+            warehouse_code: "TU02".into(),
+            page_size: 10,
+            skus: Vec::new(),
+            updated_since_ms: None,
+        };
+        assert_eq!(
+            body(&SyncInventory::new("wk", &query, 1)),
+            r#"{"warehouseKey":"wk","pageSize":10,"page":1,"warehouseCode":"TU02"}"#
+        );
+        query.skus = vec!["S1".into()];
+        query.updated_since_ms = Some(1_758_617_060_000);
+        assert_eq!(
+            body(&SyncInventory::new("wk", &query, 3)),
+            r#"{"warehouseKey":"wk","pageSize":10,"page":3,"warehouseCode":"TU02","warehouseSkuList":[{"warehouseSku":"S1"}],"updateTimeFrom":1758617060000}"#
+        );
+    }
+
+    #[test]
+    fn sku_body_has_numbers_and_a_currency_map() {
+        let mut sku = SkuInfo {
+            sku: "SKU1".into(),
+            erp_sku: "E1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            body(&InsertSkuInfo::new("wk", &sku)),
+            r#"{"warehouseKey":"wk","sku":"SKU1","erpSku":"E1"}"#
+        );
+        sku.warehouse_code = "TU02".into();
+        sku.weight = Some(dec("1.25"));
+        sku.length = Some(dec("10"));
+        sku.item_package = Some(1);
+        sku.cd_price_method = Some(CustomsPriceMethod::Rate);
+        sku.purchase_cost = Some(dec("12.10"));
+        sku.purchase_cost_unit = "CNY".into();
+        sku.currency_map = [
+            ("USD".to_owned(), dec("7.10")),
+            ("EUR".to_owned(), dec("7.8")),
+        ]
+        .into();
+        assert_eq!(
+            body(&InsertSkuInfo::new("wk", &sku)),
+            concat!(
+                r#"{"warehouseKey":"wk","warehouseCode":"TU02","sku":"SKU1","erpSku":"E1","weight":1.25,"#,
+                r#""length":10,"itemPackage":1,"cdPriceMethod":"RATE","purchaseCost":12.10,"#,
+                r#""purchaseCostUnit":"CNY","currencyMap":{"EUR":7.8,"USD":7.10}}"#
+            )
+        );
+    }
+
+    // --- answers (the spec's own examples first) --------------------------
+
+    #[test]
+    fn warehouses_from_the_example_the_table_or_a_bare_list() {
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": { "warehouseInfoList": [ { "warehouseCode": "TU美东代理仓", "warehouseName": "TU01" }, { "warehouseCode": "TU美西自营仓", "warehouseName": "TU02" }, { "warehouseCode": "TU测试", "warehouseName": "TU03" } ] }, "success": true, "code": null }"#,
+        );
+        let list = warehouses(&result_of(&example)).expect("warehouses");
+        assert_eq!(list.len(), 3);
+        assert_eq!(
+            (list[0].code.as_str(), list[0].name.as_str()),
+            ("TU美东代理仓", "TU01")
+        );
+
+        let documented =
+            json!({"warehouseList": [{"warehouseCode": 2, "warehouseName": "Two", "extra": true}]});
+        assert_eq!(
+            warehouses(&documented).expect("documented"),
+            vec![Warehouse {
+                code: "2".into(),
+                name: "Two".into()
+            }]
+        );
+        assert_eq!(
+            warehouses(&json!([{"warehouseCode": "W"}])).expect("bare")[0].code,
+            "W"
+        );
+        assert!(warehouses(&Value::Null).expect("null").is_empty());
+    }
+
+    #[test]
+    fn channels_default_to_the_requested_warehouse() {
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": { "channelList": [ { "channelCode": "Service with the lowest price", "channelName": "自动选取价格最低的渠道", "carrierName": "" } ] }, "success": true, "code": null }"#,
+        );
+        let list = channels(&result_of(&example), "TU02").expect("channels");
+        assert_eq!(
+            list,
+            vec![Channel {
+                code: "Service with the lowest price".into(),
+                name: "自动选取价格最低的渠道".into(),
+                warehouse_code: "TU02".into(),
+                carrier_name: String::new(),
+            }]
+        );
+        let own = json!({"channelList": [{"channelCode": "C", "warehouseCode": "OTHER", "carrierName": "UPS"}]});
+        assert_eq!(
+            channels(&own, "TU02").expect("channels")[0].warehouse_code,
+            "OTHER"
+        );
+    }
+
+    #[test]
+    fn a_per_item_rejection_inside_a_transport_success_is_an_error() {
+        // The spec's example, with its stray quote repaired.
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": { "warehouseOrderNumber": "OBS0012508260RU", "orderNumber": "S20250923001", "info": "oms:LA02仓库未分配权限", "success": false }, "success": true, "code": null }"#,
+        );
+        match created_order(&result_of(&example), &example.code, "S20250923001") {
+            Err(UpstreamErrorKind::Rejected { message, .. }) => {
+                assert_eq!(message, "oms:LA02仓库未分配权限")
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        match created_order(&json!({"success": "false", "code": 40}), "", "S1") {
+            Err(UpstreamErrorKind::Rejected { message, code }) => {
+                assert!(!message.is_empty());
+                assert_eq!(code, "40");
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        let accepted =
+            created_order(&json!({"warehouseOrderNumber": "OBS1"}), "", "S1").expect("accepted");
+        assert_eq!(
+            accepted,
+            CreatedOrder {
+                order_number: "S1".into(),
+                warehouse_order_number: "OBS1".into()
+            }
+        );
+        assert!(
+            created_order(
+                &json!({"success": "true", "warehouseOrderNumber": 7}),
+                "",
+                "S1"
+            )
+            .is_ok()
+        );
+        assert!(created_order(&Value::Null, "", "S1").is_ok());
+
+        let asn = envelope(
+            r#"{ "errorMsg": null, "result": { "success": false, "asnNumber": "A20250923002", "info": "SKU:SKU092201未审核", "wmsAsnNumber": "" }, "success": true, "code": null }"#,
+        );
+        match created_asn(&result_of(&asn), &asn.code, "A20250923002") {
+            Err(UpstreamErrorKind::Rejected { message, .. }) => {
+                assert_eq!(message, "SKU:SKU092201未审核")
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        let made = created_asn(
+            &json!({"success": true, "asnNumber": "A1", "wmsAsnNumber": "IB1"}),
+            "",
+            "A1",
+        );
+        assert_eq!(made.expect("created").wms_asn_number, "IB1");
+
+        let sku = envelope(
+            r#"{ "errorMsg": null, "result": { "sku": "SKU1", "operation": "CREATE", "info": "sku【SKU1】已被使用;", "success": false }, "success": true, "code": null }"#,
+        );
+        match sku_upserted(&result_of(&sku), &sku.code, "SKU1") {
+            Err(UpstreamErrorKind::Rejected { message, .. }) => {
+                assert_eq!(message, "sku【SKU1】已被使用;")
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        let upserted = sku_upserted(
+            &json!({"sku": "SKU1", "operation": "UPDATE", "success": "true"}),
+            "",
+            "SKU1",
+        );
+        assert_eq!(upserted.expect("upserted").operation, "UPDATE");
+    }
+
+    #[test]
+    fn cancel_orders_one_outcome_per_input_in_input_order() {
+        let orders = refs(&["A", "B", "C"]);
+        let all_ok = cancelled_orders(&Value::Null, &orders).expect("null result");
+        assert_eq!(
+            all_ok
+                .iter()
+                .map(|o| (o.id.as_str(), o.success))
+                .collect::<Vec<_>>(),
+            [("A", true), ("B", true), ("C", true)]
+        );
+
+        let bare = json!([
+            {"orderNumber": "C", "success": "false", "info": "已出库"},
+            {"orderNumber": "A", "success": true, "info": ""}
+        ]);
+        let outcomes = cancelled_orders(&bare, &orders).expect("bare list");
+        assert_eq!(
+            outcomes[0],
+            ItemOutcome {
+                id: "A".into(),
+                success: true,
+                message: String::new()
+            }
+        );
+        assert!(outcomes[1].success, "not mentioned");
+        assert_eq!(
+            outcomes[2],
+            ItemOutcome {
+                id: "C".into(),
+                success: false,
+                message: "已出库".into()
+            }
+        );
+
+        let wrapped = json!({"results": [{"orderNumber": "B", "info": "not found"}]});
+        let outcomes = cancelled_orders(&wrapped, &orders).expect("wrapped");
+        assert!(outcomes[0].success && !outcomes[1].success && outcomes[2].success);
+        assert_eq!(outcomes[1].message, "not found");
+
+        let single = json!({"orderNumber": "A", "success": false});
+        let outcomes = cancelled_orders(&single, &orders[..1]).expect("single");
+        assert!(!outcomes[0].success && !outcomes[0].message.is_empty());
+    }
+
+    #[test]
+    fn order_states_follow_the_input_and_mark_unreported_orders() {
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": { "warehouseGetOrderList": [ { "orderNumber": "UNU250822163403", "wmsStatus": "0", "status": "SENDING" } ] }, "success": true, "code": null }"#,
+        );
+        let orders = refs(&["MISSING", "UNU250822163403"]);
+        let states = order_states(&result_of(&example), &orders).expect("states");
+        assert_eq!(
+            states[0],
+            OrderState::unreported("MISSING", "the warehouse did not report this order")
+        );
+        assert_eq!(states[1].order_number, "UNU250822163403");
+        assert_eq!(states[1].wms_status, "0");
+        assert_eq!(states[1].status, OrderStatus::Sending);
+        assert!(states[1].error_message.is_empty());
+
+        let shipped = json!({"orderList": [{"orderNumber": "S1", "wmsStatus": 3, "status": "success", "carrierName": "FEDEX", "trackingNumber": "T1"}]});
+        let states = order_states(&shipped, &refs(&["S1"])).expect("states");
+        assert_eq!(
+            (
+                states[0].status,
+                states[0].wms_status.as_str(),
+                states[0].tracking_number.as_str()
+            ),
+            (OrderStatus::Success, "3", "T1")
+        );
+    }
+
+    #[test]
+    fn asn_states_with_numbers_as_strings() {
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": { "asnList": [ { "asnNumber": "A250822163405", "wmsStatus": "NEW", "referenceNumber": "IB001250822RS" } ] }, "success": true, "code": null }"#,
+        );
+        let states = asn_states(&result_of(&example)).expect("asns");
+        assert_eq!(states[0].status, AsnStatus::New);
+        assert_eq!(states[0].reference_number, "IB001250822RS");
+        assert!(states[0].items.is_empty());
+
+        let received = json!({"asnList": [{"asnNumber": "A1", "wmsStatus": "finished", "finishTime": 1700000000000_i64,
+            "skuList": [{"sku": "S", "estimatedQuantity": "10", "receivedQuantity": 9, "goodQuantity": "8", "badQuantity": null}]}]});
+        let states = asn_states(&received).expect("asns");
+        assert_eq!(states[0].status, AsnStatus::Finished);
+        assert_eq!(states[0].finish_time, "1700000000000");
+        assert_eq!(
+            states[0].items[0],
+            AsnReceipt {
+                sku: "S".into(),
+                name: String::new(),
+                estimated_quantity: 10,
+                received_quantity: 9,
+                good_quantity: 8,
+                bad_quantity: 0,
+            }
+        );
+    }
+
+    #[test]
+    fn asn_cancel_outcomes_per_input() {
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": { "results": [ { "asnNumber": "A250828163429", "operation": "CANCEL", "info": "", "success": true } ] }, "success": true, "code": null }"#,
+        );
+        let numbers = vec!["X".to_owned(), "A250828163429".to_owned(), "F".to_owned()];
+        let mut result = result_of(&example).into_owned();
+        result["results"]
+            .as_array_mut()
+            .expect("list")
+            .push(json!({"asnNumber": "F", "operation": "CANCEL", "info": "已完成"}));
+        let outcomes = cancelled_asns(&result, &numbers).expect("outcomes");
+        assert_eq!(outcomes.len(), 3);
+        assert!(outcomes[0].success, "not mentioned");
+        assert_eq!(
+            (outcomes[1].success, outcomes[1].operation.as_str()),
+            (true, "CANCEL")
+        );
+        assert_eq!(
+            (outcomes[2].success, outcomes[2].message.as_str()),
+            (false, "已完成")
+        );
+    }
+
+    #[test]
+    fn inventory_as_the_examples_bare_array() {
+        let example = envelope(
+            r#"{ "errorMsg": null, "result": [ { "warehouseCode": "TU02", "warehouseSku": "LINGXING-SKUE", "onwayQuantity": "0", "pendingQuantity": "0", "sellableQuantity": "10", "unsellableQuantity": "0", "reservedQuantity": "0", "useQuantity": "0", "totalQuantity": "550" }, { "warehouseCode": "TU02", "warehouseSku": "pikaqiu", "onwayQuantity": "30", "pendingQuantity": "0", "sellableQuantity": "6463", "unsellableQuantity": "999", "reservedQuantity": "0", "useQuantity": "54", "totalQuantity": "7877" } ], "success": true, "code": null }"#,
+        );
+        let full = inventory_page(&result_of(&example), 1, 2).expect("page");
+        assert_eq!(
+            (
+                full.page,
+                full.page_count,
+                full.is_last_page,
+                full.items.len()
+            ),
+            (1, 0, false, 2)
+        );
+        assert_eq!(
+            full.items[1],
+            InventoryItem {
+                sku: "pikaqiu".into(),
+                warehouse_code: "TU02".into(),
+                sellable: 6463,
+                total: 7877,
+                onway: 30,
+                pending: 0,
+                unsellable: 999,
+                reserved: 0,
+                used: 54,
+            }
+        );
+        let short = inventory_page(&result_of(&example), 4, 10).expect("page");
+        assert!(short.is_last_page, "shorter than page_size");
+        let empty = inventory_page(&json!([]), 2, 10).expect("page");
+        assert!(empty.is_last_page && empty.items.is_empty());
+        assert!(
+            inventory_page(&Value::Null, 1, 10)
+                .expect("null")
+                .is_last_page
+        );
+    }
+
+    #[test]
+    fn inventory_as_the_documented_page_object() {
+        let item = json!({"warehouseCode": "TU02", "warehouseSku": "A", "sellableQuantity": 5, "totalQuantity": "6"});
+        let first = json!({"isLastPage": "false", "currentPage": "1", "pageCount": "3", "data": [item.clone()]});
+        let page = inventory_page(&first, 1, 1).expect("page");
+        assert_eq!(
+            (page.page, page.page_count, page.is_last_page),
+            (1, 3, false)
+        );
+        assert_eq!((page.items[0].sellable, page.items[0].total), (5, 6));
+
+        let by_count = json!({"currentPage": 3, "pageCount": 3, "data": [item.clone()]});
+        assert!(
+            inventory_page(&by_count, 3, 1).expect("page").is_last_page,
+            "page >= pageCount"
+        );
+        let by_flag = json!({"isLastPage": true, "pageCount": 0, "data": [item.clone()]});
+        assert!(inventory_page(&by_flag, 1, 1).expect("page").is_last_page);
+        let not_last = json!({"isLastPage": false, "pageCount": 0, "data": [item]});
+        assert!(
+            !inventory_page(&not_last, 1, 50).expect("page").is_last_page,
+            "the flag wins over the size"
+        );
+    }
+
+    #[test]
+    fn a_result_encoded_twice_is_decoded() {
+        let twice = envelope(
+            r#"{"success":true,"result":"{\"warehouseList\":[{\"warehouseCode\":\"W\"}]}"}"#,
+        );
+        assert_eq!(
+            warehouses(&result_of(&twice)).expect("warehouses")[0].code,
+            "W"
+        );
+    }
 }
