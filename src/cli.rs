@@ -21,6 +21,9 @@ use crate::{
     tenant::TenantRegistry,
 };
 
+/// How long shutdown waits for in-flight calls.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// One typed gRPC API over the qlink and Qianyi warehouse protocols.
 #[derive(Debug, Parser)]
 #[command(name = "qlink-facade", version)]
@@ -58,7 +61,12 @@ struct SimulateArgs {
     #[arg(long, default_value = "demo-app-key")]
     qlink_app_key: String,
     /// qlink appSecret the simulator verifies signatures with.
-    #[arg(long, env = "SIM_QLINK_APP_SECRET", default_value = "demo-app-secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SIM_QLINK_APP_SECRET",
+        default_value = "demo-app-secret",
+        hide_env_values = true
+    )]
     qlink_app_secret: String,
     /// qlink warehouseKey the simulator accepts.
     #[arg(long, default_value = "demo-warehouse-key")]
@@ -67,7 +75,12 @@ struct SimulateArgs {
     #[arg(long, default_value = "demo-access-id")]
     qianyi_access_id: String,
     /// Qianyi secretKey the simulator verifies signatures with.
-    #[arg(long, env = "SIM_QIANYI_SECRET_KEY", default_value = "demo-secret-key", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SIM_QIANYI_SECRET_KEY",
+        default_value = "demo-secret-key",
+        hide_env_values = true
+    )]
     qianyi_secret_key: String,
     /// Seconds before a created order ships.
     #[arg(long, default_value_t = 2)]
@@ -88,10 +101,15 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let file_config = match &cli.config {
-        Some(path) => Some(Config::load(&path.to_string_lossy(), &|name| std::env::var(name).ok())?),
+        Some(path) => Some(Config::load(&path.to_string_lossy(), &|name| {
+            std::env::var(name).ok()
+        })?),
         None => None,
     };
-    let mut telemetry_config = file_config.as_ref().map(|c| c.telemetry.clone()).unwrap_or_default();
+    let mut telemetry_config = file_config
+        .as_ref()
+        .map(|c| c.telemetry.clone())
+        .unwrap_or_default();
     telemetry_config.json_logs |= cli.json_logs;
     let _telemetry = telemetry::init(&telemetry_config);
 
@@ -102,8 +120,16 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(config) => config,
         None => {
             let simulator_config = SimulatorConfig::default();
-            let simulator = SimulatorHandle::spawn(simulator_config.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-            let config = demo::demo_config(&simulator_config, simulator.qlink_base_url(), simulator.qianyi_endpoint());
+            let simulator = SimulatorHandle::spawn(
+                simulator_config.clone(),
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await?;
+            let config = demo::demo_config(
+                &simulator_config,
+                simulator.qlink_base_url(),
+                simulator.qianyi_endpoint(),
+            );
             tracing::info!(
                 simulator = %simulator.addr(),
                 tenants = %format!("{} (qlink), {} (qianyi)", demo::DEMO_QLINK_TENANT, demo::DEMO_QIANYI_TENANT),
@@ -124,7 +150,12 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
     let listener = TcpListener::bind(config.server.grpc_addr)
         .await
-        .map_err(|err| format!("cannot listen on grpc_addr {}: {err}", config.server.grpc_addr))?;
+        .map_err(|err| {
+            format!(
+                "cannot listen on grpc_addr {}: {err}",
+                config.server.grpc_addr
+            )
+        })?;
     let addr = listener.local_addr()?;
 
     let (stop, stopped) = watch::channel(false);
@@ -151,7 +182,13 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Err(err) if demo_mode => {
             tracing::warn!(http_addr = %config.server.http_addr, error = %err, "cannot listen for metrics and health; continuing without them");
         }
-        Err(err) => return Err(format!("cannot listen on http_addr {}: {err}", config.server.http_addr).into()),
+        Err(err) => {
+            return Err(format!(
+                "cannot listen on http_addr {}: {err}",
+                config.server.http_addr
+            )
+            .into());
+        }
     }
 
     ready.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -163,11 +200,23 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let shutdown_ready = ready.clone();
-    server::serve(listener, tenants, metrics, async move {
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let serving = server::serve(listener, tenants, metrics, async move {
         shutdown_signal().await;
         shutdown_ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    })
-    .await?;
+        let _ = signalled.send(());
+    });
+    // Drain in-flight calls, but do not wait forever on a stuck client.
+    let drain_limit = async move {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(DRAIN_LIMIT).await,
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        result = serving => result?,
+        () = drain_limit => tracing::warn!(limit_secs = DRAIN_LIMIT.as_secs(), "in-flight calls did not finish in time; stopping anyway"),
+    }
     let _ = stop.send(true);
     tracing::info!("qlink-facade stopped");
     if let Some(simulator) = demo_simulator {

@@ -212,7 +212,10 @@ impl Config {
     }
 
     /// Parses and validates TOML text; `${NAME}` comes from `env`.
-    pub fn from_toml(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text)?;
         let server = ServerConfig {
             grpc_addr: server_addr("grpc_addr", raw.server.grpc_addr, DEFAULT_GRPC_ADDR, env)?,
@@ -235,7 +238,9 @@ impl Config {
             tenants.push(tenant);
         }
         let otlp_endpoint = match raw.telemetry.otlp_endpoint {
-            Some(text) => Some(expand(&text, env).map_err(|problem| ConfigError::Telemetry { problem })?),
+            Some(text) => {
+                Some(expand(&text, env).map_err(|problem| ConfigError::Telemetry { problem })?)
+            }
             None => None,
         };
         let telemetry = TelemetryConfig {
@@ -305,19 +310,32 @@ impl TenantReader<'_> {
         }
     }
 
-    fn optional(&self, key: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    fn optional(
+        &self,
+        key: &'static str,
+        value: Option<String>,
+    ) -> Result<Option<String>, ConfigError> {
         let Some(value) = value else { return Ok(None) };
         let value = expand(&value, self.env).map_err(|problem| self.problem(key, problem))?;
         Ok(Some(value).filter(|value| !value.is_empty()))
     }
 
-    fn required(&self, key: &'static str, value: Option<String>, protocol: &str) -> Result<String, ConfigError> {
+    fn required(
+        &self,
+        key: &'static str,
+        value: Option<String>,
+        protocol: &str,
+    ) -> Result<String, ConfigError> {
         self.optional(key, value)?
             .ok_or_else(|| self.problem(key, format!("required for protocol {protocol:?}")))
     }
 
     /// A value sent as an HTTP header must be a valid header value.
-    fn header(&self, key: &'static str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    fn header(
+        &self,
+        key: &'static str,
+        value: Option<String>,
+    ) -> Result<Option<String>, ConfigError> {
         let value = self.optional(key, value)?;
         if let Some(text) = &value {
             if HeaderValue::from_bytes(text.as_bytes()).is_err() {
@@ -327,11 +345,20 @@ impl TenantReader<'_> {
         Ok(value)
     }
 
-    fn secret_header(&self, key: &'static str, value: Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    fn secret_header(
+        &self,
+        key: &'static str,
+        value: Option<String>,
+    ) -> Result<Option<SecretString>, ConfigError> {
         Ok(self.header(key, value)?.map(SecretString::from))
     }
 
-    fn absent(&self, key: &'static str, value: &Option<impl Sized>, protocol: &str) -> Result<(), ConfigError> {
+    fn absent(
+        &self,
+        key: &'static str,
+        value: &Option<impl Sized>,
+        protocol: &str,
+    ) -> Result<(), ConfigError> {
         if value.is_some() {
             return Err(self.problem(key, format!("is not a setting of protocol {protocol:?}")));
         }
@@ -365,8 +392,10 @@ impl TenantConfig {
                     .unwrap_or_default()
                     .into_iter()
                     .map(|entry| {
-                        let key = expand(&entry.key, env).map_err(|p| reader.problem("auth_info", p))?;
-                        let value = expand(&entry.value, env).map_err(|p| reader.problem("auth_info", p))?;
+                        let key =
+                            expand(&entry.key, env).map_err(|p| reader.problem("auth_info", p))?;
+                        let value = expand(&entry.value, env)
+                            .map_err(|p| reader.problem("auth_info", p))?;
                         if key.is_empty() {
                             return Err(reader.problem("auth_info", "an entry has an empty key"));
                         }
@@ -381,7 +410,11 @@ impl TenantConfig {
                         let key = reader.required("app_key", raw.app_key, "qlink")?;
                         reader.header("app_key", Some(key))?.unwrap_or_default()
                     },
-                    app_secret: SecretString::from(reader.required("app_secret", raw.app_secret, "qlink")?),
+                    app_secret: SecretString::from(reader.required(
+                        "app_secret",
+                        raw.app_secret,
+                        "qlink",
+                    )?),
                     warehouse_type: reader.header("warehouse_type", raw.warehouse_type)?,
                     warehouse_key: reader.required("warehouse_key", raw.warehouse_key, "qlink")?,
                     secret: reader.secret_header("secret", raw.secret)?,
@@ -405,7 +438,11 @@ impl TenantConfig {
                 reader.absent("auth_info", &raw.auth_info, "qianyi")?;
                 ProtocolConfig::Qianyi(QianyiCredentials {
                     access_id: reader.required("access_id", raw.access_id, "qianyi")?,
-                    secret_key: SecretString::from(reader.required("secret_key", raw.secret_key, "qianyi")?),
+                    secret_key: SecretString::from(reader.required(
+                        "secret_key",
+                        raw.secret_key,
+                        "qianyi",
+                    )?),
                     warehouse_type: reader.header("warehouse_type", raw.warehouse_type)?,
                     secret: reader.secret_header("secret", raw.secret)?,
                 })
@@ -594,7 +631,10 @@ secret_key = "${ACME_EU_SECRET}"
             ),
         ];
         for (text, expected) in cases {
-            assert_eq!(Config::from_toml(text, &env).unwrap_err().to_string(), expected);
+            assert_eq!(
+                Config::from_toml(text, &env).unwrap_err().to_string(),
+                expected
+            );
         }
     }
 
@@ -610,6 +650,9 @@ secret_key = "${ACME_EU_SECRET}"
 
     #[test]
     fn no_tenants_is_an_error() {
-        assert!(matches!(Config::from_toml("", &env), Err(ConfigError::NoTenants)));
+        assert!(matches!(
+            Config::from_toml("", &env),
+            Err(ConfigError::NoTenants)
+        ));
     }
 }

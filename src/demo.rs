@@ -19,7 +19,11 @@ pub const DEMO_QIANYI_TENANT: &str = "demo-qianyi";
 
 /// The facade configuration for the demo tenants, against a simulator
 /// serving `simulator` credentials at `qlink_base_url` / `qianyi_endpoint`.
-pub fn demo_config(simulator: &SimulatorConfig, qlink_base_url: String, qianyi_endpoint: String) -> Config {
+pub fn demo_config(
+    simulator: &SimulatorConfig,
+    qlink_base_url: String,
+    qianyi_endpoint: String,
+) -> Config {
     let mut tenants = Vec::new();
     if let Some(account) = simulator.qlink_accounts.first() {
         tenants.push(TenantConfig {

@@ -14,22 +14,16 @@ pub mod proto {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("qlink_descriptor");
 }
 
-#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod admin;
-#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod api;
-#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod cli;
 pub mod config;
-#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod demo;
 pub mod domain;
 pub mod metrics;
 pub mod middleware;
-#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod server;
 pub mod simulator;
 pub mod telemetry;
-#[cfg(feature = "assemble")] // TEMPORARY while the protocol clients land
 pub mod tenant;
 pub mod upstream;

@@ -1,6 +1,5 @@
 //! The `qlink-facade` binary: see `cli` for what it does.
 
-#[cfg(feature = "assemble")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match qlink_facade::cli::run().await {
@@ -11,6 +10,3 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
-
-#[cfg(not(feature = "assemble"))]
-fn main() {}

@@ -87,7 +87,8 @@ impl Metrics {
             "gRPC calls handled, by tenant, method and gRPC status code",
             requests.clone(),
         );
-        let request_seconds: HistogramFamily<MethodLabels> = Family::new_with_constructor(latency_histogram);
+        let request_seconds: HistogramFamily<MethodLabels> =
+            Family::new_with_constructor(latency_histogram);
         registry.register(
             "grpc_request_duration_seconds",
             "Time from a gRPC call's arrival to its response headers, by tenant and method",
@@ -99,7 +100,8 @@ impl Metrics {
             "HTTP attempts to warehouses, by tenant, protocol operation and outcome (HTTP status or error kind)",
             upstream_attempts.clone(),
         );
-        let upstream_seconds: HistogramFamily<OperationLabels> = Family::new_with_constructor(latency_histogram);
+        let upstream_seconds: HistogramFamily<OperationLabels> =
+            Family::new_with_constructor(latency_histogram);
         registry.register(
             "upstream_attempt_duration_seconds",
             "Duration of one HTTP attempt to a warehouse, by tenant and operation",

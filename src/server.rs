@@ -12,9 +12,9 @@ use crate::{
     metrics::Metrics,
     middleware::grpc::GrpcCallLayer,
     proto::{
-        self, asn_service_server::AsnServiceServer, inventory_service_server::InventoryServiceServer,
-        order_service_server::OrderServiceServer, sku_service_server::SkuServiceServer,
-        warehouse_service_server::WarehouseServiceServer,
+        self, asn_service_server::AsnServiceServer,
+        inventory_service_server::InventoryServiceServer, order_service_server::OrderServiceServer,
+        sku_service_server::SkuServiceServer, warehouse_service_server::WarehouseServiceServer,
     },
     tenant::TenantRegistry,
 };
@@ -40,10 +40,14 @@ pub async fn serve(
     let api = FacadeApi::new(tenants);
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<WarehouseServiceServer<FacadeApi>>().await;
+    health
+        .set_serving::<WarehouseServiceServer<FacadeApi>>()
+        .await;
     health.set_serving::<OrderServiceServer<FacadeApi>>().await;
     health.set_serving::<AsnServiceServer<FacadeApi>>().await;
-    health.set_serving::<InventoryServiceServer<FacadeApi>>().await;
+    health
+        .set_serving::<InventoryServiceServer<FacadeApi>>()
+        .await;
     health.set_serving::<SkuServiceServer<FacadeApi>>().await;
 
     // Both reflection versions: grpcurl and older tools still ask v1alpha.

@@ -62,7 +62,9 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
             .with_writer(std::io::stderr)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     let installed = tracing_subscriber::registry()
         .with(filter)

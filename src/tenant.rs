@@ -57,11 +57,16 @@ impl TenantRegistry {
         let mut by_id = HashMap::with_capacity(configs.len());
         for config in configs {
             let id: Arc<str> = Arc::from(config.id.as_str());
-            let transport = HttpTransport::for_tenant(id.clone(), config.timeout, &config.policy, metrics.clone())
-                .map_err(|source| BuildError {
-                    tenant: config.id.clone(),
-                    source,
-                })?;
+            let transport = HttpTransport::for_tenant(
+                id.clone(),
+                config.timeout,
+                &config.policy,
+                metrics.clone(),
+            )
+            .map_err(|source| BuildError {
+                tenant: config.id.clone(),
+                source,
+            })?;
             let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
                 ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
                     id.clone(),
@@ -90,13 +95,22 @@ impl TenantRegistry {
 
     /// The tenant a call is for, checking its bearer token when the tenant
     /// has tokens configured.
-    pub fn resolve(&self, tenant_id: Option<&str>, bearer: Option<&str>) -> Result<Arc<Tenant>, TenantError> {
-        let tenant_id = tenant_id.map(str::trim).filter(|id| !id.is_empty()).ok_or(TenantError::Missing)?;
+    pub fn resolve(
+        &self,
+        tenant_id: Option<&str>,
+        bearer: Option<&str>,
+    ) -> Result<Arc<Tenant>, TenantError> {
+        let tenant_id = tenant_id
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or(TenantError::Missing)?;
         let tenant = self
             .by_id
             .get(tenant_id)
             .ok_or_else(|| TenantError::Unknown(tenant_id.to_owned()))?;
-        if !tenant.config.tokens.is_empty() && !bearer.is_some_and(|token| tenant.config.accepts_token(token)) {
+        if !tenant.config.tokens.is_empty()
+            && !bearer.is_some_and(|token| tenant.config.accepts_token(token))
+        {
             return Err(TenantError::BadToken(tenant_id.to_owned()));
         }
         Ok(tenant.clone())

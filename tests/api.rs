@@ -9,8 +9,9 @@ use common::*;
 use futures::StreamExt;
 use qlink_facade::{
     proto::{
-        AsnItem, AsnRef, AsnStatus, CancelAsnsRequest, CancelOrdersRequest, CreateAsnRequest, GetAsnsRequest,
-        GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus, SyncInventoryRequest, UpsertSkuRequest,
+        AsnItem, AsnRef, AsnStatus, CancelAsnsRequest, CancelOrdersRequest, CreateAsnRequest,
+        GetAsnsRequest, GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus,
+        SyncInventoryRequest, UpsertSkuRequest,
     },
     simulator::{InventoryStyle, Protocol},
 };
@@ -19,7 +20,9 @@ const SKU: &str = "SIM-SKU-00001";
 
 #[tokio::test]
 async fn reflection_lists_the_five_services_and_health_answers() {
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
     use tonic_reflection::pb::v1::{
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -35,7 +38,11 @@ async fn reflection_lists_the_five_services_and_health_answers() {
         .await
         .expect("reflection call")
         .into_inner();
-    let answer = answers.next().await.expect("one answer").expect("reflection ok");
+    let answer = answers
+        .next()
+        .await
+        .expect("one answer")
+        .expect("reflection ok");
     let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
         panic!("expected a service list, got {answer:?}");
     };
@@ -48,7 +55,10 @@ async fn reflection_lists_the_five_services_and_health_answers() {
         "qlink.v1.SkuService",
         "grpc.health.v1.Health",
     ] {
-        assert!(names.iter().any(|name| name == service), "{service} missing from {names:?}");
+        assert!(
+            names.iter().any(|name| name == service),
+            "{service} missing from {names:?}"
+        );
     }
 
     let mut health = HealthClient::new(world.facade.channel());
@@ -76,19 +86,34 @@ async fn warehouses_and_channels_on_both_protocols() {
             .into_inner()
             .warehouses;
         assert!(warehouses.len() >= 2, "{tenant}: {warehouses:?}");
-        assert!(warehouses.iter().all(|w| !w.code.is_empty() && !w.name.is_empty()), "{tenant}: {warehouses:?}");
+        assert!(
+            warehouses
+                .iter()
+                .all(|w| !w.code.is_empty() && !w.name.is_empty()),
+            "{tenant}: {warehouses:?}"
+        );
 
         let code = warehouses[0].code.clone();
         let channels = world
             .facade
             .warehouses()
-            .list_channels(req(tenant, ListChannelsRequest { warehouse_code: code.clone() }))
+            .list_channels(req(
+                tenant,
+                ListChannelsRequest {
+                    warehouse_code: code.clone(),
+                },
+            ))
             .await
             .expect("list channels")
             .into_inner()
             .channels;
         assert!(!channels.is_empty(), "{tenant}: no channels");
-        assert!(channels.iter().all(|c| !c.code.is_empty() && c.warehouse_code == code), "{tenant}: {channels:?}");
+        assert!(
+            channels
+                .iter()
+                .all(|c| !c.code.is_empty() && c.warehouse_code == code),
+            "{tenant}: {channels:?}"
+        );
     }
     // The qlink simulator answers with the spec example's `warehouseInfoList`
     // and Chinese names; the facade reads them.
@@ -116,7 +141,10 @@ async fn an_order_is_created_and_ships_on_both_protocols() {
             .await
             .expect("create order")
             .into_inner();
-        assert!(!created.warehouse_order_number.is_empty(), "{tenant}: {created:?}");
+        assert!(
+            !created.warehouse_order_number.is_empty(),
+            "{tenant}: {created:?}"
+        );
 
         let lookup = GetOrdersRequest {
             warehouse_code: warehouse.clone(),
@@ -135,7 +163,10 @@ async fn an_order_is_created_and_ships_on_both_protocols() {
             .orders;
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].order_number, number);
-        assert!(!first[0].wms_status.is_empty(), "raw status kept: {first:?}");
+        assert!(
+            !first[0].wms_status.is_empty(),
+            "raw status kept: {first:?}"
+        );
         assert!(
             [OrderStatus::Sending as i32, OrderStatus::Success as i32].contains(&first[0].status),
             "{first:?}"
@@ -145,8 +176,15 @@ async fn an_order_is_created_and_ships_on_both_protocols() {
             let mut client = world.facade.orders();
             let lookup = lookup.clone();
             async move {
-                let orders = client.get_orders(req(tenant, lookup)).await.ok()?.into_inner().orders;
-                orders.into_iter().find(|o| o.status == OrderStatus::Success as i32)
+                let orders = client
+                    .get_orders(req(tenant, lookup))
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .orders;
+                orders
+                    .into_iter()
+                    .find(|o| o.status == OrderStatus::Success as i32)
             }
         })
         .await
@@ -161,7 +199,9 @@ async fn cancel_orders_answers_per_order_in_request_order() {
     let world = world().await;
     for tenant in TENANTS {
         let warehouse = first_warehouse(&world, tenant).await;
-        let numbers: Vec<String> = (1..=3).map(|i| format!("ORD-CANCEL-{tenant}-{i}")).collect();
+        let numbers: Vec<String> = (1..=3)
+            .map(|i| format!("ORD-CANCEL-{tenant}-{i}"))
+            .collect();
         for number in &numbers {
             world
                 .facade
@@ -171,7 +211,11 @@ async fn cancel_orders_answers_per_order_in_request_order() {
                 .expect("create order");
         }
         world.simulator.clear_requests();
-        let wanted = [numbers[2].clone(), "ORD-NOBODY-KNOWS".to_owned(), numbers[0].clone()];
+        let wanted = [
+            numbers[2].clone(),
+            "ORD-NOBODY-KNOWS".to_owned(),
+            numbers[0].clone(),
+        ];
         let results = world
             .facade
             .orders()
@@ -193,9 +237,19 @@ async fn cancel_orders_answers_per_order_in_request_order() {
             .into_inner()
             .results;
         let order: Vec<&str> = results.iter().map(|r| r.order_number.as_str()).collect();
-        assert_eq!(order, wanted.iter().map(String::as_str).collect::<Vec<_>>(), "{tenant}");
-        assert!(results[0].success && results[2].success, "{tenant}: {results:?}");
-        assert!(!results[1].success && !results[1].message.is_empty(), "{tenant}: {results:?}");
+        assert_eq!(
+            order,
+            wanted.iter().map(String::as_str).collect::<Vec<_>>(),
+            "{tenant}"
+        );
+        assert!(
+            results[0].success && results[2].success,
+            "{tenant}: {results:?}"
+        );
+        assert!(
+            !results[1].success && !results[1].message.is_empty(),
+            "{tenant}: {results:?}"
+        );
 
         let calls = world
             .simulator
@@ -227,9 +281,21 @@ async fn cancel_orders_answers_per_order_in_request_order() {
             .expect("get orders")
             .into_inner()
             .orders;
-        assert_eq!(states[0].status, OrderStatus::Cancel as i32, "{tenant}: {states:?}");
-        assert_eq!(states[2].status, OrderStatus::Cancel as i32, "{tenant}: {states:?}");
-        assert_ne!(states[1].status, OrderStatus::Cancel as i32, "{tenant}: {states:?}");
+        assert_eq!(
+            states[0].status,
+            OrderStatus::Cancel as i32,
+            "{tenant}: {states:?}"
+        );
+        assert_eq!(
+            states[2].status,
+            OrderStatus::Cancel as i32,
+            "{tenant}: {states:?}"
+        );
+        assert_ne!(
+            states[1].status,
+            OrderStatus::Cancel as i32,
+            "{tenant}: {states:?}"
+        );
     }
 }
 
@@ -270,10 +336,17 @@ async fn get_orders_keeps_request_order_and_flags_unknown_orders() {
             .into_inner()
             .orders;
         let got: Vec<&str> = states.iter().map(|s| s.order_number.as_str()).collect();
-        assert_eq!(got, wanted.iter().map(String::as_str).collect::<Vec<_>>(), "{tenant}");
+        assert_eq!(
+            got,
+            wanted.iter().map(String::as_str).collect::<Vec<_>>(),
+            "{tenant}"
+        );
         assert!(!states[2].error_message.is_empty(), "{tenant}: {states:?}");
         assert!(
-            states.iter().enumerate().all(|(i, s)| i == 2 || s.error_message.is_empty()),
+            states
+                .iter()
+                .enumerate()
+                .all(|(i, s)| i == 2 || s.error_message.is_empty()),
             "{tenant}: {states:?}"
         );
     }
@@ -317,14 +390,24 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
             let mut client = world.facade.asns();
             let lookup = lookup.clone();
             async move {
-                let asns = client.get_asns(req(tenant, lookup)).await.ok()?.into_inner().asns;
-                asns.into_iter().find(|a| a.status == AsnStatus::Finished as i32)
+                let asns = client
+                    .get_asns(req(tenant, lookup))
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .asns;
+                asns.into_iter()
+                    .find(|a| a.status == AsnStatus::Finished as i32)
             }
         })
         .await
         .expect("asn finishes");
         assert_eq!(finished.wms_status, "FINISHED");
-        let item = finished.items.iter().find(|i| i.sku == SKU).expect("item reported");
+        let item = finished
+            .items
+            .iter()
+            .find(|i| i.sku == SKU)
+            .expect("item reported");
         assert_eq!(item.received_quantity, 7, "{finished:?}");
         assert_eq!(item.good_quantity + item.bad_quantity, 7, "{finished:?}");
 
@@ -353,7 +436,10 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
         assert_eq!(results[0].asn_number, cancelled_number);
         assert!(results[0].success, "{tenant}: {results:?}");
         assert_eq!(results[1].asn_number, received_number);
-        assert!(!results[1].success && !results[1].message.is_empty(), "finished ASN cannot be cancelled: {results:?}");
+        assert!(
+            !results[1].success && !results[1].message.is_empty(),
+            "finished ASN cannot be cancelled: {results:?}"
+        );
     }
 }
 
@@ -392,22 +478,49 @@ async fn inventory_streams_one_message_per_page_on_both_protocols() {
             },
         )
         .await;
-        assert!(pages.len() >= 5, "{tenant}: 45+ SKUs in pages of 10, got {} pages", pages.len());
+        assert!(
+            pages.len() >= 5,
+            "{tenant}: 45+ SKUs in pages of 10, got {} pages",
+            pages.len()
+        );
         for (index, page) in pages.iter().enumerate() {
             assert_eq!(page.page as usize, index + 1, "{tenant}");
-            assert_eq!(page.is_last_page, index + 1 == pages.len(), "{tenant}: page {}", page.page);
+            assert_eq!(
+                page.is_last_page,
+                index + 1 == pages.len(),
+                "{tenant}: page {}",
+                page.page
+            );
             assert!(page.items.len() <= 10);
         }
         let items: Vec<_> = pages.iter().flat_map(|p| p.items.iter()).collect();
-        assert!(items.iter().any(|i| i.sku == SKU && i.total > 0), "{tenant}");
-        assert!(items.iter().all(|i| i.warehouse_code == warehouse), "{tenant}");
+        assert!(
+            items.iter().any(|i| i.sku == SKU && i.total > 0),
+            "{tenant}"
+        );
+        assert!(
+            items.iter().all(|i| i.warehouse_code == warehouse),
+            "{tenant}"
+        );
         let pages_asked = world
             .simulator
             .requests()
             .into_iter()
-            .filter(|r| r.operation == "syncInventory" && r.protocol == if tenant == QLINK { Protocol::Qlink } else { Protocol::Qianyi })
+            .filter(|r| {
+                r.operation == "syncInventory"
+                    && r.protocol
+                        == if tenant == QLINK {
+                            Protocol::Qlink
+                        } else {
+                            Protocol::Qianyi
+                        }
+            })
             .count();
-        assert_eq!(pages_asked, pages.len(), "{tenant}: one upstream call per page");
+        assert_eq!(
+            pages_asked,
+            pages.len(),
+            "{tenant}: one upstream call per page"
+        );
 
         // One SKU only.
         let filtered = all_pages(
@@ -421,7 +534,11 @@ async fn inventory_streams_one_message_per_page_on_both_protocols() {
             },
         )
         .await;
-        let skus: Vec<&str> = filtered.iter().flat_map(|p| p.items.iter()).map(|i| i.sku.as_str()).collect();
+        let skus: Vec<&str> = filtered
+            .iter()
+            .flat_map(|p| p.items.iter())
+            .map(|i| i.sku.as_str())
+            .collect();
         assert_eq!(skus, vec![SKU], "{tenant}");
     }
 }
@@ -429,7 +546,9 @@ async fn inventory_streams_one_message_per_page_on_both_protocols() {
 #[tokio::test]
 async fn qlink_inventory_as_documented_page_object_too() {
     let world = world().await;
-    world.simulator.set_inventory_style(InventoryStyle::PageObject);
+    world
+        .simulator
+        .set_inventory_style(InventoryStyle::PageObject);
     let warehouse = first_warehouse(&world, QLINK).await;
     let pages = all_pages(
         &world,
@@ -442,7 +561,10 @@ async fn qlink_inventory_as_documented_page_object_too() {
     )
     .await;
     assert!(pages.len() >= 3, "{} pages", pages.len());
-    assert!(pages.iter().all(|p| p.page_count as usize == pages.len()), "page_count from the page object");
+    assert!(
+        pages.iter().all(|p| p.page_count as usize == pages.len()),
+        "page_count from the page object"
+    );
     assert!(pages.last().is_some_and(|p| p.is_last_page));
 }
 
@@ -496,20 +618,30 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
         world
             .facade
             .orders()
-            .create_order(req(tenant, order(&format!("ORD-WIRE-{tenant}"), &warehouse, SKU)))
+            .create_order(req(
+                tenant,
+                order(&format!("ORD-WIRE-{tenant}"), &warehouse, SKU),
+            ))
             .await
             .expect("create order");
     }
     let requests = world.simulator.requests();
     assert!(!requests.is_empty());
-    assert!(requests.iter().all(|r| r.signature_valid), "every request verifies");
+    assert!(
+        requests.iter().all(|r| r.signature_valid),
+        "every request verifies"
+    );
 
     let qlink_list = requests
         .iter()
         .find(|r| r.protocol == Protocol::Qlink && r.operation == "initWarehouses")
         .expect("qlink initWarehouses");
     let body: serde_json::Value = serde_json::from_str(&qlink_list.body).expect("json body");
-    assert_eq!(body["warehouseKey"], serde_json::json!(["demo-warehouse-key"]), "array for initWarehouses");
+    assert_eq!(
+        body["warehouseKey"],
+        serde_json::json!(["demo-warehouse-key"]),
+        "array for initWarehouses"
+    );
     let header = |name: &str| {
         qlink_list
             .headers
@@ -526,8 +658,15 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
         .find(|r| r.protocol == Protocol::Qlink && r.operation == "createOrder")
         .expect("qlink createOrder");
     let body: serde_json::Value = serde_json::from_str(&qlink_order.body).expect("json body");
-    assert_eq!(body["warehouseKey"], "demo-warehouse-key", "string for createOrder");
-    assert!(qlink_order.body.contains("\"freight\":12.50"), "money as an exact number: {}", qlink_order.body);
+    assert_eq!(
+        body["warehouseKey"], "demo-warehouse-key",
+        "string for createOrder"
+    );
+    assert!(
+        qlink_order.body.contains("\"freight\":12.50"),
+        "money as an exact number: {}",
+        qlink_order.body
+    );
     assert_eq!(body["codEnabled"], 0);
     assert_eq!(body["skuList"][0]["quantity"], 2);
     assert_eq!(body["shopName"], "测试店铺");
@@ -540,7 +679,8 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
     assert_eq!(envelope["accessId"], "demo-access-id");
     assert_eq!(envelope["method"], "createOrder");
     let content: serde_json::Value =
-        serde_json::from_str(envelope["content"].as_str().expect("content is a string")).expect("content is json");
+        serde_json::from_str(envelope["content"].as_str().expect("content is a string"))
+            .expect("content is json");
     assert_eq!(content["orderNumber"], "ORD-WIRE-demo-qianyi");
     assert!(content.get("warehouseKey").is_none());
     let qianyi_list = requests

@@ -10,8 +10,8 @@ use futures::StreamExt;
 use qlink_facade::{
     config::Config,
     proto::{
-        CancelAsnsRequest, CreateAsnRequest, GetOrdersRequest, OrderRef, PackageType, SyncInventoryRequest,
-        UpsertSkuRequest,
+        CancelAsnsRequest, CreateAsnRequest, GetOrdersRequest, OrderRef, PackageType,
+        SyncInventoryRequest, UpsertSkuRequest,
     },
     simulator::{Fault, FaultKind},
 };
@@ -48,8 +48,15 @@ async fn a_call_without_or_with_an_unknown_tenant_never_reaches_a_warehouse() {
         .await
         .expect_err("unknown tenant");
     assert_eq!(unknown.code(), Code::NotFound);
-    assert!(unknown.message().contains("nobody"), "{}", unknown.message());
-    assert!(world.simulator.requests().is_empty(), "no upstream request was made");
+    assert!(
+        unknown.message().contains("nobody"),
+        "{}",
+        unknown.message()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +89,10 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
             "tracking_number",
             "label_data",
         ] {
-            assert!(fields.iter().any(|f| f == field), "{tenant}: {field} not in {fields:?}");
+            assert!(
+                fields.iter().any(|f| f == field),
+                "{tenant}: {field} not in {fields:?}"
+            );
         }
 
         let no_items = qlink_facade::proto::CreateOrderRequest {
@@ -96,7 +106,11 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
             .create_order(req(tenant, no_items))
             .await
             .expect_err("no items");
-        assert_eq!(violated_fields(&status), vec!["receiver", "items"], "{tenant}");
+        assert_eq!(
+            violated_fields(&status),
+            vec!["receiver", "items"],
+            "{tenant}"
+        );
 
         for status in [
             world
@@ -147,7 +161,10 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
             assert!(!violated_fields(&status).is_empty(), "{tenant}: {status:?}");
         }
     }
-    assert!(world.simulator.requests().is_empty(), "no upstream request was made");
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
 }
 
 #[tokio::test]
@@ -168,23 +185,50 @@ async fn a_warehouse_rejection_carries_the_warehouses_words() {
             .create_order(req(tenant, order(&number, &warehouse, SKU)))
             .await
             .expect_err("duplicate order is rejected by the warehouse");
-        assert_eq!(status.code(), Code::FailedPrecondition, "{tenant}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::FailedPrecondition,
+            "{tenant}: {status:?}"
+        );
         let info = status.get_details_error_info().expect("ErrorInfo details");
         assert_eq!(info.reason, "WAREHOUSE_REJECTED");
-        assert_eq!(info.metadata.get("tenant").map(String::as_str), Some(tenant));
-        assert_eq!(info.metadata.get("operation").map(String::as_str), Some("createOrder"));
-        let words = info.metadata.get("warehouse_message").expect("warehouse words");
-        assert!(!words.is_empty() && status.message().contains(words.as_str()), "{status:?}");
+        assert_eq!(
+            info.metadata.get("tenant").map(String::as_str),
+            Some(tenant)
+        );
+        assert_eq!(
+            info.metadata.get("operation").map(String::as_str),
+            Some("createOrder")
+        );
+        let words = info
+            .metadata
+            .get("warehouse_message")
+            .expect("warehouse words");
+        assert!(
+            !words.is_empty() && status.message().contains(words.as_str()),
+            "{status:?}"
+        );
 
-        world.simulator.inject(fault(FaultKind::Reject("库存不足".to_owned()), "createOrder", 1));
+        world.simulator.inject(fault(
+            FaultKind::Reject("库存不足".to_owned()),
+            "createOrder",
+            1,
+        ));
         let status = world
             .facade
             .orders()
-            .create_order(req(tenant, order(&format!("ORD-REJ-{tenant}"), &warehouse, SKU)))
+            .create_order(req(
+                tenant,
+                order(&format!("ORD-REJ-{tenant}"), &warehouse, SKU),
+            ))
             .await
             .expect_err("rejected");
         assert_eq!(status.code(), Code::FailedPrecondition);
-        assert!(status.message().contains("库存不足"), "{}", status.message());
+        assert!(
+            status.message().contains("库存不足"),
+            "{}",
+            status.message()
+        );
     }
 }
 
@@ -192,30 +236,63 @@ async fn a_warehouse_rejection_carries_the_warehouses_words() {
 async fn upstream_faults_map_to_fitting_codes_naming_tenant_and_operation() {
     let world = world().await;
     for tenant in TENANTS {
-        let operation = if tenant == QLINK { "initWarehouses" } else { "warehouses" };
+        let operation = if tenant == QLINK {
+            "initWarehouses"
+        } else {
+            "warehouses"
+        };
         let list = || {
             let mut client = world.facade.warehouses();
-            async move { client.list_warehouses(req(tenant, Default::default())).await }
+            async move {
+                client
+                    .list_warehouses(req(tenant, Default::default()))
+                    .await
+            }
         };
 
-        world.simulator.inject(fault(FaultKind::HttpStatus(503), operation, 1));
+        // Reads are retried (3 attempts by default): fail every attempt.
+        world
+            .simulator
+            .inject(fault(FaultKind::HttpStatus(503), operation, 3));
         let status = list().await.expect_err("5xx");
         assert_eq!(status.code(), Code::Unavailable, "{tenant}: {status:?}");
-        assert!(status.message().contains(tenant) && status.message().contains(operation), "{}", status.message());
+        assert!(
+            status.message().contains(tenant) && status.message().contains(operation),
+            "{}",
+            status.message()
+        );
         assert!(status.message().contains("503"), "{}", status.message());
 
-        world.simulator.inject(fault(FaultKind::HttpStatus(429), operation, 1));
+        world
+            .simulator
+            .inject(fault(FaultKind::HttpStatus(429), operation, 3));
         let status = list().await.expect_err("429");
-        assert_eq!(status.code(), Code::ResourceExhausted, "{tenant}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::ResourceExhausted,
+            "{tenant}: {status:?}"
+        );
 
-        world.simulator.inject(fault(FaultKind::MalformedJson, operation, 1));
+        world
+            .simulator
+            .inject(fault(FaultKind::MalformedJson, operation, 1));
         let status = list().await.expect_err("malformed");
         assert_eq!(status.code(), Code::Internal, "{tenant}: {status:?}");
-        assert!(status.message().contains("malformed"), "{}", status.message());
+        assert!(
+            status.message().contains("malformed"),
+            "{}",
+            status.message()
+        );
 
-        world.simulator.inject(fault(FaultKind::BadSignature, operation, 1));
+        world
+            .simulator
+            .inject(fault(FaultKind::BadSignature, operation, 1));
         let status = list().await.expect_err("signature rejected");
-        assert_eq!(status.code(), Code::FailedPrecondition, "{tenant}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::FailedPrecondition,
+            "{tenant}: {status:?}"
+        );
 
         // Each fault was used up: the next call works.
         list().await.expect("healthy again");
@@ -229,9 +306,12 @@ async fn upstream_faults_map_to_fitting_codes_naming_tenant_and_operation() {
 #[tokio::test]
 async fn a_slow_warehouse_is_deadline_exceeded_and_a_dead_one_unavailable() {
     let simulator_config = test_simulator_config();
-    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(simulator_config.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("simulator");
+    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
+        simulator_config.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator");
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr")
@@ -256,14 +336,16 @@ warehouse_key = "demo-warehouse-key"
 "#,
         endpoint = simulator.qianyi_endpoint(),
     );
-    let config = Config::from_toml(&toml, &|name| (name == "SECRET").then(|| "demo-secret-key".to_owned()))
-        .expect("config");
+    let config = Config::from_toml(&toml, &|name| {
+        (name == "SECRET").then(|| "demo-secret-key".to_owned())
+    })
+    .expect("config");
     let facade = spawn_facade(config).await;
     simulator.inject(Fault {
         kind: FaultKind::Delay(Duration::from_secs(2)),
         operation: None,
         warehouse_code: None,
-        times: Some(1),
+        times: None,
     });
     let status = facade
         .warehouses()
@@ -272,6 +354,7 @@ warehouse_key = "demo-warehouse-key"
         .expect_err("too slow");
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert!(status.message().contains("slow"), "{}", status.message());
+    simulator.clear_faults();
 
     let status = facade
         .warehouses()
@@ -279,7 +362,11 @@ warehouse_key = "demo-warehouse-key"
         .await
         .expect_err("nobody listens");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert!(status.message().contains("dead") && status.message().contains("initWarehouses"), "{}", status.message());
+    assert!(
+        status.message().contains("dead") && status.message().contains("initWarehouses"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]
@@ -289,7 +376,13 @@ async fn paging_stops_when_the_caller_goes_away() {
     let world = world_with(config).await;
     for tenant in TENANTS {
         let warehouse = first_warehouse(&world, tenant).await;
-        world.simulator.clear_requests();
+        // Slow pages, so a pager that kept going would be seen going.
+        world.simulator.inject(Fault {
+            kind: FaultKind::Delay(Duration::from_millis(50)),
+            operation: Some("syncInventory".to_owned()),
+            warehouse_code: None,
+            times: None,
+        });
         let mut stream = world
             .facade
             .inventory()
@@ -307,14 +400,28 @@ async fn paging_stops_when_the_caller_goes_away() {
         let first = stream.next().await.expect("a page").expect("page ok");
         assert_eq!(first.page, 1);
         drop(stream);
+        let pages_asked = || {
+            world
+                .simulator
+                .requests()
+                .iter()
+                .filter(|r| r.operation == "syncInventory")
+                .count()
+        };
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let asked = world
-            .simulator
-            .requests()
-            .iter()
-            .filter(|r| r.operation == "syncInventory")
-            .count();
-        assert!(asked <= 4, "{tenant}: {asked} pages fetched of 400+ after the caller left");
+        let after_leaving = pages_asked();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            pages_asked(),
+            after_leaving,
+            "{tenant}: paging went on after the caller left"
+        );
+        assert!(
+            after_leaving < 20,
+            "{tenant}: {after_leaving} of 400+ pages fetched"
+        );
+        world.simulator.clear_faults();
+        world.simulator.clear_requests();
     }
 }
 
@@ -342,7 +449,11 @@ async fn a_failing_page_ends_the_stream_with_the_error() {
         .await
         .expect("stream opens")
         .into_inner();
-    let status = stream.next().await.expect("an item").expect_err("the error");
+    let status = stream
+        .next()
+        .await
+        .expect("an item")
+        .expect_err("the error");
     assert_eq!(status.code(), Code::Unavailable);
     assert!(stream.next().await.is_none(), "nothing after the error");
 }
@@ -375,9 +486,12 @@ async fn get_orders_rejection_of_one_order_is_that_orders_error() {
 #[tokio::test]
 async fn tenants_with_tokens_require_a_bearer_token() {
     let simulator_config = test_simulator_config();
-    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(simulator_config.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("simulator");
+    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
+        simulator_config.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator");
     let toml = format!(
         r#"
 [[tenant]]
@@ -390,7 +504,10 @@ tokens = ["${{CALLER_TOKEN}}"]
 "#,
         endpoint = simulator.qianyi_endpoint(),
     );
-    let config = Config::from_toml(&toml, &|name| (name == "CALLER_TOKEN").then(|| "t0ken".to_owned())).expect("config");
+    let config = Config::from_toml(&toml, &|name| {
+        (name == "CALLER_TOKEN").then(|| "t0ken".to_owned())
+    })
+    .expect("config");
     let facade = spawn_facade(config).await;
     let status = facade
         .warehouses()
@@ -399,13 +516,26 @@ tokens = ["${{CALLER_TOKEN}}"]
         .expect_err("no token");
     assert_eq!(status.code(), Code::Unauthenticated);
     let mut wrong = req("guarded", Default::default());
-    wrong.metadata_mut().insert("authorization", "Bearer nope".parse().unwrap());
+    wrong
+        .metadata_mut()
+        .insert("authorization", "Bearer nope".parse().unwrap());
     assert_eq!(
-        facade.warehouses().list_warehouses(wrong).await.expect_err("wrong token").code(),
+        facade
+            .warehouses()
+            .list_warehouses(wrong)
+            .await
+            .expect_err("wrong token")
+            .code(),
         Code::Unauthenticated
     );
     assert!(simulator.requests().is_empty());
     let mut right = req("guarded", Default::default());
-    right.metadata_mut().insert("authorization", "Bearer t0ken".parse().unwrap());
-    facade.warehouses().list_warehouses(right).await.expect("right token");
+    right
+        .metadata_mut()
+        .insert("authorization", "Bearer t0ken".parse().unwrap());
+    facade
+        .warehouses()
+        .list_warehouses(right)
+        .await
+        .expect("right token");
 }

@@ -16,7 +16,10 @@ use common::*;
 use futures::StreamExt;
 use qlink_facade::{
     config::Config,
-    proto::{GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus, SyncInventoryRequest, UpsertSkuRequest},
+    proto::{
+        GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus, SyncInventoryRequest,
+        UpsertSkuRequest,
+    },
     upstream::sign::{qianyi_sign, qlink_sign},
 };
 use tonic::Code;
@@ -39,8 +42,12 @@ async fn qlink_route(
     body: Bytes,
 ) -> String {
     let body = String::from_utf8_lossy(&body).into_owned();
-    let sign = headers.get("sign").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let valid = headers.get("appKey").and_then(|v| v.to_str().ok()) == Some("k") && sign == qlink_sign("k", &body, "s");
+    let sign = headers
+        .get("sign")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let valid = headers.get("appKey").and_then(|v| v.to_str().ok()) == Some("k")
+        && sign == qlink_sign("k", &body, "s");
     answer(&state, op, body, valid)
 }
 
@@ -48,7 +55,8 @@ async fn qianyi_route(State(state): State<Shared>, body: Bytes) -> String {
     let body = String::from_utf8_lossy(&body).into_owned();
     let envelope: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     let content = envelope["content"].as_str().unwrap_or_default();
-    let valid = envelope["accessId"] == "a" && envelope["sign"].as_str() == Some(&qianyi_sign("a", content, "s"));
+    let valid = envelope["accessId"] == "a"
+        && envelope["sign"].as_str() == Some(&qianyi_sign("a", content, "s"));
     let op = envelope["method"].as_str().unwrap_or_default().to_owned();
     answer(&state, op, content.to_owned(), valid)
 }
@@ -75,14 +83,19 @@ fn answer(state: &Shared, op: String, body: String, valid: bool) -> String {
 
 async fn spawn_canned(answers: &[(&str, &str)]) -> (SocketAddr, Shared) {
     let state: Shared = Arc::new(Mutex::new(Canned {
-        answers: answers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        answers: answers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         seen: Vec::new(),
     }));
     let app = Router::new()
         .route("/global-api/v1/warehouse/{op}", post(qlink_route))
         .route("/qianyi", post(qianyi_route))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -143,8 +156,14 @@ async fn documented_shapes_and_string_flags_are_read() {
         .into_inner()
         .warehouses;
     assert_eq!(warehouses.len(), 2);
-    assert_eq!((warehouses[0].code.as_str(), warehouses[0].name.as_str()), ("W1", "一号仓"));
-    assert_eq!(warehouses[1].code, "2", "a number where a string was promised");
+    assert_eq!(
+        (warehouses[0].code.as_str(), warehouses[0].name.as_str()),
+        ("W1", "一号仓")
+    );
+    assert_eq!(
+        warehouses[1].code, "2",
+        "a number where a string was promised"
+    );
 
     let warehouses = facade
         .warehouses()
@@ -157,13 +176,21 @@ async fn documented_shapes_and_string_flags_are_read() {
 
     let channels = facade
         .warehouses()
-        .list_channels(req("q", ListChannelsRequest { warehouse_code: "TU02".into() }))
+        .list_channels(req(
+            "q",
+            ListChannelsRequest {
+                warehouse_code: "TU02".into(),
+            },
+        ))
         .await
         .expect("channels")
         .into_inner()
         .channels;
     assert_eq!(channels[0].code, "Service with the lowest price");
-    assert_eq!(channels[0].warehouse_code, "TU02", "filled in from the request");
+    assert_eq!(
+        channels[0].warehouse_code, "TU02",
+        "filled in from the request"
+    );
 
     let orders = facade
         .orders()
@@ -211,22 +238,42 @@ async fn inventory_as_page_object_with_string_numbers_or_as_bare_array() {
     let (addr, _state) = spawn_canned(&[]).await;
     {
         let mut canned = _state.lock().expect("lock");
-        canned.answers.insert("syncInventory#1".into(), page_object(1, false, &["A", "B"]));
-        canned.answers.insert("syncInventory#2".into(), page_object(2, true, &["C"]));
+        canned
+            .answers
+            .insert("syncInventory#1".into(), page_object(1, false, &["A", "B"]));
+        canned
+            .answers
+            .insert("syncInventory#2".into(), page_object(2, true, &["C"]));
     }
     let facade = facade_for(addr).await;
     let pages = collect(&facade, "q", 2).await;
     assert_eq!(pages.len(), 2);
-    assert_eq!((pages[0].page, pages[0].page_count, pages[0].is_last_page), (1, 2, false));
+    assert_eq!(
+        (pages[0].page, pages[0].page_count, pages[0].is_last_page),
+        (1, 2, false)
+    );
     assert!(pages[1].is_last_page);
     let first = &pages[0].items[0];
-    assert_eq!((first.sku.as_str(), first.sellable, first.total, first.onway, first.used), ("A", 58, 720, 1, 1));
+    assert_eq!(
+        (
+            first.sku.as_str(),
+            first.sellable,
+            first.total,
+            first.onway,
+            first.used
+        ),
+        ("A", 58, 720, 1, 1)
+    );
 
     // Bare arrays: a page shorter than page_size is the last.
     {
         let mut canned = _state.lock().expect("lock");
-        canned.answers.insert("syncInventory#1".into(), qianyi_bare(&["A", "B"]));
-        canned.answers.insert("syncInventory#2".into(), qianyi_bare(&["C"]));
+        canned
+            .answers
+            .insert("syncInventory#1".into(), qianyi_bare(&["A", "B"]));
+        canned
+            .answers
+            .insert("syncInventory#2".into(), qianyi_bare(&["C"]));
     }
     let pages = collect(&facade, "y", 2).await;
     assert_eq!(pages.len(), 2);
@@ -234,7 +281,11 @@ async fn inventory_as_page_object_with_string_numbers_or_as_bare_array() {
     assert_eq!(pages[1].items[0].sku, "C");
 }
 
-async fn collect(facade: &Facade, tenant: &str, page_size: i32) -> Vec<qlink_facade::proto::SyncInventoryResponse> {
+async fn collect(
+    facade: &Facade,
+    tenant: &str,
+    page_size: i32,
+) -> Vec<qlink_facade::proto::SyncInventoryResponse> {
     let mut stream = facade
         .inventory()
         .sync_inventory(req(
@@ -271,12 +322,24 @@ async fn per_item_rejection_inside_a_transport_success_is_an_error() {
         erp_sku: "E1".into(),
         ..Default::default()
     };
-    let status = facade.skus().upsert_sku(req("q", sku.clone())).await.expect_err("rejected");
+    let status = facade
+        .skus()
+        .upsert_sku(req("q", sku.clone()))
+        .await
+        .expect_err("rejected");
     assert_eq!(status.code(), Code::FailedPrecondition);
     let info = status.get_details_error_info().expect("error info");
     assert_eq!(info.metadata["warehouse_message"], "sku【SKU1】已被使用;");
 
-    let status = facade.skus().upsert_sku(req("y", sku)).await.expect_err("rejected");
+    let status = facade
+        .skus()
+        .upsert_sku(req("y", sku))
+        .await
+        .expect_err("rejected");
     assert_eq!(status.code(), Code::FailedPrecondition);
-    assert!(status.message().contains("SKU exists"), "{}", status.message());
+    assert!(
+        status.message().contains("SKU exists"),
+        "{}",
+        status.message()
+    );
 }

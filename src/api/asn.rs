@@ -16,7 +16,9 @@ impl AsnService for FacadeApi {
     ) -> Result<Response<proto::CreateAsnResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let asn = NewAsn::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = within(deadline, tenant.backend.create_asn(&asn)).await.map_err(|err| status(err.into()))?;
+        let created = within(deadline, tenant.backend.create_asn(&asn))
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CreateAsnResponse {
             asn_number: created.asn_number,
             wms_asn_number: created.wms_asn_number,
@@ -30,8 +32,14 @@ impl AsnService for FacadeApi {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let asns = convert::asn_refs(request.asns).map_err(|err| status(err.into()))?;
-        let states = within(deadline, tenant.backend.get_asns(request.warehouse_code.trim(), &asns)).await
-            .map_err(|err| status(err.into()))?;
+        let states = within(
+            deadline,
+            tenant
+                .backend
+                .get_asns(request.warehouse_code.trim(), &asns),
+        )
+        .await
+        .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetAsnsResponse {
             asns: states.into_iter().map(Into::into).collect(),
         }))
@@ -43,9 +51,16 @@ impl AsnService for FacadeApi {
     ) -> Result<Response<proto::CancelAsnsResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
-        let numbers = convert::asn_numbers(request.asn_numbers).map_err(|err| status(err.into()))?;
-        let outcomes = within(deadline, tenant.backend.cancel_asns(request.warehouse_code.trim(), &numbers)).await
-            .map_err(|err| status(err.into()))?;
+        let numbers =
+            convert::asn_numbers(request.asn_numbers).map_err(|err| status(err.into()))?;
+        let outcomes = within(
+            deadline,
+            tenant
+                .backend
+                .cancel_asns(request.warehouse_code.trim(), &numbers),
+        )
+        .await
+        .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelAsnsResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
         }))

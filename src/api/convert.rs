@@ -69,7 +69,10 @@ impl Check {
             }
             Ok(number) => Some(number),
             Err(_) => {
-                self.fail(field, format!("{value:?} is not a decimal number like \"12.50\""));
+                self.fail(
+                    field,
+                    format!("{value:?} is not a decimal number like \"12.50\""),
+                );
                 None
             }
         }
@@ -142,13 +145,20 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
 
     fn try_from(req: proto::CreateOrderRequest) -> Result<Self, Violations> {
         let mut check = Check::new();
-        let package = match check.enum_value::<proto::PackageType>("package_type", req.package_type) {
+        let package = match check.enum_value::<proto::PackageType>("package_type", req.package_type)
+        {
             Some(proto::PackageType::SelfShipped) => {
                 if req.tracking_number.trim().is_empty() {
-                    check.fail("tracking_number", "required when package_type is SELF_SHIPPED");
+                    check.fail(
+                        "tracking_number",
+                        "required when package_type is SELF_SHIPPED",
+                    );
                 }
                 if req.label_data.is_empty() {
-                    check.fail("label_data", "required when package_type is SELF_SHIPPED (the label PDF)");
+                    check.fail(
+                        "label_data",
+                        "required when package_type is SELF_SHIPPED (the label PDF)",
+                    );
                 }
                 domain::Package::SelfShipped {
                     tracking_number: req.tracking_number.clone(),
@@ -165,7 +175,9 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
                 check.fail("cod_currency", "required when cod_enabled is true");
             }
             Some(domain::Cod {
-                amount: check.decimal("cod_pay_amount", &req.cod_pay_amount).unwrap_or_default(),
+                amount: check
+                    .decimal("cod_pay_amount", &req.cod_pay_amount)
+                    .unwrap_or_default(),
                 currency: req.cod_currency,
             })
         } else {
@@ -257,7 +269,8 @@ pub fn order_refs(orders: Vec<proto::OrderRef>) -> Result<Vec<domain::OrderRef>,
         .into_iter()
         .enumerate()
         .map(|(index, order)| domain::OrderRef {
-            order_number: check.required(&format!("orders[{index}].order_number"), order.order_number),
+            order_number: check
+                .required(&format!("orders[{index}].order_number"), order.order_number),
             warehouse_order_number: order.warehouse_order_number,
             reference_code: order.reference_code,
         })
@@ -378,7 +391,12 @@ impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
             0 => DEFAULT_PAGE_SIZE,
             size @ 1..=MAX_PAGE_SIZE => size.unsigned_abs(),
             size => {
-                check.fail("page_size", format!("must be 1 to {MAX_PAGE_SIZE}, or 0 for {DEFAULT_PAGE_SIZE} (got {size})"));
+                check.fail(
+                    "page_size",
+                    format!(
+                        "must be 1 to {MAX_PAGE_SIZE}, or 0 for {DEFAULT_PAGE_SIZE} (got {size})"
+                    ),
+                );
                 DEFAULT_PAGE_SIZE
             }
         };
@@ -403,7 +421,9 @@ impl TryFrom<proto::UpsertSkuRequest> for domain::SkuInfo {
 
     fn try_from(req: proto::UpsertSkuRequest) -> Result<Self, Violations> {
         let mut check = Check::new();
-        let cd_price_method = match check.enum_value::<proto::CustomsPriceMethod>("cd_price_method", req.cd_price_method) {
+        let cd_price_method = match check
+            .enum_value::<proto::CustomsPriceMethod>("cd_price_method", req.cd_price_method)
+        {
             Some(proto::CustomsPriceMethod::Rate) => Some(domain::CustomsPriceMethod::Rate),
             Some(proto::CustomsPriceMethod::Constant) => Some(domain::CustomsPriceMethod::Constant),
             _ => None,
@@ -444,7 +464,8 @@ impl TryFrom<proto::UpsertSkuRequest> for domain::SkuInfo {
             brand: req.brand,
             customs_code: req.customs_code,
             wms_barcode: req.wms_barcode,
-            customs_declaration_price: check.decimal("customs_declaration_price", &req.customs_declaration_price),
+            customs_declaration_price: check
+                .decimal("customs_declaration_price", &req.customs_declaration_price),
             cd_price_maximum: check.decimal("cd_price_maximum", &req.cd_price_maximum),
             cd_price_rate: check.decimal("cd_price_rate", &req.cd_price_rate),
             purchase_cost: check.decimal("purchase_cost", &req.purchase_cost),

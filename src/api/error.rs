@@ -40,11 +40,17 @@ impl Violations {
 
     /// `Ok(value)` when nothing was found, else the violations.
     pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
-        if self.0.is_empty() { Ok(value) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(field, description)| (field.as_str(), description.as_str()))
+        self.0
+            .iter()
+            .map(|(field, description)| (field.as_str(), description.as_str()))
     }
 }
 
@@ -94,8 +100,12 @@ impl From<ApiError> for Status {
 
 fn upstream_status(err: UpstreamError, message: String) -> Status {
     match err.kind {
-        UpstreamErrorKind::Connect(_) | UpstreamErrorKind::Transport(_) => Status::unavailable(message),
-        UpstreamErrorKind::Timeout | UpstreamErrorKind::DeadlineExceeded => Status::deadline_exceeded(message),
+        UpstreamErrorKind::Connect(_) | UpstreamErrorKind::Transport(_) => {
+            Status::unavailable(message)
+        }
+        UpstreamErrorKind::Timeout | UpstreamErrorKind::DeadlineExceeded => {
+            Status::deadline_exceeded(message)
+        }
         UpstreamErrorKind::RateLimited { retry_after } => {
             let mut details = ErrorDetails::new();
             details.set_retry_info(Some(retry_after));
@@ -105,7 +115,9 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
         UpstreamErrorKind::Overloaded => Status::unavailable(message),
         UpstreamErrorKind::Malformed(_) => Status::internal(message),
         UpstreamErrorKind::Http {
-            status, retry_after, ..
+            status,
+            retry_after,
+            ..
         } => match status {
             429 => {
                 let mut details = ErrorDetails::new();

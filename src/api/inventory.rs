@@ -33,8 +33,10 @@ impl InventoryService for FacadeApi {
         let tenant = self.tenant(&request).map_err(status)?;
         // A caller deadline bounds the whole stream; without one, each page
         // gets the default per-call deadline.
-        let deadline = caller_deadline(&request).unwrap_or_else(|| Instant::now() + STREAM_WITHOUT_DEADLINE);
-        let query = InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
+        let deadline =
+            caller_deadline(&request).unwrap_or_else(|| Instant::now() + STREAM_WITHOUT_DEADLINE);
+        let query =
+            InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let mut pages = tenant.backend.clone().sync_inventory(query);
         let (sender, receiver) = mpsc::channel(PAGES_IN_FLIGHT);
         tokio::spawn(deadline::with_deadline(deadline, async move {

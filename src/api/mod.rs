@@ -44,11 +44,17 @@ impl FacadeApi {
     /// The tenant of a call: before anything else happens.
     fn tenant<T>(&self, request: &Request<T>) -> Result<Arc<Tenant>, ApiError> {
         let metadata = request.metadata();
-        let tenant_id = metadata.get(TENANT_METADATA).and_then(|value| value.to_str().ok());
+        let tenant_id = metadata
+            .get(TENANT_METADATA)
+            .and_then(|value| value.to_str().ok());
         let bearer = metadata
             .get("authorization")
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
             .map(str::trim);
         Ok(self.tenants.resolve(tenant_id, bearer)?)
     }

@@ -16,7 +16,9 @@ impl OrderService for FacadeApi {
     ) -> Result<Response<proto::CreateOrderResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = within(deadline, tenant.backend.create_order(&order)).await.map_err(|err| status(err.into()))?;
+        let created = within(deadline, tenant.backend.create_order(&order))
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CreateOrderResponse {
             warehouse_order_number: created.warehouse_order_number,
             order_number: created.order_number,
@@ -30,8 +32,14 @@ impl OrderService for FacadeApi {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let outcomes = within(deadline, tenant.backend.cancel_orders(request.warehouse_code.trim(), &orders)).await
-            .map_err(|err| status(err.into()))?;
+        let outcomes = within(
+            deadline,
+            tenant
+                .backend
+                .cancel_orders(request.warehouse_code.trim(), &orders),
+        )
+        .await
+        .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelOrdersResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
         }))
@@ -44,8 +52,14 @@ impl OrderService for FacadeApi {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let states = within(deadline, tenant.backend.get_orders(request.warehouse_code.trim(), &orders)).await
-            .map_err(|err| status(err.into()))?;
+        let states = within(
+            deadline,
+            tenant
+                .backend
+                .get_orders(request.warehouse_code.trim(), &orders),
+        )
+        .await
+        .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetOrdersResponse {
             orders: states.into_iter().map(Into::into).collect(),
         }))

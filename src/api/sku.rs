@@ -16,7 +16,9 @@ impl SkuService for FacadeApi {
     ) -> Result<Response<proto::UpsertSkuResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let sku = SkuInfo::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let upserted = within(deadline, tenant.backend.upsert_sku(&sku)).await.map_err(|err| status(err.into()))?;
+        let upserted = within(deadline, tenant.backend.upsert_sku(&sku))
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::UpsertSkuResponse {
             sku: upserted.sku,
             operation: upserted.operation,

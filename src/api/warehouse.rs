@@ -12,7 +12,9 @@ impl WarehouseService for FacadeApi {
         request: Request<proto::ListWarehousesRequest>,
     ) -> Result<Response<proto::ListWarehousesResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
-        let warehouses = within(deadline, tenant.backend.list_warehouses()).await.map_err(|err| status(err.into()))?;
+        let warehouses = within(deadline, tenant.backend.list_warehouses())
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::ListWarehousesResponse {
             warehouses: warehouses.into_iter().map(Into::into).collect(),
         }))
@@ -24,8 +26,12 @@ impl WarehouseService for FacadeApi {
     ) -> Result<Response<proto::ListChannelsResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let warehouse_code = request.into_inner().warehouse_code;
-        let channels = within(deadline, tenant.backend.list_channels(warehouse_code.trim())).await
-            .map_err(|err| status(err.into()))?;
+        let channels = within(
+            deadline,
+            tenant.backend.list_channels(warehouse_code.trim()),
+        )
+        .await
+        .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::ListChannelsResponse {
             channels: channels.into_iter().map(Into::into).collect(),
         }))

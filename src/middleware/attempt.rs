@@ -88,7 +88,12 @@ where
                     recorded.record("http.status", 200);
                 }
                 recorded.record("outcome", outcome.as_str());
-                metrics.record_attempt(&tenant, operation, &outcome, started.elapsed().as_secs_f64());
+                metrics.record_attempt(
+                    &tenant,
+                    operation,
+                    &outcome,
+                    started.elapsed().as_secs_f64(),
+                );
                 result
             }
             .instrument(span),
@@ -124,7 +129,10 @@ struct HeaderInjector<'a>(&'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
             self.0.insert(name, value);
         }
     }

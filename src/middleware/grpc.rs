@@ -71,7 +71,11 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let method = request.uri().path().trim_start_matches('/').to_owned();
-        let tenant = match request.headers().get("x-tenant-id").and_then(|v| v.to_str().ok()) {
+        let tenant = match request
+            .headers()
+            .get("x-tenant-id")
+            .and_then(|v| v.to_str().ok())
+        {
             Some(id) if self.layer.tenants.contains(id) => id.to_owned(),
             Some(_) => "unknown".to_owned(),
             None => "none".to_owned(),

@@ -80,16 +80,33 @@ pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(30);
 /// - concurrency: a bounded number in flight per tenant; excess fails fast;
 /// - attempt: a span, metrics and W3C trace context per HTTP attempt,
 ///   innermost so it sees every attempt as sent.
-pub fn upstream_stack<S>(transport: S, policy: &UpstreamPolicy, metrics: Arc<Metrics>) -> UpstreamService
+pub fn upstream_stack<S>(
+    transport: S,
+    policy: &UpstreamPolicy,
+    metrics: Arc<Metrics>,
+) -> UpstreamService
 where
-    S: tower::Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind> + Clone + Send + Sync + 'static,
+    S: tower::Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     let service = ServiceBuilder::new()
         .layer(deadline::DeadlineLayer)
-        .layer(tower::retry::RetryLayer::new(retry::RetryPolicy::new(&policy.retry, metrics.clone())))
-        .layer(rate_limit::RateLimitLayer::new(policy.rate_limit, metrics.clone()))
-        .layer(concurrency::ConcurrencyLayer::new(policy.max_in_flight, metrics.clone()))
+        .layer(tower::retry::RetryLayer::new(retry::RetryPolicy::new(
+            &policy.retry,
+            metrics.clone(),
+        )))
+        .layer(rate_limit::RateLimitLayer::new(
+            policy.rate_limit,
+            metrics.clone(),
+        ))
+        .layer(concurrency::ConcurrencyLayer::new(
+            policy.max_in_flight,
+            metrics.clone(),
+        ))
         .layer(attempt::AttemptLayer::new(metrics))
         .service(transport);
     BoxCloneSyncService::new(service)

@@ -98,7 +98,11 @@ where
     }
 }
 
-async fn wait_turn(limiter: &DefaultDirectRateLimiter, metrics: &Metrics, tenant: &str) -> Result<(), UpstreamErrorKind> {
+async fn wait_turn(
+    limiter: &DefaultDirectRateLimiter,
+    metrics: &Metrics,
+    tenant: &str,
+) -> Result<(), UpstreamErrorKind> {
     let deadline = deadline::current();
     let mut waited = false;
     loop {
@@ -113,7 +117,11 @@ async fn wait_turn(limiter: &DefaultDirectRateLimiter, metrics: &Metrics, tenant
                 if !waited {
                     waited = true;
                     metrics.record_rate_limit_wait(tenant);
-                    tracing::debug!(tenant, wait_ms = wait.as_millis() as u64, "waiting for the tenant's rate limit");
+                    tracing::debug!(
+                        tenant,
+                        wait_ms = wait.as_millis() as u64,
+                        "waiting for the tenant's rate limit"
+                    );
                 }
                 tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
             }

@@ -102,7 +102,11 @@ pub fn worth_retrying(kind: CallKind, err: &UpstreamErrorKind) -> bool {
 impl tower::retry::Policy<UpstreamCall, Bytes, UpstreamErrorKind> for RetryPolicy {
     type Future = Sleep;
 
-    fn retry(&mut self, call: &mut UpstreamCall, result: &mut Result<Bytes, UpstreamErrorKind>) -> Option<Sleep> {
+    fn retry(
+        &mut self,
+        call: &mut UpstreamCall,
+        result: &mut Result<Bytes, UpstreamErrorKind>,
+    ) -> Option<Sleep> {
         if self.attempts == 1 {
             self.budget.deposit();
         }
@@ -152,7 +156,10 @@ mod tests {
         assert!(!worth_retrying(CallKind::Read, &rejected));
         assert!(worth_retrying(CallKind::Write, &refused));
         assert!(!worth_retrying(CallKind::Write, &unavailable));
-        assert!(!worth_retrying(CallKind::Write, &UpstreamErrorKind::Timeout));
+        assert!(!worth_retrying(
+            CallKind::Write,
+            &UpstreamErrorKind::Timeout
+        ));
     }
 
     #[test]

@@ -41,7 +41,12 @@ impl HttpTransport {
     /// A transport whose every HTTP attempt gives up after `timeout`, with
     /// the default resilience policy and metrics of its own (for tests).
     pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        Self::for_tenant(Arc::from("test"), timeout, &UpstreamPolicy::default(), Metrics::shared())
+        Self::for_tenant(
+            Arc::from("test"),
+            timeout,
+            &UpstreamPolicy::default(),
+            Metrics::shared(),
+        )
     }
 
     /// A tenant's transport with its resilience policy, recording into `metrics`.
@@ -73,7 +78,8 @@ impl HttpTransport {
         headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Bytes, UpstreamErrorKind> {
-        self.post(CallKind::Write, operation, url, headers, body).await
+        self.post(CallKind::Write, operation, url, headers, body)
+            .await
     }
 
     /// POSTs a read (list, lookup, inventory page): retried on transient faults.
@@ -84,7 +90,8 @@ impl HttpTransport {
         headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Bytes, UpstreamErrorKind> {
-        self.post(CallKind::Read, operation, url, headers, body).await
+        self.post(CallKind::Read, operation, url, headers, body)
+            .await
     }
 
     /// POSTs `body` as `application/json` and returns the body of a 2xx answer.
@@ -153,7 +160,9 @@ impl Service<UpstreamCall> for ReqwestService {
     }
 }
 
-fn install_crypto_provider() {
+/// Installs rustls' ring provider once per process; reqwest needs one
+/// before any client is built.
+pub fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // Another part of the process may have installed one already; either is fine.

@@ -79,8 +79,7 @@ impl Envelope {
 
 /// Reads a wire struct out of a value, naming what was expected on failure.
 pub fn from_value<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T, UpstreamErrorKind> {
-    T::deserialize(value)
-        .map_err(|err| UpstreamErrorKind::Malformed(format!("{what}: {err}")))
+    T::deserialize(value).map_err(|err| UpstreamErrorKind::Malformed(format!("{what}: {err}")))
 }
 
 /// The list in `value`: `value` itself when it is an array, else the first of
@@ -135,9 +134,12 @@ pub fn string_of(value: &Value) -> String {
 /// `None` for anything else, including "" and `null`.
 pub fn int_of(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(number) => number
-            .as_i64()
-            .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+        }),
         Value::String(text) => {
             let text = text.trim();
             text.parse::<i64>().ok().or_else(|| {
@@ -226,15 +228,21 @@ mod tests {
             (r#"{"message":"sign error"}"#, false),
             (r#"{"message":""}"#, true),
         ] {
-            assert_eq!(Envelope::parse(body.as_bytes()).unwrap().success, expected, "{body}");
+            assert_eq!(
+                Envelope::parse(body.as_bytes()).unwrap().success,
+                expected,
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn words_from_error_msg_or_message() {
-        let env = Envelope::parse(br#"{"success":false,"errorMsg":null,"message":"bad sign"}"#).unwrap();
+        let env =
+            Envelope::parse(br#"{"success":false,"errorMsg":null,"message":"bad sign"}"#).unwrap();
         assert_eq!(env.message, "bad sign");
-        let env = Envelope::parse(br#"{"success":false,"errorMsg":"oms: no","message":"x"}"#).unwrap();
+        let env =
+            Envelope::parse(br#"{"success":false,"errorMsg":"oms: no","message":"x"}"#).unwrap();
         assert_eq!(env.message, "oms: no");
         match env.into_success() {
             Err(UpstreamErrorKind::Rejected { message, .. }) => assert_eq!(message, "oms: no"),
@@ -244,9 +252,18 @@ mod tests {
 
     #[test]
     fn malformed_bodies() {
-        assert!(matches!(Envelope::parse(b"<html>"), Err(UpstreamErrorKind::Malformed(_))));
-        assert!(matches!(Envelope::parse(b"[1,2]"), Err(UpstreamErrorKind::Malformed(_))));
-        assert!(matches!(Envelope::parse(b""), Err(UpstreamErrorKind::Malformed(_))));
+        assert!(matches!(
+            Envelope::parse(b"<html>"),
+            Err(UpstreamErrorKind::Malformed(_))
+        ));
+        assert!(matches!(
+            Envelope::parse(b"[1,2]"),
+            Err(UpstreamErrorKind::Malformed(_))
+        ));
+        assert!(matches!(
+            Envelope::parse(b""),
+            Err(UpstreamErrorKind::Malformed(_))
+        ));
     }
 
     #[test]
@@ -292,7 +309,10 @@ mod tests {
             r#"{"qty":"5","code":12,"ok":"true","items":{"qty":1,"code":"a","ok":false}}"#,
         )
         .unwrap();
-        assert_eq!((row.qty, row.code.as_str(), row.ok, row.items.len()), (5, "12", true, 1));
+        assert_eq!(
+            (row.qty, row.code.as_str(), row.ok, row.items.len()),
+            (5, "12", true, 1)
+        );
         let row: Row = serde_json::from_str(r#"{"qty":null,"items":null}"#).unwrap();
         assert_eq!((row.qty, row.items.len()), (0, 0));
         assert!(serde_json::from_str::<Row>(r#"{"qty":"many"}"#).is_err());

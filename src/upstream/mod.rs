@@ -10,7 +10,7 @@ pub mod qlink;
 pub mod sign;
 
 pub use error::{UpstreamError, UpstreamErrorKind};
-pub use http::HttpTransport;
+pub use http::{HttpTransport, install_crypto_provider};
 
 use secrecy::SecretString;
 

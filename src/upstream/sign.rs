@@ -62,13 +62,9 @@ pub fn signatures_match(expected: &str, given: &str) -> bool {
     if expected.len() != given.len() {
         return false;
     }
-    expected
-        .iter()
-        .zip(given)
-        .fold(0u8, |acc, (a, b)| {
-            acc | (a.to_ascii_lowercase() ^ b.to_ascii_lowercase())
-        })
-        == 0
+    expected.iter().zip(given).fold(0u8, |acc, (a, b)| {
+        acc | (a.to_ascii_lowercase() ^ b.to_ascii_lowercase())
+    }) == 0
 }
 
 #[cfg(test)]
@@ -98,7 +94,10 @@ mod tests {
 
     #[test]
     fn empty_content_signs_the_key_alone() {
-        assert_eq!(string_to_sign("accessId", "3215435", ""), r#"{"accessId":"3215435"}"#);
+        assert_eq!(
+            string_to_sign("accessId", "3215435", ""),
+            r#"{"accessId":"3215435"}"#
+        );
         assert_eq!(
             qianyi_sign("3215435", "", "s3cret"),
             sha1_hex(r#"{"accessId":"3215435"}s3cret"#)

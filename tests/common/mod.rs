@@ -62,9 +62,11 @@ pub async fn spawn_facade(config: Config) -> Facade {
 /// Starts the real facade server, recording into `metrics`.
 pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) -> Facade {
     // Once per test binary; the guard keeps the tracer provider alive.
-    static TELEMETRY: std::sync::OnceLock<qlink_facade::telemetry::TelemetryGuard> = std::sync::OnceLock::new();
+    static TELEMETRY: std::sync::OnceLock<qlink_facade::telemetry::TelemetryGuard> =
+        std::sync::OnceLock::new();
     TELEMETRY.get_or_init(|| qlink_facade::telemetry::init(&Default::default()));
-    let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone()).expect("tenants build"));
+    let tenants =
+        Arc::new(TenantRegistry::build(&config.tenants, metrics.clone()).expect("tenants build"));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
     let addr = listener.local_addr().expect("facade addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -110,10 +112,17 @@ pub async fn world() -> World {
 }
 
 pub async fn world_with(simulator_config: SimulatorConfig) -> World {
-    let simulator = SimulatorHandle::spawn(simulator_config.clone(), "127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("spawn simulator");
-    let config = demo::demo_config(&simulator_config, simulator.qlink_base_url(), simulator.qianyi_endpoint());
+    let simulator = SimulatorHandle::spawn(
+        simulator_config.clone(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("spawn simulator");
+    let config = demo::demo_config(
+        &simulator_config,
+        simulator.qlink_base_url(),
+        simulator.qianyi_endpoint(),
+    );
     let facade = spawn_facade(config).await;
     World { simulator, facade }
 }
@@ -136,11 +145,20 @@ pub async fn first_warehouse(world: &World, tenant: &str) -> String {
         .await
         .expect("list warehouses")
         .into_inner();
-    answer.warehouses.first().expect("at least one warehouse").code.clone()
+    answer
+        .warehouses
+        .first()
+        .expect("at least one warehouse")
+        .code
+        .clone()
 }
 
 /// A valid order for `warehouse_code`, as a caller would fill it in.
-pub fn order(order_number: &str, warehouse_code: &str, sku: &str) -> qlink_facade::proto::CreateOrderRequest {
+pub fn order(
+    order_number: &str,
+    warehouse_code: &str,
+    sku: &str,
+) -> qlink_facade::proto::CreateOrderRequest {
     use qlink_facade::proto::{CreateOrderRequest, OrderItem, Receiver};
     CreateOrderRequest {
         order_number: order_number.to_owned(),

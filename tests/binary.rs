@@ -1,0 +1,255 @@
+//! The `qlink-facade` binary as a user runs it: demo mode with no
+//! configuration, a config file with secrets from the environment, logs that
+//! never show a secret, and a clean stop on SIGTERM.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use common::req;
+use qlink_facade::proto::warehouse_service_client::WarehouseServiceClient;
+
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qlink-facade"));
+        command
+            .args(args)
+            .env_remove("QLINK_FACADE_CONFIG")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start qlink-facade");
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most 60 s) for a log line containing `text`.
+    fn wait_for(&mut self, text: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no log line with {text:?}; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// SIGTERM, then every remaining log line.
+    fn stop(mut self) -> Vec<String> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+async fn client(port: u16) -> WarehouseServiceClient<tonic::transport::Channel> {
+    qlink_facade::upstream::install_crypto_provider();
+    WarehouseServiceClient::connect(format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn demo_mode_serves_both_demo_tenants_and_stops_on_sigterm() {
+    let port = free_port();
+    let http_port = free_port();
+    let mut running = Running::start(
+        &[
+            "--grpc-addr",
+            &format!("127.0.0.1:{port}"),
+            "--http-addr",
+            &format!("127.0.0.1:{http_port}"),
+        ],
+        &[],
+    );
+    running.wait_for("demo mode");
+    running.wait_for("qlink-facade ready");
+    running.wait_for("grpcurl -plaintext");
+    let mut client = client(port).await;
+    for tenant in ["demo-qlink", "demo-qianyi"] {
+        let warehouses = client
+            .list_warehouses(req(tenant, Default::default()))
+            .await
+            .expect("list warehouses")
+            .into_inner()
+            .warehouses;
+        assert!(!warehouses.is_empty(), "{tenant}");
+    }
+    let metrics = reqwest::get(format!("http://127.0.0.1:{http_port}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains(r#"tenant="demo-qianyi""#), "{metrics}");
+    drop(client);
+    // Let the connection task close the HTTP/2 connection before the
+    // blocking wait below stops this runtime.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lines = running.stop();
+    assert!(
+        lines.iter().any(|line| line.contains("shutting down")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn logs_never_show_a_secret_even_when_calls_fail() {
+    // The upstream is the simulator run by the binary itself.
+    let sim_port = free_port();
+    let mut simulator = Running::start(
+        &["simulate", "--listen", &format!("127.0.0.1:{sim_port}")],
+        &[
+            ("SIM_QLINK_APP_SECRET", "Sup3r-App-Secret"),
+            ("SIM_QIANYI_SECRET_KEY", "Sup3r-Secret-Key"),
+        ],
+    );
+    simulator.wait_for("warehouse simulator ready");
+
+    let dir = std::env::temp_dir().join(format!("qlink-facade-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config_path = dir.join("facade.toml");
+    let port = free_port();
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"
+[server]
+grpc_addr = "127.0.0.1:{port}"
+http_addr = "127.0.0.1:0"
+
+[[tenant]]
+id = "q"
+protocol = "qlink"
+base_url = "http://127.0.0.1:{sim_port}"
+app_key = "demo-app-key"
+app_secret = "${{Q_SECRET}}"
+warehouse_key = "demo-warehouse-key"
+secret = "Sup3r-Header-Secret"
+access_token = "Sup3r-Access-Token"
+auth_info = [{{ key = "SECRET_KEY", value = "Sup3r-Auth-Info" }}]
+
+[[tenant]]
+id = "y"
+protocol = "qianyi"
+base_url = "http://127.0.0.1:{sim_port}/qianyi"
+access_id = "demo-access-id"
+secret_key = "${{Y_SECRET}}"
+"#
+        ),
+    )
+    .expect("write config");
+    let mut facade = Running::start(
+        &["--config", &config_path.to_string_lossy()],
+        &[
+            ("Q_SECRET", "Sup3r-App-Secret"),
+            ("Y_SECRET", "Wr0ng-Secret-Key"),
+        ],
+    );
+    facade.wait_for("qlink-facade ready");
+    let mut client = client(port).await;
+    client
+        .list_warehouses(req("q", Default::default()))
+        .await
+        .expect("qlink tenant works");
+    let status = client
+        .list_warehouses(req("y", Default::default()))
+        .await
+        .expect_err("the wrong secret key is rejected by the warehouse");
+    for secret in ["Sup3r", "Wr0ng"] {
+        assert!(!status.message().contains(secret), "{}", status.message());
+    }
+    drop(client);
+    // Let the connection task close the HTTP/2 connection before the
+    // blocking wait below stops this runtime.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut lines = facade.stop();
+    lines.extend(simulator.stop());
+    assert!(
+        lines.iter().any(|line| line.contains("upstream")),
+        "debug logs were written"
+    );
+    for line in &lines {
+        for secret in [
+            "Sup3r-App-Secret",
+            "Sup3r-Secret-Key",
+            "Sup3r-Header-Secret",
+            "Sup3r-Access-Token",
+            "Sup3r-Auth-Info",
+            "Wr0ng-Secret-Key",
+        ] {
+            assert!(
+                !line.contains(secret),
+                "secret {secret} in log line: {line}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_config_names_the_tenant_and_key() {
+    let dir = std::env::temp_dir().join(format!("qlink-facade-badcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[tenant]]\nid = \"acme-us\"\nprotocol = \"qlink\"\nbase_url = \"https://x\"\napp_key = \"1\"\napp_secret = \"${ACME_APP_SECRET}\"\nwarehouse_key = \"k\"\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_qlink-facade"))
+        .env("QLINK_FACADE_CONFIG", &path)
+        .env_remove("ACME_APP_SECRET")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "tenant acme-us: app_secret: environment variable ACME_APP_SECRET is not set"
+        ),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
