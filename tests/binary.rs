@@ -253,3 +253,77 @@ fn a_bad_config_names_the_tenant_and_key() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Receives OTLP span exports, keeping (trace id, span name, attributes).
+#[derive(Default, Clone)]
+struct Collector {
+    spans: std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, String, String)>>>,
+}
+
+#[tonic::async_trait]
+impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse>, tonic::Status>
+    {
+        let mut spans = self.spans.lock().expect("lock");
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                for span in scope.spans {
+                    spans.push((span.trace_id, span.name, format!("{:?}", span.attributes)));
+                }
+            }
+        }
+        Ok(tonic::Response::new(Default::default()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_when_an_endpoint_is_set() {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+    let collector = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let collector_addr = listener.local_addr().expect("addr");
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+
+    let port = free_port();
+    let http_port = free_port();
+    let mut running = Running::start(
+        &["--grpc-addr", &format!("127.0.0.1:{port}"), "--http-addr", &format!("127.0.0.1:{http_port}")],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &format!("http://{collector_addr}"))],
+    );
+    running.wait_for("qlink-facade ready");
+    let mut client = client(port).await;
+    let mut request = req("demo-qianyi", Default::default());
+    request.metadata_mut().insert(
+        "traceparent",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().expect("ascii"),
+    );
+    client.list_warehouses(request).await.expect("list warehouses");
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running.stop(); // flushes the batch exporter
+
+    let spans = collector.spans.lock().expect("lock").clone();
+    let trace_id = hex_decode("0af7651916cd43dd8448eb211c80319c");
+    let grpc = spans.iter().find(|(_, name, _)| name == "grpc").expect("a grpc span");
+    let upstream = spans.iter().find(|(_, name, _)| name == "upstream").expect("an upstream span");
+    assert_eq!(grpc.0, trace_id, "the call's span continues the caller's trace");
+    assert_eq!(upstream.0, trace_id, "the upstream attempt is in the same trace");
+    assert!(upstream.2.contains("demo-qianyi") && upstream.2.contains("warehouses"), "{}", upstream.2);
+    for (_, _, attributes) in &spans {
+        assert!(!attributes.contains("demo-secret-key"), "{attributes}");
+    }
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
