@@ -16,7 +16,7 @@ use crate::{
     demo,
     metrics::Metrics,
     server,
-    simulator::{QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
+    simulator::{AccountsFile, QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
     telemetry,
     tenant::TenantRegistry,
 };
@@ -85,6 +85,10 @@ struct SimulateArgs {
     /// Seconds before a created order ships.
     #[arg(long, default_value_t = 2)]
     ship_after_secs: u64,
+    /// TOML file of accounts (`[[qlink]] app_key, app_secret, warehouse_key`,
+    /// `[[qianyi]] access_id, secret_key`); replaces the account flags.
+    #[arg(long)]
+    accounts: Option<PathBuf>,
 }
 
 /// Runs the command line; the error is printed by `main`.
@@ -226,16 +230,29 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn simulate(args: &SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (qlink_accounts, qianyi_accounts) = match &args.accounts {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| format!("cannot read accounts file {}: {err}", path.display()))?;
+            let file: AccountsFile = toml::from_str(&text)
+                .map_err(|err| format!("accounts file {} is not valid: {err}", path.display()))?;
+            (file.qlink, file.qianyi)
+        }
+        None => (
+            vec![QlinkAccount {
+                app_key: args.qlink_app_key.clone(),
+                app_secret: args.qlink_app_secret.clone(),
+                warehouse_key: args.qlink_warehouse_key.clone(),
+            }],
+            vec![QianyiAccount {
+                access_id: args.qianyi_access_id.clone(),
+                secret_key: args.qianyi_secret_key.clone(),
+            }],
+        ),
+    };
     let config = SimulatorConfig {
-        qlink_accounts: vec![QlinkAccount {
-            app_key: args.qlink_app_key.clone(),
-            app_secret: args.qlink_app_secret.clone(),
-            warehouse_key: args.qlink_warehouse_key.clone(),
-        }],
-        qianyi_accounts: vec![QianyiAccount {
-            access_id: args.qianyi_access_id.clone(),
-            secret_key: args.qianyi_secret_key.clone(),
-        }],
+        qlink_accounts,
+        qianyi_accounts,
         ship_after: std::time::Duration::from_secs(args.ship_after_secs),
         ..SimulatorConfig::default()
     };

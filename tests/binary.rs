@@ -137,18 +137,27 @@ async fn demo_mode_serves_both_demo_tenants_and_stops_on_sigterm() {
 #[tokio::test]
 async fn logs_never_show_a_secret_even_when_calls_fail() {
     // The upstream is the simulator run by the binary itself.
+    let dir = std::env::temp_dir().join(format!("qlink-facade-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let accounts_path = dir.join("accounts.toml");
+    std::fs::write(
+        &accounts_path,
+        "[[qlink]]\napp_key = \"demo-app-key\"\napp_secret = \"Sup3r-App-Secret\"\nwarehouse_key = \"demo-warehouse-key\"\n\n[[qianyi]]\naccess_id = \"demo-access-id\"\nsecret_key = \"Sup3r-Secret-Key\"\n",
+    )
+    .expect("write accounts");
     let sim_port = free_port();
     let mut simulator = Running::start(
-        &["simulate", "--listen", &format!("127.0.0.1:{sim_port}")],
         &[
-            ("SIM_QLINK_APP_SECRET", "Sup3r-App-Secret"),
-            ("SIM_QIANYI_SECRET_KEY", "Sup3r-Secret-Key"),
+            "simulate",
+            "--listen",
+            &format!("127.0.0.1:{sim_port}"),
+            "--accounts",
+            &accounts_path.to_string_lossy(),
         ],
+        &[],
     );
     simulator.wait_for("warehouse simulator ready");
 
-    let dir = std::env::temp_dir().join(format!("qlink-facade-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     let config_path = dir.join("facade.toml");
     let port = free_port();
     std::fs::write(
@@ -261,12 +270,20 @@ struct Collector {
 }
 
 #[tonic::async_trait]
-impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService for Collector {
+impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceService
+    for Collector
+{
     async fn export(
         &self,
-        request: tonic::Request<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse>, tonic::Status>
-    {
+        request: tonic::Request<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+        >,
+    ) -> Result<
+        tonic::Response<
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse,
+        >,
+        tonic::Status,
+    > {
         let mut spans = self.spans.lock().expect("lock");
         for resource in request.into_inner().resource_spans {
             for scope in resource.scope_spans {
@@ -283,7 +300,9 @@ impl opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::Tra
 async fn spans_are_exported_over_otlp_when_an_endpoint_is_set() {
     use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
     let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let collector_addr = listener.local_addr().expect("addr");
     tokio::spawn(
         tonic::transport::Server::builder()
@@ -294,28 +313,57 @@ async fn spans_are_exported_over_otlp_when_an_endpoint_is_set() {
     let port = free_port();
     let http_port = free_port();
     let mut running = Running::start(
-        &["--grpc-addr", &format!("127.0.0.1:{port}"), "--http-addr", &format!("127.0.0.1:{http_port}")],
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &format!("http://{collector_addr}"))],
+        &[
+            "--grpc-addr",
+            &format!("127.0.0.1:{port}"),
+            "--http-addr",
+            &format!("127.0.0.1:{http_port}"),
+        ],
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            &format!("http://{collector_addr}"),
+        )],
     );
     running.wait_for("qlink-facade ready");
     let mut client = client(port).await;
     let mut request = req("demo-qianyi", Default::default());
     request.metadata_mut().insert(
         "traceparent",
-        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().expect("ascii"),
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            .parse()
+            .expect("ascii"),
     );
-    client.list_warehouses(request).await.expect("list warehouses");
+    client
+        .list_warehouses(request)
+        .await
+        .expect("list warehouses");
     drop(client);
     tokio::time::sleep(Duration::from_millis(200)).await;
     running.stop(); // flushes the batch exporter
 
     let spans = collector.spans.lock().expect("lock").clone();
     let trace_id = hex_decode("0af7651916cd43dd8448eb211c80319c");
-    let grpc = spans.iter().find(|(_, name, _)| name == "grpc").expect("a grpc span");
-    let upstream = spans.iter().find(|(_, name, _)| name == "upstream").expect("an upstream span");
-    assert_eq!(grpc.0, trace_id, "the call's span continues the caller's trace");
-    assert_eq!(upstream.0, trace_id, "the upstream attempt is in the same trace");
-    assert!(upstream.2.contains("demo-qianyi") && upstream.2.contains("warehouses"), "{}", upstream.2);
+    let grpc = spans
+        .iter()
+        .find(|(_, name, _)| name == "grpc")
+        .expect("a grpc span");
+    let upstream = spans
+        .iter()
+        .find(|(_, name, _)| name == "upstream")
+        .expect("an upstream span");
+    assert_eq!(
+        grpc.0, trace_id,
+        "the call's span continues the caller's trace"
+    );
+    assert_eq!(
+        upstream.0, trace_id,
+        "the upstream attempt is in the same trace"
+    );
+    assert!(
+        upstream.2.contains("demo-qianyi") && upstream.2.contains("warehouses"),
+        "{}",
+        upstream.2
+    );
     for (_, _, attributes) in &spans {
         assert!(!attributes.contains("demo-secret-key"), "{attributes}");
     }

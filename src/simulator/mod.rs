@@ -68,7 +68,8 @@ const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A qlink account the simulator accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QlinkAccount {
     /// The `appKey` header.
     pub app_key: String,
@@ -79,12 +80,45 @@ pub struct QlinkAccount {
 }
 
 /// A Qianyi account the simulator accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QianyiAccount {
     /// The `accessId` of the body.
     pub access_id: String,
     /// The secret signatures are verified with.
     pub secret_key: String,
+}
+
+// Secrets stay out of Debug output, here as in the facade.
+impl std::fmt::Debug for QlinkAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QlinkAccount")
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"[REDACTED]")
+            .field("warehouse_key", &self.warehouse_key)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for QianyiAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QianyiAccount")
+            .field("access_id", &self.access_id)
+            .field("secret_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// The accounts of a standalone simulator, from a TOML file:
+/// `[[qlink]] app_key, app_secret, warehouse_key` and
+/// `[[qianyi]] access_id, secret_key`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsFile {
+    #[serde(default)]
+    pub qlink: Vec<QlinkAccount>,
+    #[serde(default)]
+    pub qianyi: Vec<QianyiAccount>,
 }
 
 /// What the simulator accepts and how fast its warehouses work.
