@@ -1,5 +1,6 @@
 //! The HTTP listener (`[server] http_addr`): Prometheus `/metrics`,
-//! `/healthz` (the process is up) and `/readyz` (it serves gRPC).
+//! `/healthz` (the process is up), `/readyz` (it serves gRPC), and the
+//! Qianyi push webhooks.
 
 use std::{
     future::Future,
@@ -12,7 +13,7 @@ use std::{
 use axum::{Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use tokio::net::TcpListener;
 
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, push::webhook::Webhooks};
 
 /// What the admin endpoints read.
 #[derive(Debug, Clone)]
@@ -22,22 +23,24 @@ pub struct AdminState {
     pub ready: Arc<AtomicBool>,
 }
 
-/// The admin routes.
-pub fn router(state: AdminState) -> Router {
+/// The admin routes plus the webhooks.
+pub fn router(state: AdminState, webhooks: Webhooks) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(state)
+        .merge(webhooks.routes())
 }
 
-/// Serves the admin routes on `listener` until `shutdown`.
+/// Serves the HTTP routes on `listener` until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
     state: AdminState,
+    webhooks: Webhooks,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state, webhooks))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -15,6 +15,7 @@ use crate::{
     config::Config,
     demo,
     metrics::Metrics,
+    push::webhook::Webhooks,
     server,
     simulator::{AccountsFile, QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
     telemetry,
@@ -171,16 +172,17 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 metrics: metrics.clone(),
                 ready: ready.clone(),
             };
+            let webhooks = Webhooks::new(tenants.push_targets(), metrics.clone());
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
                 let shutdown = async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 };
-                if let Err(err) = admin::serve(http_listener, state, shutdown).await {
+                if let Err(err) = admin::serve(http_listener, state, webhooks, shutdown).await {
                     tracing::error!(error = %err, "HTTP listener failed");
                 }
             });
-            tracing::info!(http_addr = %http_addr, "serving /metrics, /healthz and /readyz");
+            tracing::info!(http_addr = %http_addr, "serving /metrics, /healthz, /readyz and the push webhooks");
         }
         // Demo mode should start even when the default port is taken.
         Err(err) if demo_mode => {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::{
     middleware::{UpstreamPolicy, rate_limit::Rate, retry::RetryConfig},
+    push::PushConfig,
     telemetry::TelemetryConfig,
     upstream::{AuthInfo, QianyiCredentials, QlinkCredentials},
 };
@@ -92,6 +93,8 @@ pub struct TenantConfig {
     pub policy: UpstreamPolicy,
     /// Protocol and credentials.
     pub protocol: ProtocolConfig,
+    /// Push webhooks this tenant receives.
+    pub push: Option<PushConfig>,
 }
 
 /// `rate_limit = { per_second, burst }`; burst defaults to per_second.
@@ -190,11 +193,9 @@ struct RawAuthInfo {
     value: String,
 }
 
-/// Push webhooks are accepted in the file so configs written for the
-/// contract load; receiving pushes is not served yet.
+/// `push = { extra_type, access_id, secret_key }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct RawPush {
     extra_type: String,
     access_id: String,
@@ -225,6 +226,7 @@ impl Config {
             return Err(ConfigError::NoTenants);
         }
         let mut seen = HashSet::new();
+        let mut extra_types = HashSet::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
         for raw_tenant in raw.tenants {
             let tenant = TenantConfig::from_raw(raw_tenant, env)?;
@@ -234,6 +236,18 @@ impl Config {
                     key: "id",
                     problem: "another tenant has the same id".into(),
                 });
+            }
+            if let Some(push) = &tenant.push {
+                if !extra_types.insert(push.extra_type.clone()) {
+                    return Err(ConfigError::Tenant {
+                        tenant: tenant.id,
+                        key: "push",
+                        problem: format!(
+                            "another tenant receives pushes for extra_type {:?}",
+                            push.extra_type
+                        ),
+                    });
+                }
             }
             tenants.push(tenant);
         }
@@ -510,9 +524,33 @@ impl TenantConfig {
             Some(ms) => Duration::from_millis(ms),
             None => DEFAULT_UPSTREAM_TIMEOUT,
         };
-        if let Some(push) = &raw.push {
-            expand(&push.secret_key, env).map_err(|p| reader.problem("push", p))?;
-        }
+        let push = match raw.push {
+            None => None,
+            Some(push) => {
+                let read = |value: &str| -> Result<String, ConfigError> {
+                    let value = expand(value, env).map_err(|p| reader.problem("push", p))?;
+                    if value.trim().is_empty() {
+                        return Err(reader.problem(
+                            "push",
+                            "extra_type, access_id and secret_key must not be empty",
+                        ));
+                    }
+                    Ok(value)
+                };
+                let extra_type = read(&push.extra_type)?;
+                if !extra_type
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                {
+                    return Err(reader.problem("push", "extra_type must be letters, digits, '-', '_' or '.' (it is a URL path segment)"));
+                }
+                Some(PushConfig {
+                    extra_type,
+                    access_id: read(&push.access_id)?,
+                    secret_key: SecretString::from(read(&push.secret_key)?),
+                })
+            }
+        };
         Ok(Self {
             id: raw.id,
             base_url,
@@ -524,6 +562,7 @@ impl TenantConfig {
                 max_in_flight,
             },
             protocol,
+            push,
         })
     }
 

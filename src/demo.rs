@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use crate::{
     config::{Config, ProtocolConfig, ServerConfig, TenantConfig},
     middleware::UpstreamPolicy,
+    push::PushConfig,
     simulator::SimulatorConfig,
     upstream::{QianyiCredentials, QlinkCredentials},
 };
@@ -16,6 +17,13 @@ use crate::{
 pub const DEMO_QLINK_TENANT: &str = "demo-qlink";
 /// The demo tenant speaking Qianyi.
 pub const DEMO_QIANYI_TENANT: &str = "demo-qianyi";
+/// The demo Qianyi tenant receives pushes at `/sys/automatic/receiveOdo/DEMO`
+/// and `/sys/automatic/receiveAsn/DEMO`, signed with these.
+pub const DEMO_PUSH_EXTRA_TYPE: &str = "DEMO";
+/// `accessId` of demo pushes.
+pub const DEMO_PUSH_ACCESS_ID: &str = "QIANYI";
+/// Key demo pushes are signed with.
+pub const DEMO_PUSH_SECRET_KEY: &str = "demo-push-secret";
 
 /// The facade configuration for the demo tenants, against a simulator
 /// serving `simulator` credentials at `qlink_base_url` / `qianyi_endpoint`.
@@ -32,6 +40,7 @@ pub fn demo_config(
             timeout: Duration::from_secs(10),
             tokens: Vec::new(),
             policy: UpstreamPolicy::default(),
+            push: None,
             protocol: ProtocolConfig::Qlink(QlinkCredentials {
                 app_key: account.app_key.clone(),
                 app_secret: SecretString::from(account.app_secret.clone()),
@@ -52,6 +61,11 @@ pub fn demo_config(
             timeout: Duration::from_secs(10),
             tokens: Vec::new(),
             policy: UpstreamPolicy::default(),
+            push: Some(PushConfig {
+                extra_type: DEMO_PUSH_EXTRA_TYPE.to_owned(),
+                access_id: DEMO_PUSH_ACCESS_ID.to_owned(),
+                secret_key: SecretString::from(DEMO_PUSH_SECRET_KEY.to_owned()),
+            }),
             protocol: ProtocolConfig::Qianyi(QianyiCredentials {
                 access_id: account.access_id.clone(),
                 secret_key: SecretString::from(account.secret_key.clone()),

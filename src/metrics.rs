@@ -42,6 +42,13 @@ struct OperationLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PushLabels {
+    tenant: String,
+    kind: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TenantLabels {
     tenant: String,
 }
@@ -64,6 +71,7 @@ pub struct Metrics {
     rate_limit_waits: Family<TenantLabels, Counter>,
     rate_limit_rejections: Family<TenantLabels, Counter>,
     load_shed: Family<TenantLabels, Counter>,
+    pushes: Family<PushLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -131,7 +139,14 @@ impl Metrics {
             "Upstream calls refused because the tenant had too many in flight",
             load_shed.clone(),
         );
+        let pushes = Family::default();
+        registry.register(
+            "push_events",
+            "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused)",
+            pushes.clone(),
+        );
         Self {
+            pushes,
             registry,
             requests,
             request_seconds,
@@ -219,6 +234,16 @@ impl Metrics {
         self.load_shed
             .get_or_create(&TenantLabels {
                 tenant: tenant.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn record_push(&self, tenant: &str, kind: &str, outcome: &str) {
+        self.pushes
+            .get_or_create(&PushLabels {
+                tenant: tenant.to_owned(),
+                kind: kind.to_owned(),
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

@@ -7,6 +7,7 @@ use crate::{
     config::{ProtocolConfig, TenantConfig},
     domain::WarehouseBackend,
     metrics::Metrics,
+    push::{TenantEvents, webhook::PushTarget},
     upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
 };
 
@@ -14,7 +15,16 @@ use crate::{
 pub struct Tenant {
     pub id: Arc<str>,
     pub backend: Arc<dyn WarehouseBackend>,
+    /// Pushes received for this tenant (empty unless `push` is configured).
+    pub events: Arc<TenantEvents>,
     config: TenantConfig,
+}
+
+impl Tenant {
+    /// Whether the tenant receives pushes.
+    pub fn receives_pushes(&self) -> bool {
+        self.config.push.is_some()
+    }
 }
 
 impl std::fmt::Debug for Tenant {
@@ -86,6 +96,7 @@ impl TenantRegistry {
                 Arc::new(Tenant {
                     id,
                     backend,
+                    events: Arc::default(),
                     config: config.clone(),
                 }),
             );
@@ -114,6 +125,20 @@ impl TenantRegistry {
             return Err(TenantError::BadToken(tenant_id.to_owned()));
         }
         Ok(tenant.clone())
+    }
+
+    /// The tenants that receive pushes, for the webhooks.
+    pub fn push_targets(&self) -> Vec<PushTarget> {
+        self.by_id
+            .values()
+            .filter_map(|tenant| {
+                Some(PushTarget {
+                    tenant: tenant.id.clone(),
+                    config: tenant.config.push.clone()?,
+                    events: tenant.events.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Tenant ids, sorted, for start-up logs.

@@ -263,10 +263,13 @@ fn a_bad_config_names_the_tenant_and_key() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Receives OTLP span exports, keeping (trace id, span name, attributes).
+/// One exported span: trace id, name, attributes as debug text.
+type ExportedSpan = (Vec<u8>, String, String);
+
+/// Receives OTLP span exports.
 #[derive(Default, Clone)]
 struct Collector {
-    spans: std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, String, String)>>>,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<ExportedSpan>>>,
 }
 
 #[tonic::async_trait]

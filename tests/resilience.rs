@@ -384,12 +384,14 @@ async fn metrics_and_health_are_served_over_http() {
     let addr = listener.local_addr().expect("addr");
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let state = qlink_facade::admin::AdminState {
-        metrics,
+        metrics: metrics.clone(),
         ready: ready.clone(),
     };
+    let webhooks = qlink_facade::push::webhook::Webhooks::new(Vec::new(), metrics);
     tokio::spawn(qlink_facade::admin::serve(
         listener,
         state,
+        webhooks,
         std::future::pending(),
     ));
     qlink_facade::upstream::install_crypto_provider();

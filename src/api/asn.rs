@@ -1,8 +1,9 @@
 //! AsnService: create, follow and cancel inbound (ASN) orders.
 
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, status, within};
+use super::{FacadeApi, convert, events, pushed_events, status, within};
 use crate::{
     domain::NewAsn,
     proto::{self, asn_service_server::AsnService},
@@ -64,5 +65,22 @@ impl AsnService for FacadeApi {
         Ok(Response::new(proto::CancelAsnsResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
         }))
+    }
+
+    type WatchAsnEventsStream = ReceiverStream<Result<proto::WatchAsnEventsResponse, Status>>;
+
+    async fn watch_asn_events(
+        &self,
+        request: Request<proto::WatchAsnEventsRequest>,
+    ) -> Result<Response<Self::WatchAsnEventsStream>, Status> {
+        let tenant = self.tenant(&request).map_err(status)?;
+        let events = pushed_events(&tenant)?;
+        let after = request.into_inner().after_event_id;
+        Ok(Response::new(events::follow(
+            events,
+            |events| &events.asns,
+            after,
+            events::asn_event,
+        )))
     }
 }

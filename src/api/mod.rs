@@ -5,6 +5,7 @@
 mod asn;
 pub mod convert;
 pub mod error;
+mod events;
 mod inventory;
 mod order;
 mod sku;
@@ -58,6 +59,17 @@ impl FacadeApi {
             .map(str::trim);
         Ok(self.tenants.resolve(tenant_id, bearer)?)
     }
+}
+
+/// The tenant's pushes, or FAILED_PRECONDITION when it receives none.
+fn pushed_events(tenant: &Tenant) -> Result<Arc<crate::push::TenantEvents>, Status> {
+    if !tenant.receives_pushes() {
+        return Err(Status::failed_precondition(format!(
+            "tenant {} receives no pushes: configure push = {{ extra_type, access_id, secret_key }}",
+            tenant.id
+        )));
+    }
+    Ok(tenant.events.clone())
 }
 
 /// Turns a handler error into a status, logging what an operator needs.

@@ -1,8 +1,9 @@
 //! OrderService: create, cancel and follow outbound orders.
 
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, status, within};
+use super::{FacadeApi, convert, events, pushed_events, status, within};
 use crate::{
     domain::NewOrder,
     proto::{self, order_service_server::OrderService},
@@ -63,5 +64,22 @@ impl OrderService for FacadeApi {
         Ok(Response::new(proto::GetOrdersResponse {
             orders: states.into_iter().map(Into::into).collect(),
         }))
+    }
+
+    type WatchOrderEventsStream = ReceiverStream<Result<proto::WatchOrderEventsResponse, Status>>;
+
+    async fn watch_order_events(
+        &self,
+        request: Request<proto::WatchOrderEventsRequest>,
+    ) -> Result<Response<Self::WatchOrderEventsStream>, Status> {
+        let tenant = self.tenant(&request).map_err(status)?;
+        let events = pushed_events(&tenant)?;
+        let after = request.into_inner().after_event_id;
+        Ok(Response::new(events::follow(
+            events,
+            |events| &events.orders,
+            after,
+            events::order_event,
+        )))
     }
 }

@@ -29,6 +29,8 @@ pub const TENANTS: [&str; 2] = [QLINK, QIANYI];
 /// A running facade; stops when dropped.
 pub struct Facade {
     pub addr: SocketAddr,
+    /// The HTTP listener: metrics, health, push webhooks.
+    pub http_addr: SocketAddr,
     channel: Channel,
     _stop: oneshot::Sender<()>,
 }
@@ -69,6 +71,20 @@ pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) ->
         Arc::new(TenantRegistry::build(&config.tenants, metrics.clone()).expect("tenants build"));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
     let addr = listener.local_addr().expect("facade addr");
+    let http_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+    let http_addr = http_listener.local_addr().expect("http addr");
+    let state = qlink_facade::admin::AdminState {
+        metrics: metrics.clone(),
+        ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+    };
+    let webhooks =
+        qlink_facade::push::webhook::Webhooks::new(tenants.push_targets(), metrics.clone());
+    tokio::spawn(qlink_facade::admin::serve(
+        http_listener,
+        state,
+        webhooks,
+        std::future::pending(),
+    ));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async {
@@ -86,6 +102,7 @@ pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) ->
         .expect("connect to facade");
     Facade {
         addr,
+        http_addr,
         channel,
         _stop: stop,
     }

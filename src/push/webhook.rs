@@ -1,0 +1,306 @@
+//! The Qianyi push webhooks (spec section 12), served on the HTTP listener:
+//! `POST /sys/automatic/receiveOdo/{warehouseExtraType}` (`pushOrderInfo`)
+//! and `POST /sys/automatic/receiveAsn/{warehouseExtraType}` (`pushAsnInfo`).
+//! The body is the Qianyi envelope `{accessId, method, content, sign}`; the
+//! signature is verified like any Qianyi request, with the tenant's `push`
+//! key. Accepted pushes become events in the tenant's log.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::post,
+};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use super::{AsnEvent, OrderEvent, PushConfig, TenantEvents};
+use crate::{
+    domain::{AsnReceipt, AsnStatus, OrderStatus},
+    metrics::Metrics,
+    upstream::{
+        lenient::{int_of, string_of},
+        sign::{qianyi_sign, signatures_match},
+    },
+};
+
+/// A tenant that receives pushes.
+#[derive(Debug, Clone)]
+pub struct PushTarget {
+    pub tenant: Arc<str>,
+    pub config: PushConfig,
+    pub events: Arc<TenantEvents>,
+}
+
+/// The webhook routes' state: tenants by `warehouseExtraType`.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    targets: Arc<HashMap<String, PushTarget>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Webhooks {
+    pub fn new(targets: impl IntoIterator<Item = PushTarget>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            targets: Arc::new(
+                targets
+                    .into_iter()
+                    .map(|target| (target.config.extra_type.clone(), target))
+                    .collect(),
+            ),
+            metrics,
+        }
+    }
+
+    /// The two webhook routes.
+    pub fn routes(self) -> Router {
+        Router::new()
+            .route("/sys/automatic/receiveOdo/{extra_type}", post(receive_odo))
+            .route("/sys/automatic/receiveAsn/{extra_type}", post(receive_asn))
+            .with_state(self)
+    }
+}
+
+/// Why a push was refused; the pusher gets `{"success":false,"errorMsg":…}`.
+#[derive(Debug, thiserror::Error)]
+enum PushError {
+    #[error("unknown warehouseExtraType {0:?}")]
+    UnknownExtraType(String),
+    #[error("the body is not a Qianyi push: {0}")]
+    Malformed(String),
+    #[error("sign verification failed")]
+    BadSignature,
+    #[error("content lacks the required {0}")]
+    Missing(&'static str),
+}
+
+impl PushError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownExtraType(_) => StatusCode::NOT_FOUND,
+            Self::Malformed(_) | Self::Missing(_) => StatusCode::BAD_REQUEST,
+            Self::BadSignature => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+type Answer = (StatusCode, Json<Value>);
+
+fn accepted() -> Answer {
+    (
+        StatusCode::OK,
+        Json(json!({ "success": true, "errorMsg": "" })),
+    )
+}
+
+fn refused(err: &PushError) -> Answer {
+    (
+        err.status(),
+        Json(json!({ "success": false, "errorMsg": err.to_string() })),
+    )
+}
+
+async fn receive_odo(
+    State(hooks): State<Webhooks>,
+    Path(extra_type): Path<String>,
+    body: Bytes,
+) -> Answer {
+    hooks.receive("order", &extra_type, &body, |target, content| {
+        let event = order_event(content)?;
+        let is_repeat = |kept: &OrderEvent| *kept == event;
+        let id = target.events.orders.append_unless(event.clone(), is_repeat);
+        Ok((id, event.order_number))
+    })
+}
+
+async fn receive_asn(
+    State(hooks): State<Webhooks>,
+    Path(extra_type): Path<String>,
+    body: Bytes,
+) -> Answer {
+    hooks.receive("asn", &extra_type, &body, |target, content| {
+        let event = asn_event(content)?;
+        // The spec's batchNo exists so a repeated batch is consumed once.
+        let is_repeat = |kept: &AsnEvent| {
+            if event.batch_no.is_empty() {
+                *kept == event
+            } else {
+                kept.asn_number == event.asn_number && kept.batch_no == event.batch_no
+            }
+        };
+        let id = target.events.asns.append_unless(event.clone(), is_repeat);
+        Ok((id, event.asn_number))
+    })
+}
+
+impl Webhooks {
+    /// Verifies the envelope, then lets `store` read the content and keep the event.
+    fn receive(
+        &self,
+        kind: &'static str,
+        extra_type: &str,
+        body: &[u8],
+        store: impl FnOnce(&PushTarget, &Value) -> Result<(Option<u64>, String), PushError>,
+    ) -> Answer {
+        let target = self.targets.get(extra_type);
+        let tenant = target.map_or("unknown", |target| &*target.tenant);
+        let outcome = target
+            .ok_or_else(|| PushError::UnknownExtraType(extra_type.to_owned()))
+            .and_then(|target| Ok((target, verified_content(&target.config, body)?)))
+            .and_then(|(target, content)| store(target, &content));
+        match outcome {
+            Ok((Some(event_id), number)) => {
+                self.metrics.record_push(tenant, kind, "accepted");
+                tracing::info!(tenant, kind, event_id, number = %number, "push received");
+                accepted()
+            }
+            Ok((None, number)) => {
+                self.metrics.record_push(tenant, kind, "duplicate");
+                tracing::info!(tenant, kind, number = %number, "repeated push ignored");
+                accepted()
+            }
+            Err(err) => {
+                self.metrics.record_push(tenant, kind, "refused");
+                tracing::warn!(tenant, kind, error = %err, "push refused");
+                refused(&err)
+            }
+        }
+    }
+}
+
+/// The envelope's content, parsed, once `accessId` and `sign` check out.
+fn verified_content(config: &PushConfig, body: &[u8]) -> Result<Value, PushError> {
+    let envelope: Value =
+        serde_json::from_slice(body).map_err(|err| PushError::Malformed(err.to_string()))?;
+    let field = |key: &str| envelope.get(key).map(string_of).unwrap_or_default();
+    let (access_id, content, sign) = (field("accessId"), field("content"), field("sign"));
+    let expected = qianyi_sign(
+        &config.access_id,
+        &content,
+        config.secret_key.expose_secret(),
+    );
+    if access_id != config.access_id || !signatures_match(&expected, &sign) {
+        return Err(PushError::BadSignature);
+    }
+    match serde_json::from_str::<Value>(&content) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(PushError::Malformed("content is not a JSON object".into())),
+        Err(err) => Err(PushError::Malformed(format!("content is not JSON: {err}"))),
+    }
+}
+
+fn text(content: &Value, key: &str) -> String {
+    content.get(key).map(string_of).unwrap_or_default()
+}
+
+fn millis(content: &Value, key: &str) -> Option<i64> {
+    content.get(key).and_then(int_of)
+}
+
+fn required(content: &Value, key: &'static str) -> Result<String, PushError> {
+    let value = text(content, key);
+    if value.trim().is_empty() {
+        return Err(PushError::Missing(key));
+    }
+    Ok(value)
+}
+
+/// `skuList`: documented as a list, sent as one object in the spec's own
+/// examples; either is read.
+fn sku_list(content: &Value) -> Vec<&Value> {
+    match content.get("skuList") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
+    let status = text(content, "status");
+    Ok(OrderEvent {
+        order_number: required(content, "orderNumber")?,
+        online_order_id: text(content, "onlineOrderId"),
+        warehouse_code: text(content, "warehouseCode"),
+        customer_code: text(content, "customerCode"),
+        carrier: text(content, "carrier"),
+        track_number: text(content, "trackNumber"),
+        warehouse_order_number: text(content, "warehouseOrderNumber"),
+        wms_status: text(content, "wmsStatus"),
+        status: (!status.is_empty()).then(|| OrderStatus::from_wire(&status)),
+        shipping_time_ms: millis(content, "shippingTime"),
+        items: sku_list(content)
+            .into_iter()
+            .map(|item| {
+                (
+                    text(item, "sku"),
+                    item.get("quantity").and_then(int_of).unwrap_or(0),
+                )
+            })
+            .collect(),
+        error_msg: text(content, "errorMsg"),
+    })
+}
+
+fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
+    let wms_status = text(content, "wmsStatus");
+    let quantity = |item: &Value, key: &str| item.get(key).and_then(int_of).unwrap_or(0);
+    Ok(AsnEvent {
+        asn_number: required(content, "asnNumber")?,
+        warehouse_code: text(content, "warehouseCode"),
+        customer_code: text(content, "customerCode"),
+        status: (!wms_status.is_empty()).then(|| AsnStatus::from_wire(&wms_status)),
+        wms_status,
+        reference_number: text(content, "referenceNumber"),
+        finish_time_ms: millis(content, "finishTime"),
+        update_time_ms: millis(content, "updateTime"),
+        items: sku_list(content)
+            .into_iter()
+            .map(|item| AsnReceipt {
+                sku: text(item, "sku"),
+                name: text(item, "name"),
+                estimated_quantity: quantity(item, "estimatedQuantity"),
+                received_quantity: quantity(item, "receivedQuantity"),
+                good_quantity: quantity(item, "goodQuantity"),
+                bad_quantity: quantity(item, "badQuantity"),
+            })
+            .collect(),
+        batch_no: text(content, "batchNo"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_examples_parse() {
+        // Section 12.1's example content, verbatim (skuList is one object).
+        let order: Value = serde_json::from_str(r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"","trackNumber":"333","warehouseOrderNumber":"","wmsStatus":"error","status":"FAILED","skuList":{"sku":"60000-test02","quantity":4},"errorMsg":"仓库接收失败"}"#).unwrap();
+        let event = order_event(&order).unwrap();
+        assert_eq!(event.order_number, "DA250117100074");
+        assert_eq!(event.status, Some(OrderStatus::Failed));
+        assert_eq!(event.items, vec![("60000-test02".to_owned(), 4)]);
+        assert_eq!(event.error_msg, "仓库接收失败");
+
+        // Section 12.2's example content, verbatim.
+        let asn: Value = serde_json::from_str(r#"{"customerCode":null,"asnNumber":"A241022159999","warehouseCode":"Test-bin","wmsStatus":"RECEIVING","referenceNumber":"A241022159999","finishTime":null,"updateTime":1744098883894,"skuList":{"sku":"V-012B-R","name":"V-012B-R","estimatedQuantity":121,"receivedQuantity":2,"goodQuantity":2,"badQuantity":0},"batchNo":"222222-1"}"#).unwrap();
+        let event = asn_event(&asn).unwrap();
+        assert_eq!(event.status, Some(AsnStatus::Receiving));
+        assert_eq!(event.update_time_ms, Some(1_744_098_883_894));
+        assert_eq!(event.finish_time_ms, None);
+        assert_eq!(event.items[0].received_quantity, 2);
+        assert_eq!(event.batch_no, "222222-1");
+    }
+
+    #[test]
+    fn a_push_without_its_number_is_refused() {
+        let content: Value = serde_json::from_str(r#"{"wmsStatus":"NEW"}"#).unwrap();
+        assert!(matches!(
+            asn_event(&content),
+            Err(PushError::Missing("asnNumber"))
+        ));
+    }
+}

@@ -1,0 +1,253 @@
+//! Qianyi push webhooks through the real HTTP listener, and the
+//! `Watch*Events` streams that deliver them through the real gRPC server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use qlink_facade::{
+    demo::{DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
+    proto::{AsnStatus, OrderStatus, WatchAsnEventsRequest, WatchOrderEventsRequest},
+    upstream::sign::qianyi_sign,
+};
+use serde_json::{Value, json};
+use tonic::Code;
+
+/// POSTs a push signed as the spec says; returns (HTTP status, answer).
+async fn push(
+    world: &World,
+    path: &str,
+    method: &str,
+    content: &str,
+    secret: &str,
+) -> (u16, Value) {
+    qlink_facade::upstream::install_crypto_provider();
+    let body = json!({
+        "accessId": DEMO_PUSH_ACCESS_ID,
+        "method": method,
+        "content": content,
+        "sign": qianyi_sign(DEMO_PUSH_ACCESS_ID, content, secret),
+    });
+    let response = reqwest::Client::new()
+        .post(format!("http://{}{path}", world.facade.http_addr))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("push");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("answer");
+    (status, serde_json::from_str(&text).expect("json answer"))
+}
+
+fn odo_path() -> String {
+    format!("/sys/automatic/receiveOdo/{DEMO_PUSH_EXTRA_TYPE}")
+}
+
+fn asn_path() -> String {
+    format!("/sys/automatic/receiveAsn/{DEMO_PUSH_EXTRA_TYPE}")
+}
+
+const ORDER_PUSH: &str = r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"UPS","trackNumber":"1Z999","warehouseOrderNumber":"W1","wmsStatus":"Shipped","status":"SUCCESS","shippingTime":1744098883894,"skuList":{"sku":"60000-test02","quantity":4},"errorMsg":""}"#;
+
+#[tokio::test]
+async fn an_order_push_is_verified_kept_and_streamed() {
+    let world = world().await;
+    let (status, answer) = push(
+        &world,
+        &odo_path(),
+        "pushOrderInfo",
+        ORDER_PUSH,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!(
+        (status, &answer["success"]),
+        (200, &json!(true)),
+        "{answer}"
+    );
+
+    let mut stream = world
+        .facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    let event = stream.next().await.expect("an event").expect("ok");
+    assert_eq!(event.event_id, 1);
+    assert_eq!(event.order_number, "DA250117100074");
+    assert_eq!(event.status, OrderStatus::Success as i32);
+    assert_eq!(event.wms_status, "Shipped");
+    assert_eq!(event.track_number, "1Z999");
+    assert_eq!(event.items.len(), 1);
+    assert_eq!(
+        (event.items[0].sku.as_str(), event.items[0].quantity),
+        ("60000-test02", 4)
+    );
+    assert_eq!(event.shipping_time.map(|t| t.seconds), Some(1_744_098_883));
+    assert!(event.received_at.is_some());
+
+    // A live push reaches the open stream.
+    let later = ORDER_PUSH
+        .replace("DA250117100074", "DA-LIVE")
+        .replace("SUCCESS", "FAILED");
+    let (status, _) = push(
+        &world,
+        &odo_path(),
+        "pushOrderInfo",
+        &later,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let live = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("the live event arrives")
+        .expect("an event")
+        .expect("ok");
+    assert_eq!((live.event_id, live.order_number.as_str()), (2, "DA-LIVE"));
+    assert_eq!(live.status, OrderStatus::Failed as i32);
+
+    // Resuming after the first event gives only the second.
+    let mut resumed = world
+        .facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 1 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    let next = resumed.next().await.expect("an event").expect("ok");
+    assert_eq!(next.event_id, 2);
+}
+
+#[tokio::test]
+async fn pushes_with_a_bad_signature_or_unknown_type_are_refused_and_not_kept() {
+    let world = world().await;
+    let (status, answer) = push(
+        &world,
+        &odo_path(),
+        "pushOrderInfo",
+        ORDER_PUSH,
+        "wrong-key",
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(answer["success"], json!(false));
+    assert!(
+        answer["errorMsg"]
+            .as_str()
+            .is_some_and(|m| m.contains("sign")),
+        "{answer}"
+    );
+
+    let (status, answer) = push(
+        &world,
+        "/sys/automatic/receiveOdo/NOPE",
+        "pushOrderInfo",
+        ORDER_PUSH,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!((status, &answer["success"]), (404, &json!(false)));
+
+    let (status, answer) = push(
+        &world,
+        &odo_path(),
+        "pushOrderInfo",
+        r#"{"status":"SUCCESS"}"#,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["errorMsg"]
+            .as_str()
+            .is_some_and(|m| m.contains("orderNumber")),
+        "{answer}"
+    );
+
+    // Nothing was kept: a watcher from the start sees no event.
+    let mut stream = world
+        .facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), stream.next())
+            .await
+            .is_err(),
+        "no event was kept"
+    );
+}
+
+#[tokio::test]
+async fn an_asn_batch_pushed_twice_is_delivered_once() {
+    let world = world().await;
+    // Section 12.2's example content.
+    let content = r#"{"customerCode":null,"asnNumber":"A241022159999","warehouseCode":"Test-bin","wmsStatus":"RECEIVING","referenceNumber":"A241022159999","finishTime":null,"updateTime":1744098883894,"skuList":{"sku":"V-012B-R","name":"V-012B-R","estimatedQuantity":121,"receivedQuantity":2,"goodQuantity":2,"badQuantity":0},"batchNo":"222222-1"}"#;
+    for _ in 0..2 {
+        let (status, answer) = push(
+            &world,
+            &asn_path(),
+            "pushAsnInfo",
+            content,
+            DEMO_PUSH_SECRET_KEY,
+        )
+        .await;
+        assert_eq!(
+            (status, &answer["success"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+    }
+    let next_batch = content
+        .replace("222222-1", "222222-2")
+        .replace("RECEIVING", "FINISHED");
+    push(
+        &world,
+        &asn_path(),
+        "pushAsnInfo",
+        &next_batch,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+
+    let mut stream = world
+        .facade
+        .asns()
+        .watch_asn_events(req(QIANYI, WatchAsnEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = stream.next().await.expect("event").expect("ok");
+    let second = stream.next().await.expect("event").expect("ok");
+    assert_eq!((first.event_id, first.batch_no.as_str()), (1, "222222-1"));
+    assert_eq!(first.status, AsnStatus::Receiving as i32);
+    assert_eq!(first.items[0].received_quantity, 2);
+    assert_eq!((second.event_id, second.batch_no.as_str()), (2, "222222-2"));
+    assert_eq!(second.status, AsnStatus::Finished as i32);
+}
+
+#[tokio::test]
+async fn watching_a_tenant_without_push_is_failed_precondition() {
+    let world = world().await;
+    let status = world
+        .facade
+        .orders()
+        .watch_order_events(req(QLINK, WatchOrderEventsRequest::default()))
+        .await
+        .expect_err("no push configured");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let status = world
+        .facade
+        .asns()
+        .watch_asn_events(req("nobody", WatchAsnEventsRequest::default()))
+        .await
+        .expect_err("unknown tenant");
+    assert_eq!(status.code(), Code::NotFound);
+}
