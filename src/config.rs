@@ -260,6 +260,7 @@ impl Config {
         let telemetry = TelemetryConfig {
             json_logs: raw.telemetry.json_logs,
             otlp_endpoint: otlp_endpoint.filter(|endpoint| !endpoint.is_empty()),
+            test_writer: false,
         };
         Ok(Self {
             server,

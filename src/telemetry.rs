@@ -15,6 +15,9 @@ pub struct TelemetryConfig {
     pub json_logs: bool,
     /// OTLP/gRPC collector, e.g. `http://localhost:4317`.
     pub otlp_endpoint: Option<String>,
+    /// Write log lines through libtest's output capture (for tests), so a
+    /// passing test prints nothing.
+    pub test_writer: bool,
 }
 
 /// Flushes exported spans when dropped.
@@ -56,7 +59,9 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
     let provider = builder.build();
     let tracer = provider.tracer("qlink-facade");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let log_layer = if config.json_logs {
+    let log_layer = if config.test_writer {
+        tracing_subscriber::fmt::layer().with_ansi(false).with_test_writer().boxed()
+    } else if config.json_logs {
         tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)

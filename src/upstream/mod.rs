@@ -5,6 +5,7 @@
 mod error;
 mod http;
 pub mod lenient;
+pub mod number;
 pub mod qianyi;
 pub mod qlink;
 pub mod sign;

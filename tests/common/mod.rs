@@ -66,7 +66,12 @@ pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) ->
     // Once per test binary; the guard keeps the tracer provider alive.
     static TELEMETRY: std::sync::OnceLock<qlink_facade::telemetry::TelemetryGuard> =
         std::sync::OnceLock::new();
-    TELEMETRY.get_or_init(|| qlink_facade::telemetry::init(&Default::default()));
+    TELEMETRY.get_or_init(|| {
+        qlink_facade::telemetry::init(&qlink_facade::telemetry::TelemetryConfig {
+            test_writer: true,
+            ..Default::default()
+        })
+    });
     let tenants =
         Arc::new(TenantRegistry::build(&config.tenants, metrics.clone()).expect("tenants build"));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");

@@ -8,9 +8,8 @@
 //! fields of the Qianyi tables are sent, never the qlink-only ones.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Value, value::RawValue};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::{
     domain::{
@@ -27,18 +26,7 @@ use crate::{
 // Content (requests)
 // ---------------------------------------------------------------------------
 
-/// A decimal written as a JSON number with its exact text: `20.0` stays
-/// `20.0`, `12.50` stays `12.50`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Num(pub Decimal);
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // `Decimal`'s Display never uses exponents, so its text is a JSON number.
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
-    }
-}
+pub(super) use crate::upstream::number::Num;
 
 /// `None` for "not given" text, so it is omitted.
 fn given(text: &str) -> Option<&str> {

@@ -12,8 +12,8 @@ use std::{borrow::Cow, collections::BTreeMap};
 
 use base64::Engine as _;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
-use serde_json::{Value, value::RawValue};
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde_json::Value;
 
 use crate::domain::{
     AsnCancelOutcome, AsnReceipt, AsnRef, AsnState, AsnStatus, Channel, CreatedAsn, CreatedOrder,
@@ -29,17 +29,7 @@ use crate::upstream::{
 // Request bodies
 // ---------------------------------------------------------------------------
 
-/// A decimal as a JSON number with its exact text (`12.50` stays `12.50`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Num(pub Decimal);
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // `Decimal`'s Display never uses an exponent, so its text is a JSON number.
-        let raw = RawValue::from_string(self.0.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
-    }
-}
+pub(super) use crate::upstream::number::Num;
 
 fn num(value: Option<Decimal>) -> Option<Num> {
     value.map(Num)
