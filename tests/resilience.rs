@@ -312,7 +312,13 @@ async fn one_slow_tenant_does_not_delay_another_and_excess_load_is_shed() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Wait until all four hold their permits at the warehouse.
+    let in_flight = eventually(Duration::from_secs(10), || {
+        let arrived = calls_to(&slow_simulator, "initWarehouses").len();
+        async move { (arrived >= 4).then_some(()) }
+    })
+    .await;
+    assert!(in_flight.is_some(), "the slow calls reached the warehouse");
 
     let shed = facade
         .warehouses()
