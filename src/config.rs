@@ -689,6 +689,19 @@ secret_key = "${ACME_EU_SECRET}"
     }
 
     #[test]
+    fn the_deploy_example_loads() {
+        let text = include_str!("../deploy/qlink-facade.example.toml");
+        let config = Config::from_toml(text, &|name| Some(format!("value-of-{name}"))).unwrap();
+        assert_eq!(config.tenants.len(), 2);
+        assert!(config.telemetry.json_logs);
+        assert_eq!(config.tenants[0].policy.max_in_flight, 32);
+        assert_eq!(
+            config.tenants[1].push.as_ref().map(|push| push.extra_type.as_str()),
+            Some("XY")
+        );
+    }
+
+    #[test]
     fn no_tenants_is_an_error() {
         assert!(matches!(
             Config::from_toml("", &env),
