@@ -60,7 +60,10 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
     let tracer = provider.tracer("qlink-facade");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let log_layer = if config.test_writer {
-        tracing_subscriber::fmt::layer().with_ansi(false).with_test_writer().boxed()
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_test_writer()
+            .boxed()
     } else if config.json_logs {
         tracing_subscriber::fmt::layer()
             .json()

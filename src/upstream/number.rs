@@ -26,7 +26,13 @@ mod tests {
 
     #[test]
     fn exact_text_as_a_number() {
-        let cases = [("12.50", "12.50"), ("0", "0"), ("0.0", "0.0"), ("120.00", "120.00"), ("7.1", "7.1")];
+        let cases = [
+            ("12.50", "12.50"),
+            ("0", "0"),
+            ("0.0", "0.0"),
+            ("120.00", "120.00"),
+            ("7.1", "7.1"),
+        ];
         for (input, json) in cases {
             let number = Num(Decimal::from_str(input).unwrap());
             assert_eq!(serde_json::to_string(&number).unwrap(), json);
