@@ -696,7 +696,10 @@ secret_key = "${ACME_EU_SECRET}"
         assert!(config.telemetry.json_logs);
         assert_eq!(config.tenants[0].policy.max_in_flight, 32);
         assert_eq!(
-            config.tenants[1].push.as_ref().map(|push| push.extra_type.as_str()),
+            config.tenants[1]
+                .push
+                .as_ref()
+                .map(|push| push.extra_type.as_str()),
             Some("XY")
         );
     }

@@ -180,12 +180,19 @@ pub struct Run {
     pub elapsed: Duration,
     pub latencies: Latencies,
     pub cpu: Cpu,
+    /// RSS when the measured part of the run started.
+    pub rss_before_kib: u64,
     /// Peak RSS during the run (the whole run when the kernel lets the peak
     /// be reset, else since the process started).
     pub peak_rss_kib: u64,
 }
 
 impl Run {
+    /// How far RSS rose above where the run started.
+    pub fn rss_growth_kib(&self) -> u64 {
+        self.peak_rss_kib.saturating_sub(self.rss_before_kib)
+    }
+
     pub fn per_second(&self) -> f64 {
         self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -203,12 +210,7 @@ impl Run {
 /// Calls `call` from `concurrency` tasks in a closed loop: first for
 /// `warmup` (not measured), then for `duration`. A task finishes the call it
 /// is in when time is up; those calls count.
-pub async fn load<F, Fut>(
-    concurrency: usize,
-    warmup: Duration,
-    duration: Duration,
-    call: F,
-) -> Run
+pub async fn load<F, Fut>(concurrency: usize, warmup: Duration, duration: Duration, call: F) -> Run
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -217,6 +219,7 @@ where
     if !warmup.is_zero() {
         let _ = phase(concurrency, warmup, call.clone()).await;
     }
+    let rss_before_kib = rss_kib();
     reset_peak_rss();
     let cpu_before = Cpu::now();
     let started = Instant::now();
@@ -241,6 +244,7 @@ where
         elapsed,
         latencies: Latencies::from_nanos(nanos),
         cpu,
+        rss_before_kib,
         peak_rss_kib,
     }
 }

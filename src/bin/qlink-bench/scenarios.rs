@@ -6,15 +6,20 @@
 //! warehouse records bodies, and checks that the floor's bodies are
 //! byte-for-byte the facade's.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use qlink_facade::{
     proto::{
         self, inventory_service_client::InventoryServiceClient,
-        order_service_client::OrderServiceClient,
-        warehouse_service_client::WarehouseServiceClient,
+        order_service_client::OrderServiceClient, warehouse_service_client::WarehouseServiceClient,
     },
     upstream::sign::{qianyi_sign, qlink_sign},
 };
@@ -184,7 +189,9 @@ pub struct Bench {
 
 struct Inner {
     sizes: Sizes,
-    channel: Channel,
+    /// Connections to the facade; calls take them in turn.
+    channels: Vec<Channel>,
+    next_channel: AtomicUsize,
     http: reqwest::Client,
     /// `http://…/global-api/v1/warehouse`
     qlink_endpoint: String,
@@ -271,9 +278,12 @@ impl Bench {
     /// warehouse received, and checks the floor sends the same bytes.
     pub async fn prepare(
         sizes: Sizes,
-        channel: Channel,
+        channels: Vec<Channel>,
         upstream: &Upstream,
     ) -> Result<Self, String> {
+        if channels.is_empty() {
+            return Err("no connection to the facade".to_owned());
+        }
         let order_refs = (1..=sizes.get_orders)
             .map(|index| proto::OrderRef {
                 order_number: format!("ORD-{index:06}"),
@@ -282,7 +292,8 @@ impl Bench {
             .collect();
         let mut inner = Inner {
             sizes,
-            channel,
+            channels,
+            next_channel: AtomicUsize::new(0),
             http: http_client().map_err(|err| format!("cannot build the HTTP client: {err}"))?,
             qlink_endpoint: format!("{}/global-api/v1/warehouse", upstream.qlink_base_url()),
             qianyi_endpoint: upstream.qianyi_endpoint(),
@@ -345,8 +356,11 @@ impl Bench {
         if theirs != ours {
             return Err(format!(
                 "Qianyi getOrder bodies differ; the facade's first: {:?}, the floor's first: {:?}",
-                theirs.first().map(|b| String::from_utf8_lossy(b).into_owned()),
-                ours.first().map(|b| String::from_utf8_lossy(b).into_owned()),
+                theirs
+                    .first()
+                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+                ours.first()
+                    .map(|b| String::from_utf8_lossy(b).into_owned()),
             ));
         }
 
@@ -385,6 +399,19 @@ impl Bench {
         self.inner.bodies.create_order.clone()
     }
 
+    /// A gRPC call to the facade that goes no further: the standard health
+    /// check, through the same server and call layer as the API.
+    pub async fn facade_health_check(&self) -> Result<(), String> {
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        HealthClient::new(self.inner.channel())
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(drop)
+            .map_err(status_text)
+    }
+
     /// Streams the inventory of `warehouse` through the facade; the SKUs seen.
     pub async fn facade_inventory_of(&self, warehouse: &str) -> Result<u64, String> {
         self.inner.facade_inventory(warehouse).await
@@ -402,6 +429,12 @@ fn only_body(captured: Vec<(String, Bytes)>, operation: &str) -> Result<Bytes, S
 }
 
 impl Inner {
+    /// The next connection to the facade, round robin.
+    fn channel(&self) -> Channel {
+        let turn = self.next_channel.fetch_add(1, Ordering::Relaxed);
+        self.channels[turn % self.channels.len()].clone()
+    }
+
     /// The floor of one qlink call: sign the exact bytes, POST them with
     /// the facade's headers, read the answer as JSON and check `success`.
     async fn qlink_direct(&self, operation: &str, body: Bytes) -> Result<Value, String> {
@@ -425,7 +458,9 @@ impl Inner {
         let mut skus = 0u64;
         for page in 1.. {
             let body = inventory_body(&self.bodies.inventory, page);
-            let answer = self.qlink_direct("syncInventory", Bytes::from(body)).await?;
+            let answer = self
+                .qlink_direct("syncInventory", Bytes::from(body))
+                .await?;
             let result = &answer["result"];
             skus += result["data"].as_array().map_or(0, Vec::len) as u64;
             if result["isLastPage"].as_bool().unwrap_or(true) {
@@ -436,18 +471,13 @@ impl Inner {
     }
 
     async fn floor_get_orders(&self) -> Result<(), String> {
-        let calls = self.order_refs.iter().map(|order| async move {
-            let body = qianyi_get_order_body(&order.order_number)?;
-            let response = self
-                .http
-                .post(&self.qianyi_endpoint)
-                .header(CONTENT_TYPE, "application/json")
-                .body(body)
-                .send()
-                .await
-                .map_err(|err| format!("getOrder: {err}"))?;
-            answer_of("getOrder", response).await.map(drop)
-        });
+        // The futures are built up front, as the facade does: a closure in
+        // the stream would not be `Send` for every lifetime.
+        let calls: Vec<_> = self
+            .order_refs
+            .iter()
+            .map(|order| self.floor_get_order(&order.order_number))
+            .collect();
         stream::iter(calls)
             .buffered(FAN_OUT)
             .try_collect::<Vec<()>>()
@@ -455,8 +485,21 @@ impl Inner {
             .map(drop)
     }
 
+    async fn floor_get_order(&self, order_number: &str) -> Result<(), String> {
+        let body = qianyi_get_order_body(order_number)?;
+        let response = self
+            .http
+            .post(&self.qianyi_endpoint)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| format!("getOrder: {err}"))?;
+        answer_of("getOrder", response).await.map(drop)
+    }
+
     async fn facade_list_warehouses(&self) -> Result<(), String> {
-        let answer = WarehouseServiceClient::new(self.channel.clone())
+        let answer = WarehouseServiceClient::new(self.channel())
             .list_warehouses(request(QLINK_TENANT, proto::ListWarehousesRequest {}))
             .await
             .map_err(status_text)?
@@ -468,7 +511,7 @@ impl Inner {
     }
 
     async fn facade_create_order(&self) -> Result<(), String> {
-        let answer = OrderServiceClient::new(self.channel.clone())
+        let answer = OrderServiceClient::new(self.channel())
             .create_order(request(QLINK_TENANT, self.order.clone()))
             .await
             .map_err(status_text)?
@@ -485,7 +528,7 @@ impl Inner {
     }
 
     async fn facade_inventory(&self, warehouse: &str) -> Result<u64, String> {
-        let mut pages = InventoryServiceClient::new(self.channel.clone())
+        let mut pages = InventoryServiceClient::new(self.channel())
             .sync_inventory(request(
                 QLINK_TENANT,
                 proto::SyncInventoryRequest {
@@ -510,7 +553,7 @@ impl Inner {
     }
 
     async fn facade_get_orders(&self) -> Result<(), String> {
-        let answer = OrderServiceClient::new(self.channel.clone())
+        let answer = OrderServiceClient::new(self.channel())
             .get_orders(request(
                 QIANYI_TENANT,
                 proto::GetOrdersRequest {
@@ -529,7 +572,10 @@ impl Inner {
             ));
         }
         if let Some(order) = answer.orders.iter().find(|o| !o.error_message.is_empty()) {
-            return Err(format!("order {}: {}", order.order_number, order.error_message));
+            return Err(format!(
+                "order {}: {}",
+                order.order_number, order.error_message
+            ));
         }
         Ok(())
     }
@@ -613,9 +659,9 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64)> {
             page.len() / 1024
         ),
         &mut || {
-            let _ = black_box(qlink_facade::upstream::lenient::Envelope::parse(
-                black_box(page.as_bytes()),
-            ));
+            let _ = black_box(qlink_facade::upstream::lenient::Envelope::parse(black_box(
+                page.as_bytes(),
+            )));
         },
     );
     results

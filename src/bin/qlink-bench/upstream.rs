@@ -148,9 +148,7 @@ impl Upstream {
 
     /// How many SKUs [`GENERATED_WAREHOUSE`] reports from now on.
     pub fn set_generated_skus(&self, skus: u32) {
-        self.warehouse
-            .generated_skus
-            .store(skus, Ordering::Relaxed);
+        self.warehouse.generated_skus.store(skus, Ordering::Relaxed);
     }
 
     /// Records every body from now on, until [`Self::take_captured`].
@@ -182,7 +180,12 @@ async fn qlink(
         "initWarehouses" => Bytes::from_static(WAREHOUSES.as_bytes()),
         "createOrder" => Bytes::from_static(ORDER_CREATED.as_bytes()),
         "syncInventory" => warehouse.inventory(&body),
-        _ => return json(StatusCode::NOT_FOUND, Bytes::from_static(UNKNOWN.as_bytes())),
+        _ => {
+            return json(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(UNKNOWN.as_bytes()),
+            );
+        }
     };
     json(StatusCode::OK, answer)
 }
@@ -193,7 +196,10 @@ async fn qianyi(State(warehouse): State<Arc<Warehouse>>, body: Bytes) -> Respons
     warehouse.capture(&method, &body);
     match method.as_str() {
         "getOrder" => json(StatusCode::OK, Bytes::from_static(QIANYI_ORDER.as_bytes())),
-        _ => json(StatusCode::NOT_FOUND, Bytes::from_static(UNKNOWN.as_bytes())),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            Bytes::from_static(UNKNOWN.as_bytes()),
+        ),
     }
 }
 

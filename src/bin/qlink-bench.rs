@@ -1,0 +1,668 @@
+//! qlink-bench: what the facade costs over calling the warehouse directly.
+//!
+//! One process, three tokio runtimes whose threads are named after them, so
+//! CPU time can be split by reading `/proc/self/task/*/stat`:
+//!
+//! - `bench-upstream`: an instant loopback warehouse (canned JSON, no
+//!   signature checks);
+//! - `bench-facade`: the real facade (`server::serve`) with both tenants
+//!   pointed at it;
+//! - `bench-client`: the callers, either the direct signed reqwest call (the
+//!   floor) or the generated tonic client through the facade.
+//!
+//! Every scenario runs both ways, first with one caller (latency), then with
+//! `--concurrency` callers sharing one client (throughput, CPU, memory).
+//! Prints markdown on stdout, progress on stderr; exits non-zero when any
+//! call failed. See BENCHMARKS.md.
+
+#[path = "qlink-bench/measure.rs"]
+mod measure;
+#[path = "qlink-bench/scenarios.rs"]
+mod scenarios;
+#[path = "qlink-bench/upstream.rs"]
+mod upstream;
+
+use std::{
+    io,
+    net::SocketAddr,
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use clap::Parser;
+use qlink_facade::{config::Config, metrics::Metrics, server, tenant::TenantRegistry};
+use tokio::{
+    net::{TcpListener, TcpSocket},
+    runtime::Runtime,
+};
+use tonic::transport::Channel;
+
+use measure::{CLIENT_THREADS, FACADE_THREADS, Group, Run, UPSTREAM_THREADS};
+use scenarios::{Bench, Path, Scenario, Sizes};
+use upstream::{GENERATED_WAREHOUSE, Upstream, UpstreamConfig};
+
+/// The issue's latency target: added p50 per unary call.
+const ADDED_P50_TARGET: Duration = Duration::from_micros(150);
+/// The issue's CPU target: facade CPU per call within this factor of the
+/// direct call's client-side CPU.
+const CPU_RATIO_TARGET: f64 = 2.0;
+
+/// Measures the facade against direct calls to an instant warehouse.
+#[derive(Debug, Parser)]
+#[command(name = "qlink-bench", version)]
+struct Args {
+    /// Seconds each loaded run lasts (default 10, 0.5 with --smoke); the
+    /// one-caller latency runs last half as long, at most 5 s.
+    #[arg(long)]
+    duration_secs: Option<f64>,
+    /// Concurrent callers sharing one client in the loaded runs.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Every scenario briefly, with small sizes: for CI. Fails on any error.
+    #[arg(long)]
+    smoke: bool,
+    /// HTTP/2 connections the callers share to reach the facade, taken in
+    /// turn (one tonic `Channel` each).
+    #[arg(long, default_value_t = 1)]
+    channels: usize,
+    /// Worker threads of each of the three runtimes (default: the CPUs).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Install the facade's production telemetry (`RUST_LOG`, default info:
+    /// spans and the OpenTelemetry layer) instead of none.
+    #[arg(long)]
+    telemetry: bool,
+    /// Set TCP_NODELAY on the facade's listener; Linux passes it on to the
+    /// accepted connections, which `serve_with_incoming` leaves as they are.
+    #[arg(long)]
+    facade_nodelay: bool,
+    /// Only these scenarios (comma-separated names, e.g. CreateOrder,GetOrders).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+/// Sizes, durations and budgets of one invocation.
+#[derive(Debug, Clone)]
+struct Plan {
+    sizes: Sizes,
+    concurrency: usize,
+    loaded: Duration,
+    unloaded: Duration,
+    warmup: Duration,
+    micro_budget: Duration,
+    /// Pages of the two memory runs (small, large).
+    flatness_pages: (u32, u32),
+    scenarios: Vec<Scenario>,
+}
+
+impl Plan {
+    fn of(args: &Args) -> Result<Self, String> {
+        let loaded = Duration::from_secs_f64(
+            args.duration_secs
+                .unwrap_or(if args.smoke { 0.5 } else { 10.0 })
+                .max(0.05),
+        );
+        let scenarios = if args.only.is_empty() {
+            Scenario::ALL.to_vec()
+        } else {
+            args.only
+                .iter()
+                .map(|name| {
+                    Scenario::ALL
+                        .into_iter()
+                        .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
+                        .ok_or_else(|| format!("--only: no scenario named {name:?}"))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        Ok(Self {
+            sizes: if args.smoke {
+                Sizes {
+                    inventory_skus: 1_000,
+                    page_size: 100,
+                    get_orders: 20,
+                }
+            } else {
+                Sizes {
+                    inventory_skus: 10_000,
+                    page_size: 100,
+                    get_orders: 100,
+                }
+            },
+            concurrency: args.concurrency.max(1),
+            loaded,
+            unloaded: (loaded / 2).min(Duration::from_secs(5)),
+            warmup: if args.smoke {
+                Duration::from_millis(50)
+            } else {
+                Duration::from_secs(1)
+            },
+            micro_budget: if args.smoke {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_millis(500)
+            },
+            flatness_pages: if args.smoke { (10, 100) } else { (100, 1_000) },
+            scenarios,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let plan = match Plan::of(&args) {
+        Ok(plan) => plan,
+        Err(problem) => {
+            eprintln!("qlink-bench: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    // Without telemetry no subscriber is installed: spans are disabled and
+    // logs cost nothing.
+    let _telemetry = args
+        .telemetry
+        .then(|| qlink_facade::telemetry::init(&Default::default()));
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    let code = match start_and_measure(&args, &plan, workers) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(problem) => {
+            eprintln!("qlink-bench: {problem}");
+            ExitCode::FAILURE
+        }
+    };
+    // The runtimes hold a server and pooled connections: leave without
+    // waiting for them.
+    std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
+}
+
+fn runtime(name: &'static str, workers: usize) -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .thread_name(name)
+        .enable_all()
+        .build()
+}
+
+/// Starts warehouse and facade, runs the plan, prints the report; true when
+/// every call succeeded.
+fn start_and_measure(args: &Args, plan: &Plan, workers: usize) -> Result<bool, String> {
+    let io_problem = |what: &str| {
+        let what = what.to_owned();
+        move |err: io::Error| format!("{what}: {err}")
+    };
+    let upstream_rt = runtime(UPSTREAM_THREADS, workers).map_err(io_problem("upstream runtime"))?;
+    let facade_rt = runtime(FACADE_THREADS, workers).map_err(io_problem("facade runtime"))?;
+    let client_rt = runtime(CLIENT_THREADS, workers).map_err(io_problem("client runtime"))?;
+
+    let upstream = upstream_rt
+        .block_on(Upstream::spawn(UpstreamConfig {
+            inventory_skus: plan.sizes.inventory_skus,
+            page_size: plan.sizes.page_size,
+        }))
+        .map_err(io_problem("cannot start the benchmark warehouse"))?;
+    let config = Config::from_toml(&scenarios::facade_config(&upstream), &|_| None)
+        .map_err(|err| format!("facade config: {err}"))?;
+    let metrics = Metrics::shared();
+    let tenants = Arc::new(
+        TenantRegistry::build(&config.tenants, metrics.clone()).map_err(|err| err.to_string())?,
+    );
+    let listener = facade_rt
+        .block_on(bind_facade(args.facade_nodelay))
+        .map_err(io_problem("cannot bind the facade"))?;
+    let facade_addr = listener
+        .local_addr()
+        .map_err(io_problem("facade address"))?;
+    facade_rt.spawn(async move {
+        if let Err(err) = server::serve(listener, tenants, metrics, std::future::pending()).await {
+            eprintln!("qlink-bench: the facade stopped: {err}");
+        }
+    });
+
+    client_rt.block_on(measure_all(args, plan, workers, upstream, facade_addr))
+}
+
+async fn bind_facade(nodelay: bool) -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    if nodelay {
+        socket.set_nodelay(true)?;
+    }
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    socket.listen(1024)
+}
+
+/// Results of one scenario.
+struct Measured {
+    scenario: Scenario,
+    floor_unloaded: Run,
+    facade_unloaded: Run,
+    floor_loaded: Run,
+    facade_loaded: Run,
+}
+
+impl Measured {
+    fn runs(&self) -> [(&'static str, Path, &Run); 4] {
+        [
+            ("1 caller", Path::Floor, &self.floor_unloaded),
+            ("1 caller", Path::Facade, &self.facade_unloaded),
+            ("loaded", Path::Floor, &self.floor_loaded),
+            ("loaded", Path::Facade, &self.facade_loaded),
+        ]
+    }
+}
+
+/// One memory run of the inventory stream through the facade.
+struct MemoryRun {
+    pages: u32,
+    skus: u64,
+    rss_before_kib: u64,
+    peak_kib: u64,
+    /// What buffering every page's JSON would take.
+    json_kib: u64,
+    elapsed: Duration,
+}
+
+impl MemoryRun {
+    fn growth_kib(&self) -> u64 {
+        self.peak_kib.saturating_sub(self.rss_before_kib)
+    }
+}
+
+async fn measure_all(
+    args: &Args,
+    plan: &Plan,
+    workers: usize,
+    upstream: Upstream,
+    facade_addr: SocketAddr,
+) -> Result<bool, String> {
+    let mut channels = Vec::new();
+    for _ in 0..args.channels.max(1) {
+        let channel = Channel::from_shared(format!("http://{facade_addr}"))
+            .map_err(|err| err.to_string())?
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .map_err(|err| format!("cannot connect to the facade: {err}"))?;
+        channels.push(channel);
+    }
+    let bench = Bench::prepare(plan.sizes, channels, &upstream)
+        .await
+        .map_err(|err| format!("preparing the scenarios: {err}"))?;
+    eprintln!("the floor's request bodies are byte-for-byte the facade's");
+
+    // Memory first, while the heap is still small and says the most.
+    let memory = memory_runs(&bench, &upstream, plan).await?;
+    let micro = scenarios::micro(&bench, plan.micro_budget);
+
+    let mut measured = Vec::new();
+    for &scenario in &plan.scenarios {
+        let run = |concurrency: usize, duration: Duration, path: Path| {
+            let bench = bench.clone();
+            let warmup = plan.warmup;
+            async move {
+                let label = format!("{} {} x{concurrency}", scenario.name(), path.name());
+                let run = measure::load(concurrency, warmup, duration, move || {
+                    let bench = bench.clone();
+                    async move { bench.call(scenario, path).await }
+                })
+                .await;
+                eprintln!(
+                    "{label}: {:.0} calls/s, p50 {}, {} errors",
+                    run.per_second(),
+                    micros(run.latencies.quantile(0.5)),
+                    run.errors
+                );
+                if let Some(err) = &run.first_error {
+                    eprintln!("  first error: {err}");
+                }
+                run
+            }
+        };
+        let floor_unloaded = run(1, plan.unloaded, Path::Floor).await;
+        let facade_unloaded = run(1, plan.unloaded, Path::Facade).await;
+        let floor_loaded = run(plan.concurrency, plan.loaded, Path::Floor).await;
+        let facade_loaded = run(plan.concurrency, plan.loaded, Path::Facade).await;
+        measured.push(Measured {
+            scenario,
+            floor_unloaded,
+            facade_unloaded,
+            floor_loaded,
+            facade_loaded,
+        });
+    }
+
+    let hop = {
+        let mut runs = Vec::new();
+        for concurrency in [1, plan.concurrency] {
+            let bench = bench.clone();
+            let run = measure::load(concurrency, plan.warmup, plan.unloaded, move || {
+                let bench = bench.clone();
+                async move { bench.facade_health_check().await }
+            })
+            .await;
+            eprintln!(
+                "Health/Check x{concurrency}: {:.0} calls/s, p50 {}, {} errors",
+                run.per_second(),
+                micros(run.latencies.quantile(0.5)),
+                run.errors
+            );
+            runs.push((concurrency, run));
+        }
+        runs
+    };
+
+    print_report(args, plan, workers, &measured, &hop, &memory, &micro);
+    let failed: u64 = measured
+        .iter()
+        .flat_map(|m| m.runs().map(|(_, _, run)| run.errors))
+        .chain(hop.iter().map(|(_, run)| run.errors))
+        .sum();
+    if failed > 0 {
+        eprintln!("qlink-bench: {failed} calls failed");
+    }
+    Ok(failed == 0)
+}
+
+/// Streams `small` then `large` then `small` pages again through the
+/// facade, one stream at a time, recording how far RSS rises over where it
+/// started.
+async fn memory_runs(
+    bench: &Bench,
+    upstream: &Upstream,
+    plan: &Plan,
+) -> Result<Vec<MemoryRun>, String> {
+    let page_size = plan.sizes.page_size;
+    let (small, large) = plan.flatness_pages;
+    let page_bytes = upstream::inventory_page(
+        GENERATED_WAREHOUSE,
+        page_size.saturating_mul(2),
+        1,
+        page_size,
+    )
+    .len() as u64;
+    upstream.set_generated_skus(small * page_size);
+    bench.facade_inventory_of(GENERATED_WAREHOUSE).await?;
+    let mut runs = Vec::new();
+    for pages in [small, large, small] {
+        upstream.set_generated_skus(pages * page_size);
+        let rss_before_kib = measure::rss_kib();
+        measure::reset_peak_rss();
+        let started = Instant::now();
+        let skus = bench.facade_inventory_of(GENERATED_WAREHOUSE).await?;
+        let elapsed = started.elapsed();
+        if skus != u64::from(pages * page_size) {
+            return Err(format!("streamed {skus} SKUs of {}", pages * page_size));
+        }
+        let run = MemoryRun {
+            pages,
+            skus,
+            rss_before_kib,
+            peak_kib: measure::peak_rss_kib(),
+            json_kib: page_bytes * u64::from(pages) / 1024,
+            elapsed,
+        };
+        eprintln!(
+            "memory: {pages} pages streamed in {:.2} s, RSS {} KiB → peak {} KiB",
+            elapsed.as_secs_f64(),
+            run.rss_before_kib,
+            run.peak_kib
+        );
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+fn micros(duration: Duration) -> String {
+    let us = duration.as_secs_f64() * 1e6;
+    if us >= 10_000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn print_report(
+    args: &Args,
+    plan: &Plan,
+    workers: usize,
+    measured: &[Measured],
+    hop: &[(usize, Run)],
+    memory: &[MemoryRun],
+    micro: &[(String, f64)],
+) {
+    let cpu_name = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|line| {
+                line.strip_prefix("model name")
+                    .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    println!("## qlink-bench results\n");
+    println!(
+        "{cpus} CPUs ({cpu_name}); {workers} worker threads in each of the upstream, facade and client runtimes; \
+         {} callers over {} HTTP/2 connection(s) to the facade for {:.1} s per loaded run, 1 caller for {:.1} s per latency run, {:.1} s warm-up; \
+         telemetry {}; facade TCP_NODELAY {}; {} build.\n",
+        plan.concurrency,
+        args.channels.max(1),
+        plan.loaded.as_secs_f64(),
+        plan.unloaded.as_secs_f64(),
+        plan.warmup.as_secs_f64(),
+        if args.telemetry {
+            "on (production subscriber)"
+        } else {
+            "off"
+        },
+        if args.facade_nodelay {
+            "on"
+        } else {
+            "off (as served)"
+        },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    );
+    println!(
+        "Sizes: CreateOrder of {} items; SyncInventory of {} SKUs in pages of {} ({} pages per call); \
+         GetOrders of {} Qianyi orders (one upstream call each, 8 at a time).\n",
+        scenarios::ORDER_ITEMS,
+        plan.sizes.inventory_skus,
+        plan.sizes.page_size,
+        plan.sizes.inventory_pages(),
+        plan.sizes.get_orders,
+    );
+
+    println!("### Every run\n");
+    println!(
+        "CPU columns are CPU seconds per 1,000 calls (= CPU ms per call): the whole process, then split by the runtime the threads belong to. \
+         \"callers\" is the direct reqwest client in floor runs and the tonic client in facade runs. \
+         Peak RSS is the whole process (warehouse, earlier runs' pooled connections and allocator caches included); growth is how far it rose during the run.\n"
+    );
+    println!(
+        "| scenario | path | callers | calls/s | p50 | p99 | process | upstream | callers' | facade | peak RSS MiB | RSS growth MiB | errors |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for m in measured {
+        for (label, path, run) in m.runs() {
+            let callers = if label == "1 caller" {
+                1
+            } else {
+                plan.concurrency
+            };
+            println!(
+                "| {} | {} | {callers} | {:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |",
+                m.scenario.name(),
+                path.name(),
+                run.per_second(),
+                micros(run.latencies.quantile(0.5)),
+                micros(run.latencies.quantile(0.99)),
+                run.cpu_ms_per_call(None),
+                run.cpu_ms_per_call(Some(Group::Upstream)),
+                run.cpu_ms_per_call(Some(Group::Client)),
+                match path {
+                    Path::Floor => "–".to_owned(),
+                    Path::Facade => format!("{:.3}", run.cpu_ms_per_call(Some(Group::Facade))),
+                },
+                mib(run.peak_rss_kib),
+                mib(run.rss_growth_kib()),
+                run.errors,
+            );
+        }
+    }
+
+    println!("\n### The facade against the floor\n");
+    println!(
+        "Latency from the 1-caller runs. Throughput and CPU from the {}-caller runs. \
+         \"added CPU\" is (facade run − floor run) process CPU per call: the facade's threads plus the tonic client, minus the direct reqwest client. \
+         \"facade ÷ direct client\" divides the facade runtime's CPU per call by the floor's client-side CPU per call (the upstream excluded from both).\n",
+        plan.concurrency
+    );
+    println!(
+        "| scenario | p50 floor | p50 facade | added p50 | p50 ratio | added p99 | throughput ratio | added CPU s/1k calls | facade ÷ direct client CPU |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for m in measured {
+        let (floor_p50, facade_p50) = (
+            m.floor_unloaded.latencies.quantile(0.5),
+            m.facade_unloaded.latencies.quantile(0.5),
+        );
+        let added_p99 = m
+            .facade_unloaded
+            .latencies
+            .quantile(0.99)
+            .saturating_sub(m.floor_unloaded.latencies.quantile(0.99));
+        println!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {:.3} | {:.2}× |",
+            m.scenario.name(),
+            micros(floor_p50),
+            micros(facade_p50),
+            micros(facade_p50.saturating_sub(floor_p50)),
+            ratio(facade_p50.as_secs_f64(), floor_p50.as_secs_f64()),
+            micros(added_p99),
+            ratio(m.facade_loaded.per_second(), m.floor_loaded.per_second()),
+            m.facade_loaded.cpu_ms_per_call(None) - m.floor_loaded.cpu_ms_per_call(None),
+            cpu_ratio(m),
+        );
+    }
+
+    println!("\n### The gRPC hop alone\n");
+    println!(
+        "`grpc.health.v1.Health/Check` crosses the same client, connection, server and call layer as the API but calls no warehouse: \
+         the part of the added latency and CPU that any gRPC front end on this machine would cost.\n"
+    );
+    println!(
+        "| callers | calls/s | p50 | p99 | process CPU s/1k calls | facade | callers' | errors |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (concurrency, run) in hop {
+        println!(
+            "| {concurrency} | {:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {} |",
+            run.per_second(),
+            micros(run.latencies.quantile(0.5)),
+            micros(run.latencies.quantile(0.99)),
+            run.cpu_ms_per_call(None),
+            run.cpu_ms_per_call(Some(Group::Facade)),
+            run.cpu_ms_per_call(Some(Group::Client)),
+            run.errors,
+        );
+    }
+
+    println!("\n### SyncInventory memory, one stream at a time through the facade\n");
+    println!(
+        "| pages | SKUs | RSS before MiB | peak RSS MiB | growth MiB | all pages' JSON MiB | time |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for run in memory {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.2} s |",
+            run.pages,
+            run.skus,
+            mib(run.rss_before_kib),
+            mib(run.peak_kib),
+            mib(run.growth_kib()),
+            mib(run.json_kib),
+            run.elapsed.as_secs_f64(),
+        );
+    }
+
+    println!("\n### Per-call pieces, one thread\n");
+    println!("| operation | ns per call |");
+    println!("|---|---:|");
+    for (name, nanos) in micro {
+        println!("| {name} | {nanos:.0} |");
+    }
+
+    println!("\n### Targets\n");
+    for m in measured.iter().filter(|m| m.scenario.is_single_call()) {
+        let added = m
+            .facade_unloaded
+            .latencies
+            .quantile(0.5)
+            .saturating_sub(m.floor_unloaded.latencies.quantile(0.5));
+        println!(
+            "- {}: added p50 {} (target < {}): {}",
+            m.scenario.name(),
+            micros(added),
+            micros(ADDED_P50_TARGET),
+            verdict(added < ADDED_P50_TARGET)
+        );
+    }
+    for m in measured {
+        let ratio = cpu_ratio(m);
+        println!(
+            "- {}: facade CPU per call {:.2}× the direct client's (target ≤ {CPU_RATIO_TARGET}×): {}",
+            m.scenario.name(),
+            ratio,
+            verdict(ratio <= CPU_RATIO_TARGET)
+        );
+    }
+    if let (Some(small), Some(large)) = (memory.first(), memory.get(1)) {
+        // Flat: the larger stream grows RSS by less than a tenth of what
+        // keeping its pages would take.
+        let extra = large.growth_kib().saturating_sub(small.growth_kib());
+        let flat = extra * 10 < large.json_kib.max(1);
+        println!(
+            "- SyncInventory memory: {} pages grew RSS {} MiB, {} pages {} MiB (all its JSON: {} MiB): {}",
+            small.pages,
+            mib(small.growth_kib()),
+            large.pages,
+            mib(large.growth_kib()),
+            mib(large.json_kib),
+            verdict(flat)
+        );
+    }
+    println!(
+        "- Throughput scaling with cores: compare runs under `taskset -c 0` and on all CPUs (BENCHMARKS.md)."
+    );
+}
+
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        f64::NAN
+    }
+}
+
+/// The facade runtime's CPU per call over the floor's client-side CPU per call.
+fn cpu_ratio(m: &Measured) -> f64 {
+    ratio(
+        m.facade_loaded.cpu_ms_per_call(Some(Group::Facade)),
+        m.floor_loaded.cpu_ms_per_call(Some(Group::Client)),
+    )
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
