@@ -487,12 +487,13 @@ fn print_report(
     println!(
         "CPU columns are CPU seconds per 1,000 calls (= CPU ms per call): the whole process, then split by the runtime the threads belong to. \
          \"callers\" is the direct reqwest client in floor runs and the tonic client in facade runs. \
+         \"other load\" is the CPUs' worth of time other processes (and the hypervisor's steal) took during the run: above ~0.1 the run shared the machine. \
          Peak RSS is the whole process (warehouse, earlier runs' pooled connections and allocator caches included); growth is how far it rose during the run.\n"
     );
     println!(
-        "| scenario | path | callers | calls/s | p50 | p99 | process | upstream | callers' | facade | peak RSS MiB | RSS growth MiB | errors |"
+        "| scenario | path | callers | calls/s | p50 | p99 | process | upstream | callers' | facade | peak RSS MiB | RSS growth MiB | other load | errors |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for m in measured {
         for (label, path, run) in m.runs() {
             let callers = if label == "1 caller" {
@@ -501,7 +502,7 @@ fn print_report(
                 plan.concurrency
             };
             println!(
-                "| {} | {} | {callers} | {:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |",
+                "| {} | {} | {callers} | {:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {} |",
                 m.scenario.name(),
                 path.name(),
                 run.per_second(),
@@ -516,6 +517,7 @@ fn print_report(
                 },
                 mib(run.peak_rss_kib),
                 mib(run.rss_growth_kib()),
+                load_text(run),
                 run.errors,
             );
         }
@@ -645,6 +647,16 @@ fn print_report(
     println!(
         "- Throughput scaling with cores: compare runs under `taskset -c 0` and on all CPUs (BENCHMARKS.md)."
     );
+}
+
+/// Other processes' CPUs' worth during a run, plus steal when there was any.
+fn load_text(run: &Run) -> String {
+    let (others, steal) = run.others_and_steal();
+    if steal >= 0.01 {
+        format!("{others:.2} (+{steal:.2} steal)")
+    } else {
+        format!("{others:.2}")
+    }
 }
 
 fn ratio(numerator: f64, denominator: f64) -> f64 {

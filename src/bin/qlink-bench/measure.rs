@@ -121,6 +121,44 @@ impl Cpu {
     }
 }
 
+/// Machine-wide CPU seconds from `/proc/stat`: busy (all processes, kernel
+/// included) and stolen by the hypervisor. Other processes' share of a run
+/// is its busy time minus this process's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Machine {
+    pub busy: f64,
+    pub steal: f64,
+}
+
+impl Machine {
+    pub fn now() -> Self {
+        let Some(fields) = fs::read_to_string("/proc/stat").ok().and_then(|stat| {
+            let line = stat.lines().next()?.strip_prefix("cpu ")?.to_owned();
+            Some(
+                line.split_whitespace()
+                    .map(|field| field.parse::<f64>().unwrap_or(0.0))
+                    .collect::<Vec<_>>(),
+            )
+        }) else {
+            return Self::default();
+        };
+        let field = |index: usize| fields.get(index).copied().unwrap_or(0.0);
+        // user nice system idle iowait irq softirq steal …
+        let busy = field(0) + field(1) + field(2) + field(5) + field(6);
+        Self {
+            busy: busy / clock_ticks(),
+            steal: field(7) / clock_ticks(),
+        }
+    }
+
+    pub fn since(&self, earlier: &Machine) -> Machine {
+        Machine {
+            busy: (self.busy - earlier.busy).max(0.0),
+            steal: (self.steal - earlier.steal).max(0.0),
+        }
+    }
+}
+
 /// A `kB` line of `/proc/self/status`, in KiB.
 fn status_kib(key: &str) -> u64 {
     fs::read_to_string("/proc/self/status")
@@ -180,6 +218,8 @@ pub struct Run {
     pub elapsed: Duration,
     pub latencies: Latencies,
     pub cpu: Cpu,
+    /// Machine-wide CPU during the run.
+    pub machine: Machine,
     /// RSS when the measured part of the run started.
     pub rss_before_kib: u64,
     /// Peak RSS during the run (the whole run when the kernel lets the peak
@@ -188,6 +228,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// CPUs' worth of time other processes used during the run (their
+    /// busy time over the run's length), and the hypervisor's steal.
+    pub fn others_and_steal(&self) -> (f64, f64) {
+        let seconds = self.elapsed.as_secs_f64().max(1e-9);
+        (
+            (self.machine.busy - self.cpu.process).max(0.0) / seconds,
+            self.machine.steal / seconds,
+        )
+    }
+
     /// How far RSS rose above where the run started.
     pub fn rss_growth_kib(&self) -> u64 {
         self.peak_rss_kib.saturating_sub(self.rss_before_kib)
@@ -222,10 +272,12 @@ where
     let rss_before_kib = rss_kib();
     reset_peak_rss();
     let cpu_before = Cpu::now();
+    let machine_before = Machine::now();
     let started = Instant::now();
     let outcomes = phase(concurrency, duration, call).await;
     let elapsed = started.elapsed();
     let cpu = Cpu::now().since(&cpu_before);
+    let machine = Machine::now().since(&machine_before);
     let peak_rss_kib = peak_rss_kib();
     let mut nanos = Vec::new();
     let mut errors = 0;
@@ -244,6 +296,7 @@ where
         elapsed,
         latencies: Latencies::from_nanos(nanos),
         cpu,
+        machine,
         rss_before_kib,
         peak_rss_kib,
     }
