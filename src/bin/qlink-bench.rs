@@ -73,8 +73,9 @@ struct Args {
     /// spans and the OpenTelemetry layer) instead of none.
     #[arg(long)]
     telemetry: bool,
-    /// Set TCP_NODELAY on the facade's listener; Linux passes it on to the
-    /// accepted connections, which `serve_with_incoming` leaves as they are.
+    /// Also set TCP_NODELAY on the facade's listener, which Linux passes on
+    /// to accepted connections. `server::serve` has set it on every
+    /// connection itself since 0457a4b; this only matters on older trees.
     #[arg(long)]
     facade_nodelay: bool,
     /// Only these scenarios (comma-separated names, e.g. CreateOrder,GetOrders).
@@ -463,9 +464,9 @@ fn print_report(
             "off"
         },
         if args.facade_nodelay {
-            "on"
+            "also forced on the listener"
         } else {
-            "off (as served)"
+            "as the server sets it"
         },
         if cfg!(debug_assertions) {
             "debug"
