@@ -5,7 +5,12 @@
 //! Use the `de_*` functions with `#[serde(default, deserialize_with = …)]` on
 //! wire structs, or the `*_of` functions on a [`Value`].
 
-use serde::{Deserialize, Deserializer, de::DeserializeOwned};
+use std::fmt;
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor},
+};
 use serde_json::{Map, Value};
 
 use super::UpstreamErrorKind;
@@ -111,12 +116,15 @@ pub fn bool_of(value: &Value) -> bool {
     match value {
         Value::Bool(flag) => *flag,
         Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(text) => matches!(
-            text.trim().to_ascii_lowercase().as_str(),
-            "true" | "1" | "y" | "yes"
-        ),
+        Value::String(text) => bool_of_text(text),
         _ => false,
     }
+}
+
+fn bool_of_text(text: &str) -> bool {
+    ["true", "1", "y", "yes"]
+        .iter()
+        .any(|word| text.trim().eq_ignore_ascii_case(word))
 }
 
 /// Strings as they are, numbers and bools as their JSON text, `null` as "".
@@ -140,17 +148,19 @@ pub fn int_of(value: &Value) -> Option<i64> {
                 .filter(|f| f.fract() == 0.0)
                 .map(|f| f as i64)
         }),
-        Value::String(text) => {
-            let text = text.trim();
-            text.parse::<i64>().ok().or_else(|| {
-                text.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && f.fract() == 0.0)
-                    .map(|f| f as i64)
-            })
-        }
+        Value::String(text) => int_of_text(text),
         _ => None,
     }
+}
+
+fn int_of_text(text: &str) -> Option<i64> {
+    let text = text.trim();
+    text.parse::<i64>().ok().or_else(|| {
+        text.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && f.fract() == 0.0)
+            .map(|f| f as i64)
+    })
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -164,24 +174,197 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// `deserialize_with` for a tolerant bool.
+/// `deserialize_with` for a tolerant bool (read as [`bool_of`] reads a value).
 pub fn de_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    Ok(bool_of(&Value::deserialize(deserializer)?))
+    deserializer.deserialize_any(LenientBool)
 }
 
 /// `deserialize_with` for a tolerant string (numbers become their text).
 pub fn de_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    Ok(string_of(&Value::deserialize(deserializer)?))
+    deserializer.deserialize_any(LenientString)
 }
 
 /// `deserialize_with` for a tolerant integer; absent, "" or `null` is 0.
 pub fn de_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    let value = Value::deserialize(deserializer)?;
-    match value {
-        Value::Null => Ok(0),
-        Value::String(ref text) if text.trim().is_empty() => Ok(0),
-        _ => int_of(&value)
-            .ok_or_else(|| serde::de::Error::custom(format!("expected an integer, got {value}"))),
+    deserializer.deserialize_any(LenientInt)
+}
+
+// The visitors below read scalars straight from the parser, without building
+// a `Value` for each field: inventory pages carry thousands of them. Each one
+// agrees with its `*_of` counterpart on a `Value`.
+
+/// [`bool_of`], as a visitor.
+struct LenientBool;
+
+impl<'de> Visitor<'de> for LenientBool {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean, or a number or string meaning one")
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<bool, E> {
+        Ok(flag)
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<bool, E> {
+        Ok(number != 0)
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<bool, E> {
+        Ok(number != 0)
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<bool, E> {
+        Ok(number != 0.0)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<bool, E> {
+        Ok(bool_of_text(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| false)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| false)
+    }
+}
+
+/// [`string_of`], as a visitor.
+struct LenientString;
+
+impl<'de> Visitor<'de> for LenientString {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, or a number or boolean written as one")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<String, E> {
+        Ok(flag.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<String, E> {
+        // serde_json's text for the number (`1.0`, not Rust's `1`).
+        Ok(serde_json::Number::from_f64(number)
+            .map(|number| number.to_string())
+            .unwrap_or_default())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<String, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|list| list.to_string())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<String, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map))
+            .map(|object| object.to_string())
+    }
+}
+
+/// [`int_of`] as a visitor, where `null` and "" are 0.
+struct LenientInt;
+
+impl LenientInt {
+    fn not_an_integer<E: de::Error>(what: impl fmt::Display) -> E {
+        E::custom(format!("expected an integer, got {what}"))
+    }
+}
+
+impl<'de> Visitor<'de> for LenientInt {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer, or a string holding one")
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<i64, E> {
+        Ok(number)
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<i64, E> {
+        // As `int_of` does through f64: saturating.
+        Ok(i64::try_from(number).unwrap_or(i64::MAX))
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<i64, E> {
+        if number.is_finite() && number.fract() == 0.0 {
+            Ok(number as i64)
+        } else {
+            Err(Self::not_an_integer(number))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<i64, E> {
+        if text.trim().is_empty() {
+            return Ok(0);
+        }
+        int_of_text(text).ok_or_else(|| Self::not_an_integer(format_args!("{text:?}")))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<i64, E> {
+        Ok(0)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<i64, E> {
+        Ok(0)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<i64, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<i64, E> {
+        Err(Self::not_an_integer(flag))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<i64, A::Error> {
+        Err(Self::not_an_integer("a list"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<i64, A::Error> {
+        Err(Self::not_an_integer("an object"))
     }
 }
 
@@ -289,6 +472,71 @@ mod tests {
         assert_eq!(int_of(&json!("x")), None);
         assert_eq!(string_of(&json!(42)), "42");
         assert_eq!(string_of(&Value::Null), "");
+    }
+
+    #[test]
+    fn the_visitors_read_as_the_value_readers_do() {
+        #[derive(serde::Deserialize)]
+        struct Text(#[serde(deserialize_with = "de_string")] String);
+        #[derive(serde::Deserialize)]
+        struct Flag(#[serde(deserialize_with = "de_bool")] bool);
+        #[derive(serde::Deserialize)]
+        struct Int(#[serde(deserialize_with = "de_i64")] i64);
+
+        for json in [
+            "null",
+            "true",
+            "false",
+            "0",
+            "1",
+            "-7",
+            "12.0",
+            "1.5",
+            "1e3",
+            "18446744073709551615",
+            r#""""#,
+            r#"" 12 ""#,
+            r#""12.0""#,
+            r#""x""#,
+            r#""TRUE""#,
+            r#"" Yes ""#,
+            r#""0""#,
+            r#""中文""#,
+            "[1,\"a\"]",
+            r#"{"a":{"b":null}}"#,
+        ] {
+            let value: Value = serde_json::from_str(json).expect("json");
+            // Straight from the text, and through a `Value`, as wire structs are read both ways.
+            for text in [
+                serde_json::from_str::<Text>(json).map(|t| t.0).ok(),
+                serde_json::from_value::<Text>(value.clone())
+                    .map(|t| t.0)
+                    .ok(),
+            ] {
+                assert_eq!(text, Some(string_of(&value)), "string of {json}");
+            }
+            for flag in [
+                serde_json::from_str::<Flag>(json).map(|f| f.0).ok(),
+                serde_json::from_value::<Flag>(value.clone())
+                    .map(|f| f.0)
+                    .ok(),
+            ] {
+                assert_eq!(flag, Some(bool_of(&value)), "bool of {json}");
+            }
+            let expected_int = match &value {
+                Value::Null => Some(0),
+                Value::String(text) if text.trim().is_empty() => Some(0),
+                other => int_of(other),
+            };
+            for int in [
+                serde_json::from_str::<Int>(json).map(|i| i.0).ok(),
+                serde_json::from_value::<Int>(value.clone())
+                    .map(|i| i.0)
+                    .ok(),
+            ] {
+                assert_eq!(int, expected_int, "int of {json}");
+            }
+        }
     }
 
     #[derive(Debug, serde::Deserialize)]

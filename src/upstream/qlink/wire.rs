@@ -12,7 +12,10 @@ use std::{borrow::Cow, collections::BTreeMap};
 
 use base64::Engine as _;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor},
+};
 use serde_json::Value;
 
 use crate::domain::{
@@ -22,7 +25,9 @@ use crate::domain::{
 };
 use crate::upstream::{
     UpstreamErrorKind,
-    lenient::{Envelope, bool_of, de_i64, de_list, de_string, from_value, int_of, list_of},
+    lenient::{
+        Envelope, bool_of, de_bool, de_i64, de_list, de_string, from_value, int_of, list_of,
+    },
 };
 
 // ---------------------------------------------------------------------------
@@ -1104,7 +1109,7 @@ pub(super) fn inventory_page(
         Value::Object(fields) if !fields.contains_key("warehouseSku") => {
             let rows = rows(
                 result,
-                &["data", "list", "records"],
+                &INVENTORY_LIST_KEYS,
                 "warehouseSku",
                 "inventory item",
             )?;
@@ -1121,11 +1126,50 @@ pub(super) fn inventory_page(
         }
         other => (rows(other, &[], "warehouseSku", "inventory item")?, 0, None),
     };
+    Ok(assemble_inventory_page(
+        rows, page, page_size, page_count, last_flag,
+    ))
+}
+
+/// Where a page object keeps its rows.
+const INVENTORY_LIST_KEYS: [&str; 3] = ["data", "list", "records"];
+
+/// The fast way through a whole `syncInventory` answer, straight from its
+/// bytes into typed rows: `None` unless it is `success: true` with a bare
+/// array or a page object holding exactly one array of rows. Pages are the
+/// bulk of what the facade parses, and going through a `Value` tree costs
+/// twice as much; every other shape is left to [`inventory_page`].
+pub(super) fn typed_inventory_page(
+    answer: &[u8],
+    page: u32,
+    page_size: u32,
+) -> Option<InventoryPage> {
+    let answer: TypedInventoryAnswer = serde_json::from_slice(answer).ok()?;
+    if !answer.success {
+        return None;
+    }
+    let result = answer.result;
+    Some(assemble_inventory_page(
+        result.rows,
+        page,
+        page_size,
+        result.page_count,
+        result.last_flag,
+    ))
+}
+
+fn assemble_inventory_page(
+    rows: Vec<InventoryRow>,
+    page: u32,
+    page_size: u32,
+    page_count: u32,
+    last_flag: Option<bool>,
+) -> InventoryPage {
     let is_last_page = rows.is_empty()
         || last_flag.unwrap_or(false)
         || (page_count > 0 && page >= page_count)
         || (last_flag.is_none() && page_count == 0 && rows.len() < page_size as usize);
-    Ok(InventoryPage {
+    InventoryPage {
         page,
         page_count,
         is_last_page,
@@ -1143,8 +1187,86 @@ pub(super) fn inventory_page(
                 used: row.use_quantity,
             })
             .collect(),
-    })
+    }
 }
+
+/// The documented envelope of an inventory answer; other fields are ignored.
+#[derive(Deserialize)]
+struct TypedInventoryAnswer {
+    /// Required here: an answer without it goes the tolerant way.
+    #[serde(deserialize_with = "de_bool")]
+    success: bool,
+    result: TypedInventoryResult,
+}
+
+/// A `result` that is a bare array of rows or a page object; anything else
+/// fails, which sends the answer the tolerant way.
+struct TypedInventoryResult {
+    rows: Vec<InventoryRow>,
+    page_count: u32,
+    last_flag: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for TypedInventoryResult {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TypedInventoryVisitor)
+    }
+}
+
+struct TypedInventoryVisitor;
+
+impl<'de> Visitor<'de> for TypedInventoryVisitor {
+    type Value = TypedInventoryResult;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an inventory page object or a list of inventory rows")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(TypedInventoryResult {
+            rows: Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))?,
+            page_count: 0,
+            last_flag: None,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rows = None;
+        let mut page_count = 0;
+        let mut last_flag = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "pageCount" => {
+                    let count: LenientCount = map.next_value()?;
+                    page_count = u32::try_from(count.0).unwrap_or(0);
+                }
+                "isLastPage" => last_flag = map.next_value::<Option<LenientFlag>>()?.map(|f| f.0),
+                // One row rather than a page: the tolerant reader knows it.
+                "warehouseSku" => return Err(de::Error::custom("a single row")),
+                key if INVENTORY_LIST_KEYS.contains(&key) => {
+                    if rows.is_some() {
+                        return Err(de::Error::custom("more than one list of rows"));
+                    }
+                    rows = Some(map.next_value::<Vec<InventoryRow>>()?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(TypedInventoryResult {
+            rows: rows.ok_or_else(|| de::Error::custom("no list of rows"))?,
+            page_count,
+            last_flag,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct LenientCount(#[serde(deserialize_with = "de_i64")] i64);
+
+#[derive(Deserialize)]
+struct LenientFlag(#[serde(deserialize_with = "de_bool")] bool);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -1800,6 +1922,81 @@ mod tests {
             !inventory_page(&not_last, 1, 50).expect("page").is_last_page,
             "the flag wins over the size"
         );
+    }
+
+    /// The tolerant reader's page for a whole answer, for comparison.
+    fn tolerant_page(answer: &str, page: u32, page_size: u32) -> InventoryPage {
+        inventory_page(&result_of(&envelope(answer)), page, page_size).expect("tolerant page")
+    }
+
+    #[test]
+    fn typed_inventory_pages_agree_with_the_tolerant_reader() {
+        let row = r#"{"warehouseCode":"TU02","warehouseSku":"A","onwayQuantity":"3","pendingQuantity":null,"sellableQuantity":5,"unsellableQuantity":"","reservedQuantity":1.0,"useQuantity":" 2 ","totalQuantity":"6","extra":{"x":[1]}}"#;
+        let answers = [
+            format!(r#"{{"success":true,"result":[{row},{row}],"errorMsg":null}}"#),
+            format!(r#"{{"success":"true","result":[{row}]}}"#),
+            format!(
+                r#"{{"success":true,"result":{{"isLastPage":"false","currentPage":"1","pageCount":"3","data":[{row}]}}}}"#
+            ),
+            format!(
+                r#"{{"success":1,"result":{{"isLastPage":true,"pageCount":0,"list":[{row}]}}}}"#
+            ),
+            format!(
+                r#"{{"success":true,"result":{{"isLastPage":null,"pageCount":-1,"records":[{row}]}}}}"#
+            ),
+            r#"{"success":true,"result":{"isLastPage":false,"data":[]}}"#.to_owned(),
+            r#"{"success":true,"result":[]}"#.to_owned(),
+        ];
+        for answer in &answers {
+            for (page, page_size) in [(1, 1), (1, 5), (3, 1)] {
+                let typed = typed_inventory_page(answer.as_bytes(), page, page_size)
+                    .unwrap_or_else(|| panic!("the typed path declined {answer}"));
+                assert_eq!(
+                    typed,
+                    tolerant_page(answer, page, page_size),
+                    "{answer} page {page} of {page_size}"
+                );
+            }
+        }
+        let typed = typed_inventory_page(answers[0].as_bytes(), 1, 2).expect("typed");
+        assert_eq!(
+            (
+                typed.items[0].onway,
+                typed.items[0].pending,
+                typed.items[0].unsellable,
+                typed.items[0].reserved,
+                typed.items[0].used
+            ),
+            (3, 0, 0, 1, 2)
+        );
+    }
+
+    #[test]
+    fn unusual_inventory_answers_are_left_to_the_tolerant_reader() {
+        let row = r#"{"warehouseSku":"A","sellableQuantity":5}"#;
+        for answer in [
+            // No `success`, a rejection, a result encoded twice.
+            format!(r#"{{"result":[{row}]}}"#),
+            r#"{"success":false,"errorMsg":"no"}"#.to_owned(),
+            format!(
+                r#"{{"success":true,"result":"[{}]"}}"#,
+                row.replace('"', "\\\"")
+            ),
+            // One row instead of a list, a list under an unknown key, two lists.
+            format!(r#"{{"success":true,"result":{row}}}"#),
+            format!(r#"{{"success":true,"result":{{"pageCount":1,"items":[{row}]}}}}"#),
+            format!(r#"{{"success":true,"result":{{"data":[{row}],"list":[{row}]}}}}"#),
+            // A null row, a count that is not a number, not JSON at all.
+            format!(r#"{{"success":true,"result":[{row},null]}}"#),
+            format!(r#"{{"success":true,"result":{{"pageCount":"many","data":[{row}]}}}}"#),
+            "<html>".to_owned(),
+        ] {
+            assert_eq!(
+                typed_inventory_page(answer.as_bytes(), 1, 10),
+                None,
+                "{answer}"
+            );
+        }
     }
 
     #[test]
