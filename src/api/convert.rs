@@ -3,7 +3,7 @@
 //! field violation with its path (`items[0].quantity`), and nothing invalid
 //! reaches a warehouse.
 
-use std::str::FromStr;
+use std::{fmt, str::FromStr};
 
 use rust_decimal::Decimal;
 
@@ -19,6 +19,27 @@ pub const MAX_PAGE_SIZE: i32 = 1000;
 /// Page size when the caller says 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
+/// The path of a field inside a list (`items[3].sku`). It is formatted
+/// only when a violation is reported: valid requests, the common case, build
+/// no path strings.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    list: &'static str,
+    index: usize,
+    name: &'a str,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}].{}", self.list, self.index, self.name)
+    }
+}
+
+/// Anything naming a field: a `&str`, an [`At`], or `format_args!`.
+trait Field: fmt::Display + Copy {}
+
+impl<T: fmt::Display + Copy> Field for T {}
+
 /// Collects violations while reading a request.
 struct Check {
     violations: Violations,
@@ -31,12 +52,12 @@ impl Check {
         }
     }
 
-    fn fail(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.violations.add(field, description);
+    fn fail(&mut self, field: impl Field, description: impl Into<String>) {
+        self.violations.add(field.to_string(), description);
     }
 
     /// A required text field: present and not blank.
-    fn required(&mut self, field: &str, value: String) -> String {
+    fn required(&mut self, field: impl Field, value: String) -> String {
         if value.trim().is_empty() {
             self.fail(field, "required");
         }
@@ -44,12 +65,12 @@ impl Check {
     }
 
     /// A required text field of at most [`MAX_TEXT_CHARS`] characters.
-    fn required_short(&mut self, field: &str, value: String) -> String {
+    fn required_short(&mut self, field: impl Field, value: String) -> String {
         let value = self.required(field, value);
         self.short(field, value)
     }
 
-    fn short(&mut self, field: &str, value: String) -> String {
+    fn short(&mut self, field: impl Field, value: String) -> String {
         if value.chars().count() > MAX_TEXT_CHARS {
             self.fail(field, format!("at most {MAX_TEXT_CHARS} characters"));
         }
@@ -57,7 +78,7 @@ impl Check {
     }
 
     /// An optional non-negative decimal string; "" means absent.
-    fn decimal(&mut self, field: &str, value: &str) -> Option<Decimal> {
+    fn decimal(&mut self, field: impl Field, value: &str) -> Option<Decimal> {
         let text = value.trim();
         if text.is_empty() {
             return None;
@@ -79,7 +100,7 @@ impl Check {
     }
 
     /// A required non-negative decimal string.
-    fn required_decimal(&mut self, field: &str, value: &str) -> Decimal {
+    fn required_decimal(&mut self, field: impl Field, value: &str) -> Decimal {
         if value.trim().is_empty() {
             self.fail(field, "required (a decimal string like \"12.50\")");
             return Decimal::ZERO;
@@ -88,7 +109,7 @@ impl Check {
     }
 
     /// A quantity: greater than zero and within range.
-    fn quantity(&mut self, field: &str, value: i64) -> u32 {
+    fn quantity(&mut self, field: impl Field, value: i64) -> u32 {
         match u32::try_from(value) {
             Ok(quantity) if quantity > 0 => quantity,
             _ => {
@@ -99,7 +120,7 @@ impl Check {
     }
 
     /// An optional count: 0 means absent, negative is an error.
-    fn count(&mut self, field: &str, value: i64) -> Option<u32> {
+    fn count(&mut self, field: impl Field, value: i64) -> Option<u32> {
         match u32::try_from(value) {
             Ok(0) => None,
             Ok(count) => Some(count),
@@ -110,7 +131,7 @@ impl Check {
         }
     }
 
-    fn millis(&mut self, field: &str, value: Option<prost_types::Timestamp>) -> Option<i64> {
+    fn millis(&mut self, field: impl Field, value: Option<prost_types::Timestamp>) -> Option<i64> {
         let value = value?;
         if !(0..1_000_000_000).contains(&value.nanos) {
             self.fail(field, "nanos must be within 0..1e9");
@@ -125,7 +146,7 @@ impl Check {
         }
     }
 
-    fn enum_value<E: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<E> {
+    fn enum_value<E: TryFrom<i32>>(&mut self, field: impl Field, value: i32) -> Option<E> {
         match E::try_from(value) {
             Ok(known) => Some(known),
             Err(_) => {
@@ -220,14 +241,18 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
             .into_iter()
             .enumerate()
             .map(|(index, item)| {
-                let at = |name: &str| format!("items[{index}].{name}");
+                let at = |name| At {
+                    list: "items",
+                    index,
+                    name,
+                };
                 domain::OrderItem {
-                    sku: check.required_short(&at("sku"), item.sku),
-                    erp_sku: check.required_short(&at("erp_sku"), item.erp_sku),
-                    name: check.required(&at("name"), item.name),
-                    quantity: check.quantity(&at("quantity"), item.quantity),
-                    amount: check.required_decimal(&at("amount"), &item.amount),
-                    shipping_price: check.decimal(&at("shipping_price"), &item.shipping_price),
+                    sku: check.required_short(at("sku"), item.sku),
+                    erp_sku: check.required_short(at("erp_sku"), item.erp_sku),
+                    name: check.required(at("name"), item.name),
+                    quantity: check.quantity(at("quantity"), item.quantity),
+                    amount: check.required_decimal(at("amount"), &item.amount),
+                    shipping_price: check.decimal(at("shipping_price"), &item.shipping_price),
                     hs_code: item.hs_code,
                     chinese_customs_declaration_name: item.chinese_customs_declaration_name,
                     english_customs_declaration_name: item.english_customs_declaration_name,
@@ -269,8 +294,10 @@ pub fn order_refs(orders: Vec<proto::OrderRef>) -> Result<Vec<domain::OrderRef>,
         .into_iter()
         .enumerate()
         .map(|(index, order)| domain::OrderRef {
-            order_number: check
-                .required(&format!("orders[{index}].order_number"), order.order_number),
+            order_number: check.required(
+                format_args!("orders[{index}].order_number"),
+                order.order_number,
+            ),
             warehouse_order_number: order.warehouse_order_number,
             reference_code: order.reference_code,
         })
@@ -299,9 +326,9 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
             .into_iter()
             .enumerate()
             .map(|(index, item)| domain::AsnItem {
-                sku: check.required_short(&format!("items[{index}].sku"), item.sku),
+                sku: check.required_short(format_args!("items[{index}].sku"), item.sku),
                 name: item.name,
-                quantity: check.quantity(&format!("items[{index}].quantity"), item.quantity),
+                quantity: check.quantity(format_args!("items[{index}].quantity"), item.quantity),
             })
             .collect();
         let boxes = req
@@ -309,16 +336,20 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
             .into_iter()
             .enumerate()
             .map(|(index, asn_box)| {
-                let at = |name: &str| format!("boxes[{index}].{name}");
+                let at = |name| At {
+                    list: "boxes",
+                    index,
+                    name,
+                };
                 domain::AsnBox {
-                    box_number: check.count(&at("box_number"), i64::from(asn_box.box_number)),
+                    box_number: check.count(at("box_number"), i64::from(asn_box.box_number)),
                     mark_code: asn_box.mark_code,
-                    quantity: check.count(&at("quantity"), asn_box.quantity),
+                    quantity: check.count(at("quantity"), asn_box.quantity),
                     sku: asn_box.sku,
                     name: asn_box.name,
-                    length: check.decimal(&at("length"), &asn_box.length),
-                    width: check.decimal(&at("width"), &asn_box.width),
-                    height: check.decimal(&at("height"), &asn_box.height),
+                    length: check.decimal(at("length"), &asn_box.length),
+                    width: check.decimal(at("width"), &asn_box.width),
+                    height: check.decimal(at("height"), &asn_box.height),
                     length_unit: asn_box.length_unit,
                 }
             })
@@ -362,7 +393,7 @@ pub fn asn_refs(asns: Vec<proto::AsnRef>) -> Result<Vec<domain::AsnRef>, Violati
         .into_iter()
         .enumerate()
         .map(|(index, asn)| domain::AsnRef {
-            asn_number: check.required(&format!("asns[{index}].asn_number"), asn.asn_number),
+            asn_number: check.required(format_args!("asns[{index}].asn_number"), asn.asn_number),
             reference_number: asn.reference_number,
             asn_type: asn.r#type,
         })
@@ -377,7 +408,7 @@ pub fn asn_numbers(numbers: Vec<String>) -> Result<Vec<String>, Violations> {
     let numbers = numbers
         .into_iter()
         .enumerate()
-        .map(|(index, number)| check.required(&format!("asn_numbers[{index}]"), number))
+        .map(|(index, number)| check.required(format_args!("asn_numbers[{index}]"), number))
         .collect();
     check.finish(numbers)
 }
@@ -404,7 +435,7 @@ impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
             .skus
             .into_iter()
             .enumerate()
-            .map(|(index, sku)| check.required(&format!("skus[{index}]"), sku))
+            .map(|(index, sku)| check.required(format_args!("skus[{index}]"), sku))
             .collect();
         let query = domain::InventoryQuery {
             warehouse_code: check.required("warehouse_code", req.warehouse_code),
