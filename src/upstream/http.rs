@@ -12,7 +12,10 @@ use std::{
 };
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{
+    Url,
+    header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER},
+};
 use tower::{Service, ServiceExt};
 
 use super::UpstreamErrorKind;
@@ -74,7 +77,7 @@ impl HttpTransport {
     pub async fn post_json(
         &self,
         operation: &'static str,
-        url: &str,
+        url: Url,
         headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Bytes, UpstreamErrorKind> {
@@ -86,7 +89,7 @@ impl HttpTransport {
     pub async fn post_json_read(
         &self,
         operation: &'static str,
-        url: &str,
+        url: Url,
         headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Bytes, UpstreamErrorKind> {
@@ -99,7 +102,7 @@ impl HttpTransport {
         &self,
         kind: CallKind,
         operation: &'static str,
-        url: &str,
+        url: Url,
         mut headers: HeaderMap,
         body: Vec<u8>,
     ) -> Result<Bytes, UpstreamErrorKind> {
@@ -108,7 +111,7 @@ impl HttpTransport {
             tenant: self.tenant.clone(),
             operation,
             attempt: 1,
-            url: Arc::from(url),
+            url,
             headers,
             body: Bytes::from(body),
             kind,
@@ -135,7 +138,7 @@ impl Service<UpstreamCall> for ReqwestService {
     fn call(&mut self, call: UpstreamCall) -> Self::Future {
         let request = self
             .client
-            .post(&*call.url)
+            .post(call.url)
             .headers(call.headers)
             .body(call.body);
         Box::pin(async move {

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, stream};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{
+    Url,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -48,8 +51,10 @@ const READ_METHODS: [&str; 5] = [
 /// A tenant's Qianyi warehouse.
 pub struct QianyiBackend {
     tenant: Arc<str>,
-    /// The configured URL, used as is: Qianyi has one endpoint.
-    endpoint: String,
+    /// The configured URL, used as is (Qianyi has one endpoint) and parsed
+    /// once; `None` when it is not a URL (config validation rejects such a
+    /// `base_url`).
+    endpoint_url: Option<Url>,
     access_id: String,
     secret_key: SecretString,
     /// `warehouseType` and `secret`, built once; the name of a configured
@@ -89,9 +94,10 @@ impl QianyiBackend {
         transport: HttpTransport,
     ) -> Self {
         let headers = build_headers(&credentials);
+        let endpoint_url = Url::parse(&endpoint).ok();
         Self {
             tenant,
-            endpoint,
+            endpoint_url,
             access_id: credentials.access_id,
             secret_key: credentials.secret_key,
             headers,
@@ -159,16 +165,19 @@ impl QianyiBackend {
                 "the configured {name} header is not a valid HTTP header value; nothing was sent"
             ))
         })?;
+        let url = self.endpoint_url.clone().ok_or_else(|| {
+            UpstreamErrorKind::Connect(
+                "the tenant's base_url is not a URL; nothing was sent".to_owned(),
+            )
+        })?;
         let body = self.body(method, content)?;
         let request_bytes = body.len();
         let answer = if READ_METHODS.contains(&method) {
             self.transport
-                .post_json_read(method, &self.endpoint, headers, body)
+                .post_json_read(method, url, headers, body)
                 .await
         } else {
-            self.transport
-                .post_json(method, &self.endpoint, headers, body)
-                .await
+            self.transport.post_json(method, url, headers, body).await
         };
         match answer {
             Ok(answer) => {

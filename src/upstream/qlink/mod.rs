@@ -12,8 +12,12 @@ mod wire;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::{StreamExt, stream};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{
+    Url,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
@@ -53,6 +57,9 @@ pub struct QlinkBackend {
     tenant: Arc<str>,
     /// `{base_url}/global-api/v1/warehouse`, without a trailing `/`.
     endpoint: String,
+    /// `endpoint` parsed, once; `None` when it is not a URL (config
+    /// validation rejects such a `base_url`).
+    endpoint_url: Option<Url>,
     credentials: QlinkCredentials,
     /// Every header but `sign`, built once; `Err` names the configured
     /// header whose value cannot be sent.
@@ -79,9 +86,13 @@ impl QlinkBackend {
     ) -> Self {
         let endpoint = format!("{}{PATH_PREFIX}", base_url.trim_end_matches('/'));
         let headers = fixed_headers(&credentials);
+        let endpoint_url = Url::parse(&endpoint)
+            .ok()
+            .filter(|url| !url.cannot_be_a_base());
         Self {
             tenant,
             endpoint,
+            endpoint_url,
             credentials,
             headers,
             transport,
@@ -105,6 +116,17 @@ impl QlinkBackend {
         kind: CallKind,
         body: &impl Serialize,
     ) -> Result<Envelope, UpstreamError> {
+        let answer = self.send_raw(operation, kind, body).await?;
+        self.envelope(operation, &answer)
+    }
+
+    /// [`send`](Self::send) up to the answer's bytes.
+    async fn send_raw(
+        &self,
+        operation: &'static str,
+        kind: CallKind,
+        body: &impl Serialize,
+    ) -> Result<Bytes, UpstreamError> {
         let content = serde_json::to_string(body).map_err(|err| {
             self.error(
                 operation,
@@ -125,19 +147,39 @@ impl QlinkBackend {
             HeaderValue::from_str(&sign)
                 .map_err(|_| self.error(operation, invalid_header("sign")))?,
         );
-        let url = format!("{}/{operation}", self.endpoint);
-        tracing::debug!(tenant = %self.tenant, operation, bytes = content.len(), "sending qlink request");
-        let answer = self
-            .transport
-            .post(kind, operation, &url, headers, content.into_bytes())
-            .await
+        let url = self
+            .operation_url(operation)
             .map_err(|kind| self.error(operation, kind))?;
-        Envelope::parse(&answer)
+        tracing::debug!(tenant = %self.tenant, operation, bytes = content.len(), "sending qlink request");
+        self.transport
+            .post(kind, operation, url, headers, content.into_bytes())
+            .await
+            .map_err(|kind| self.error(operation, kind))
+    }
+
+    /// `{endpoint}/{operation}`, without parsing a URL again.
+    fn operation_url(&self, operation: &str) -> Result<Url, UpstreamErrorKind> {
+        let not_a_url = || {
+            UpstreamErrorKind::Connect(
+                "the tenant's base_url is not a URL; nothing was sent".to_owned(),
+            )
+        };
+        let mut url = self.endpoint_url.clone().ok_or_else(not_a_url)?;
+        url.path_segments_mut()
+            .map_err(|()| not_a_url())?
+            .pop_if_empty()
+            .push(operation);
+        Ok(url)
+    }
+
+    fn envelope(&self, operation: &'static str, answer: &[u8]) -> Result<Envelope, UpstreamError> {
+        Envelope::parse(answer)
             .and_then(Envelope::into_success)
             .map_err(|kind| self.error(operation, kind))
     }
 
-    /// One inventory page.
+    /// One inventory page: typed straight from the bytes when the answer has
+    /// a usual shape, else through the tolerant reader.
     async fn inventory_page(
         &self,
         query: &InventoryQuery,
@@ -145,7 +187,11 @@ impl QlinkBackend {
     ) -> Result<InventoryPage, UpstreamError> {
         const OP: &str = "syncInventory";
         let body = wire::SyncInventory::new(self.warehouse_key(), query, page);
-        let envelope = self.send(OP, CallKind::Read, &body).await?;
+        let answer = self.send_raw(OP, CallKind::Read, &body).await?;
+        if let Some(typed) = wire::typed_inventory_page(&answer, page, query.page_size) {
+            return Ok(typed);
+        }
+        let envelope = self.envelope(OP, &answer)?;
         wire::inventory_page(&wire::result_of(&envelope), page, query.page_size)
             .map_err(|kind| self.error(OP, kind))
     }
