@@ -15,6 +15,10 @@
 //! Prints markdown on stdout, progress on stderr; exits non-zero when any
 //! call failed. See BENCHMARKS.md.
 
+// The allocator the `qlink-facade` binary uses, for the floor as well.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "qlink-bench/measure.rs"]
 mod measure;
 #[path = "qlink-bench/scenarios.rs"]
