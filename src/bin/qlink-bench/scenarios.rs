@@ -24,6 +24,7 @@ use qlink_facade::{
     upstream::sign::{qianyi_sign, qlink_sign},
 };
 use reqwest::header::CONTENT_TYPE;
+use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
 use tonic::{Request, transport::Channel};
@@ -380,11 +381,13 @@ impl Bench {
             (Scenario::ListWarehouses, Path::Floor) => inner
                 .qlink_direct("initWarehouses", inner.bodies.list_warehouses.clone())
                 .await
+                .and_then(|bytes| answer_of::<Acknowledged>("initWarehouses", &bytes))
                 .map(drop),
             (Scenario::ListWarehouses, Path::Facade) => inner.facade_list_warehouses().await,
             (Scenario::CreateOrder, Path::Floor) => inner
                 .qlink_direct("createOrder", inner.bodies.create_order.clone())
                 .await
+                .and_then(|bytes| answer_of::<Acknowledged>("createOrder", &bytes))
                 .map(drop),
             (Scenario::CreateOrder, Path::Facade) => inner.facade_create_order().await,
             (Scenario::SyncInventory, Path::Floor) => inner.floor_sync_inventory().await,
@@ -436,8 +439,8 @@ impl Inner {
     }
 
     /// The floor of one qlink call: sign the exact bytes, POST them with
-    /// the facade's headers, read the answer as JSON and check `success`.
-    async fn qlink_direct(&self, operation: &str, body: Bytes) -> Result<Value, String> {
+    /// the facade's headers and return the 2xx answer's bytes.
+    async fn qlink_direct(&self, operation: &str, body: Bytes) -> Result<Bytes, String> {
         let content = std::str::from_utf8(&body).map_err(|err| err.to_string())?;
         let sign = qlink_sign(APP_KEY, content, APP_SECRET);
         let response = self
@@ -451,19 +454,19 @@ impl Inner {
             .send()
             .await
             .map_err(|err| format!("{operation}: {err}"))?;
-        answer_of(operation, response).await
+        body_of(operation, response).await
     }
 
     async fn floor_sync_inventory(&self) -> Result<(), String> {
         let mut skus = 0u64;
         for page in 1.. {
             let body = inventory_body(&self.bodies.inventory, page);
-            let answer = self
+            let bytes = self
                 .qlink_direct("syncInventory", Bytes::from(body))
                 .await?;
-            let result = &answer["result"];
-            skus += result["data"].as_array().map_or(0, Vec::len) as u64;
-            if result["isLastPage"].as_bool().unwrap_or(true) {
+            let answer: InventoryAnswer<'_> = answer_of("syncInventory", &bytes)?;
+            skus += answer.result.data.len() as u64;
+            if answer.result.is_last_page {
                 break;
             }
         }
@@ -495,7 +498,8 @@ impl Inner {
             .send()
             .await
             .map_err(|err| format!("getOrder: {err}"))?;
-        answer_of("getOrder", response).await.map(drop)
+        let bytes = body_of("getOrder", response).await?;
+        answer_of::<Acknowledged>("getOrder", &bytes).map(drop)
     }
 
     async fn facade_list_warehouses(&self) -> Result<(), String> {
@@ -581,8 +585,66 @@ impl Inner {
     }
 }
 
-/// Reads an answer as a JSON object whose `success` is true (or "true").
-async fn answer_of(operation: &str, response: reqwest::Response) -> Result<Value, String> {
+/// An answer the floor checks: `success` must be true (or "true").
+trait Answer {
+    fn success(&self) -> &Value;
+}
+
+/// The least any client reads from a unary answer: `success`, with every
+/// other field skipped by the parser, not built.
+#[derive(Deserialize)]
+struct Acknowledged {
+    success: Value,
+}
+
+impl Answer for Acknowledged {
+    fn success(&self) -> &Value {
+        &self.success
+    }
+}
+
+/// An inventory page as a careful direct client reads it: `success`,
+/// `isLastPage` and every row's nine fields as text borrowed from the body
+/// (no allocation per field, no number parsing).
+#[derive(Deserialize)]
+struct InventoryAnswer<'a> {
+    success: Value,
+    #[serde(borrow)]
+    result: InventoryResult<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InventoryResult<'a> {
+    is_last_page: bool,
+    #[serde(borrow)]
+    data: Vec<FloorInventoryRow<'a>>,
+}
+
+/// The bench warehouse writes every field as a string without escapes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read by the parser: that is what is measured
+struct FloorInventoryRow<'a> {
+    warehouse_code: &'a str,
+    warehouse_sku: &'a str,
+    onway_quantity: &'a str,
+    pending_quantity: &'a str,
+    sellable_quantity: &'a str,
+    unsellable_quantity: &'a str,
+    reserved_quantity: &'a str,
+    use_quantity: &'a str,
+    total_quantity: &'a str,
+}
+
+impl Answer for InventoryAnswer<'_> {
+    fn success(&self) -> &Value {
+        &self.success
+    }
+}
+
+/// The body of a 2xx answer.
+async fn body_of(operation: &str, response: reqwest::Response) -> Result<Bytes, String> {
     let status = response.status();
     let body = response
         .bytes()
@@ -591,9 +653,16 @@ async fn answer_of(operation: &str, response: reqwest::Response) -> Result<Value
     if !status.is_success() {
         return Err(format!("{operation}: HTTP {status}"));
     }
-    let answer: Value =
-        serde_json::from_slice(&body).map_err(|err| format!("{operation}: {err}"))?;
-    match &answer["success"] {
+    Ok(body)
+}
+
+/// Reads an answer whose `success` is true (or "true") into `T`.
+fn answer_of<'a, T: Deserialize<'a> + Answer>(
+    operation: &str,
+    body: &'a [u8],
+) -> Result<T, String> {
+    let answer: T = serde_json::from_slice(body).map_err(|err| format!("{operation}: {err}"))?;
+    match answer.success() {
         Value::Bool(true) => Ok(answer),
         Value::String(flag) if flag == "true" => Ok(answer),
         other => Err(format!("{operation}: success is {other}")),
