@@ -3,6 +3,7 @@
 // The facade allocates and frees many small buffers per call (JSON, HTTP/2
 // frames, headers); mimalloc does that for about half glibc's CPU. See
 // BENCHMARKS.md.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -16,6 +16,7 @@
 //! call failed. See BENCHMARKS.md.
 
 // The allocator the `qlink-facade` binary uses, for the floor as well.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
