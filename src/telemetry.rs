@@ -3,6 +3,8 @@
 //! is configured (`[telemetry] otlp_endpoint` or the standard
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`); W3C trace context always propagated.
 
+use std::io::IsTerminal;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
@@ -70,7 +72,9 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
             .with_writer(std::io::stderr)
             .boxed()
     } else {
+        // Colours only on a terminal: journald and log files get plain text.
         tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .boxed()
     };
