@@ -455,6 +455,38 @@ mod tests {
         addr
     }
 
+    #[test]
+    fn operation_urls_extend_the_base_url_without_reparsing_it() {
+        let backend = |base: &str| {
+            QlinkBackend::new(
+                Arc::from("t"),
+                base.to_owned(),
+                credentials(),
+                HttpTransport::new(Duration::from_secs(1)).expect("transport"),
+            )
+        };
+        for base in ["http://127.0.0.1:8080", "http://127.0.0.1:8080/"] {
+            assert_eq!(
+                backend(base)
+                    .operation_url("createOrder")
+                    .expect("url")
+                    .as_str(),
+                "http://127.0.0.1:8080/global-api/v1/warehouse/createOrder"
+            );
+        }
+        assert_eq!(
+            backend("https://gw.example.com/qlink/")
+                .operation_url("syncInventory")
+                .expect("url")
+                .as_str(),
+            "https://gw.example.com/qlink/global-api/v1/warehouse/syncInventory"
+        );
+        assert!(matches!(
+            backend("not a url").operation_url("createOrder"),
+            Err(UpstreamErrorKind::Connect(_))
+        ));
+    }
+
     fn credentials() -> QlinkCredentials {
         QlinkCredentials {
             app_key: "1".into(),
