@@ -164,6 +164,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // As the server always does; `telemetry::init` does it too.
+    qlink_facade::telemetry::install_propagator();
     // Without telemetry no subscriber is installed: spans are disabled and
     // logs cost nothing.
     let _telemetry = args

@@ -733,7 +733,72 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64)> {
             )));
         },
     );
+    let mut layers = call_layers();
+    time(
+        "call layer + attempt layer around services that answer at once, no subscriber".to_owned(),
+        &mut || layers(),
+    );
+    let telemetry = qlink_facade::telemetry::Telemetry::new(&Default::default());
+    tracing::dispatcher::with_default(&telemetry.dispatch, || {
+        time(
+            "the same under the production subscriber (info: two spans, OpenTelemetry layer)"
+                .to_owned(),
+            &mut || layers(),
+        );
+    });
     results
+}
+
+/// One unary call's trip through the facade's own layers, with a caller's
+/// `traceparent`: the gRPC call layer (span, trace context, request metrics)
+/// around an attempt layer (span, `traceparent` injection, attempt metrics),
+/// the inner services answering at once. Runs on the current thread.
+fn call_layers() -> impl FnMut() {
+    use qlink_facade::{
+        metrics::Metrics,
+        middleware::{CallKind, UpstreamCall, attempt::AttemptLayer, grpc::GrpcCallLayer},
+        upstream::UpstreamErrorKind,
+    };
+    use tower::{Layer, ServiceExt, service_fn};
+
+    let metrics = Metrics::shared();
+    let attempt = AttemptLayer::new(metrics.clone()).layer(service_fn(|call: UpstreamCall| {
+        std::future::ready(Ok::<_, UpstreamErrorKind>(Bytes::from(
+            call.body.len().to_string(),
+        )))
+    }));
+    let upstream_call = UpstreamCall {
+        tenant: Arc::from(QLINK_TENANT),
+        operation: "initWarehouses",
+        attempt: 1,
+        url: "http://127.0.0.1:9/initWarehouses"
+            .parse()
+            .expect("static URL"),
+        headers: Default::default(),
+        body: Bytes::from_static(b"{}"),
+        kind: CallKind::Read,
+    };
+    let grpc = GrpcCallLayer::new(metrics, [QLINK_TENANT.to_owned()]).layer(service_fn(
+        move |_: http::Request<()>| {
+            let attempt = attempt.clone().oneshot(upstream_call.clone());
+            async move {
+                let _ = attempt.await;
+                Ok::<_, std::convert::Infallible>(http::Response::new(()))
+            }
+        },
+    ));
+    move || {
+        let request = http::Request::builder()
+            .uri("/qlink.v1.WarehouseService/ListWarehouses")
+            .header("x-tenant-id", QLINK_TENANT)
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .body(())
+            .unwrap_or_default();
+        let _ = std::hint::black_box(futures::executor::block_on(grpc.clone().oneshot(request)));
+    }
 }
 
 /// Runs `f` in batches until `budget` has passed; nanoseconds per call.
