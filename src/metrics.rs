@@ -1,9 +1,11 @@
 //! Prometheus metrics, served as text at `/metrics` on the HTTP listener.
 //! One [`Metrics`] per server, passed explicitly to the layers that record.
 //! Labels are tenant ids, RPC / operation names and outcome codes only:
-//! never anything a caller or warehouse sent.
+//! never anything a caller or warehouse sent. The per-call label sets hold
+//! shared or static strings, so recording a call allocates nothing once its
+//! series exists.
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -17,28 +19,28 @@ use prometheus_client::{
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    tenant: String,
-    method: String,
-    code: String,
+    tenant: Arc<str>,
+    method: Arc<str>,
+    code: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
-    tenant: String,
-    method: String,
+    tenant: Arc<str>,
+    method: Arc<str>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AttemptLabels {
-    tenant: String,
-    operation: String,
-    outcome: String,
+    tenant: Arc<str>,
+    operation: &'static str,
+    outcome: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
-    tenant: String,
-    operation: String,
+    tenant: Arc<str>,
+    operation: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -173,43 +175,59 @@ impl Metrics {
         text
     }
 
-    pub fn record_request(&self, tenant: &str, method: &str, code: &str, seconds: f64) {
+    /// One gRPC call. `tenant` and `method` must come from a bounded set:
+    /// configured tenants and served RPCs, or a fixed stand-in.
+    pub fn record_request(
+        &self,
+        tenant: &Arc<str>,
+        method: &Arc<str>,
+        code: &'static str,
+        seconds: f64,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
-                tenant: tenant.to_owned(),
-                method: method.to_owned(),
-                code: code.to_owned(),
+                tenant: tenant.clone(),
+                method: method.clone(),
+                code,
             })
             .inc();
         self.request_seconds
             .get_or_create(&MethodLabels {
-                tenant: tenant.to_owned(),
-                method: method.to_owned(),
+                tenant: tenant.clone(),
+                method: method.clone(),
             })
             .observe(seconds);
     }
 
-    pub fn record_attempt(&self, tenant: &str, operation: &str, outcome: &str, seconds: f64) {
+    /// One HTTP attempt to a warehouse; `outcome` is `ok`, an HTTP status or
+    /// an error kind.
+    pub fn record_attempt(
+        &self,
+        tenant: &Arc<str>,
+        operation: &'static str,
+        outcome: Cow<'static, str>,
+        seconds: f64,
+    ) {
         self.upstream_attempts
             .get_or_create(&AttemptLabels {
-                tenant: tenant.to_owned(),
-                operation: operation.to_owned(),
-                outcome: outcome.to_owned(),
+                tenant: tenant.clone(),
+                operation,
+                outcome,
             })
             .inc();
         self.upstream_seconds
             .get_or_create(&OperationLabels {
-                tenant: tenant.to_owned(),
-                operation: operation.to_owned(),
+                tenant: tenant.clone(),
+                operation,
             })
             .observe(seconds);
     }
 
-    pub fn record_retry(&self, tenant: &str, operation: &str) {
+    pub fn record_retry(&self, tenant: &Arc<str>, operation: &'static str) {
         self.upstream_retries
             .get_or_create(&OperationLabels {
-                tenant: tenant.to_owned(),
-                operation: operation.to_owned(),
+                tenant: tenant.clone(),
+                operation,
             })
             .inc();
     }

@@ -36,7 +36,7 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let call_layer = GrpcCallLayer::new(metrics, tenants.ids());
+    let call_layer = GrpcCallLayer::new(metrics, tenants.ids(), served_rpcs());
     let api = FacadeApi::new(tenants);
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -83,4 +83,53 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
+}
+
+/// The RPCs [`serve`] answers, `package.Service/Method`, read from the
+/// descriptor sets it serves by reflection.
+pub fn served_rpcs() -> Vec<String> {
+    use prost::Message as _;
+
+    [
+        proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ]
+    .into_iter()
+    // Built into the binary; one that did not decode would only label its
+    // calls `unknown`.
+    .filter_map(|encoded| prost_types::FileDescriptorSet::decode(encoded).ok())
+    .flat_map(|set| set.file)
+    .flat_map(|file| {
+        let package = file.package().to_owned();
+        file.service.into_iter().flat_map(move |service| {
+            let prefix = format!("{package}.{}", service.name());
+            service
+                .method
+                .into_iter()
+                .map(move |method| format!("{prefix}/{}", method.name()))
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_rpcs;
+
+    #[test]
+    fn served_rpcs_are_the_api_health_and_reflection() {
+        let rpcs = served_rpcs();
+        for rpc in [
+            "qlink.v1.WarehouseService/ListWarehouses",
+            "qlink.v1.OrderService/CreateOrder",
+            "qlink.v1.InventoryService/SyncInventory",
+            "grpc.health.v1.Health/Check",
+            "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(rpcs.iter().any(|served| served == rpc), "{rpc} in {rpcs:?}");
+        }
+    }
 }

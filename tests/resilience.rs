@@ -113,6 +113,51 @@ async fn a_read_survives_two_5xx_answers_and_metrics_count_the_retries() {
 }
 
 #[tokio::test]
+async fn callers_cannot_add_metric_series_with_made_up_paths_or_tenants() {
+    let simulator = simulator().await;
+    let metrics = Metrics::shared();
+    let facade = spawn_facade_with_metrics(
+        config(&qlink_tenant("known", &simulator, "")),
+        metrics.clone(),
+    )
+    .await;
+    let mut grpc = tonic::client::Grpc::new(facade.channel());
+    for n in 0..3 {
+        grpc.ready().await.expect("ready");
+        let status = grpc
+            .unary::<_, (), _>(
+                req("known", ()),
+                format!("/made.up.Service{n}/Call{n}")
+                    .parse()
+                    .expect("path"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .expect_err("no such RPC");
+        assert_eq!(status.code(), Code::Unimplemented);
+    }
+    let status = facade
+        .warehouses()
+        .list_warehouses(req("made-up-tenant", Default::default()))
+        .await
+        .expect_err("no such tenant");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+
+    let text = metrics.encode();
+    assert!(!text.contains("made"), "{text}");
+    assert!(
+        text.contains(
+            r#"qlink_facade_grpc_requests_total{tenant="known",method="unknown",code="UNIMPLEMENTED"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"qlink_facade_grpc_requests_total{tenant="unknown",method="qlink.v1.WarehouseService/ListWarehouses",code="NOT_FOUND"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_write_is_not_retried_once_it_was_sent() {
     let simulator = simulator().await;
     let facade = spawn_facade(config(&qlink_tenant(
@@ -383,7 +428,12 @@ async fn the_callers_trace_context_arrives_at_the_upstream() {
 #[tokio::test]
 async fn metrics_and_health_are_served_over_http() {
     let metrics = Metrics::shared();
-    metrics.record_request("t", "qlink.v1.WarehouseService/ListWarehouses", "OK", 0.001);
+    metrics.record_request(
+        &"t".into(),
+        &"qlink.v1.WarehouseService/ListWarehouses".into(),
+        "OK",
+        0.001,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

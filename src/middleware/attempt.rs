@@ -2,6 +2,7 @@
 //! attempt, and the W3C trace context of that span in the outgoing headers.
 
 use std::{
+    borrow::Cow,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -87,11 +88,11 @@ where
                 } else if result.is_ok() {
                     recorded.record("http.status", 200);
                 }
-                recorded.record("outcome", outcome.as_str());
+                recorded.record("outcome", &*outcome);
                 metrics.record_attempt(
                     &tenant,
                     operation,
-                    &outcome,
+                    outcome,
                     started.elapsed().as_secs_f64(),
                 );
                 result
@@ -102,19 +103,19 @@ where
 }
 
 /// `ok`, the HTTP status, or the error kind: a small, fixed set of labels.
-fn outcome_label(result: &Result<Bytes, UpstreamErrorKind>) -> String {
-    match result {
-        Ok(_) => "ok".to_owned(),
-        Err(UpstreamErrorKind::Http { status, .. }) => status.to_string(),
-        Err(UpstreamErrorKind::Connect(_)) => "connect_error".to_owned(),
-        Err(UpstreamErrorKind::Timeout) => "timeout".to_owned(),
-        Err(UpstreamErrorKind::Transport(_)) => "transport_error".to_owned(),
-        Err(UpstreamErrorKind::DeadlineExceeded) => "deadline_exceeded".to_owned(),
-        Err(UpstreamErrorKind::Malformed(_)) => "malformed".to_owned(),
-        Err(UpstreamErrorKind::Rejected { .. }) => "rejected".to_owned(),
-        Err(UpstreamErrorKind::RateLimited { .. }) => "rate_limited".to_owned(),
-        Err(UpstreamErrorKind::Overloaded) => "overloaded".to_owned(),
-    }
+fn outcome_label(result: &Result<Bytes, UpstreamErrorKind>) -> Cow<'static, str> {
+    Cow::Borrowed(match result {
+        Ok(_) => "ok",
+        Err(UpstreamErrorKind::Http { status, .. }) => return Cow::Owned(status.to_string()),
+        Err(UpstreamErrorKind::Connect(_)) => "connect_error",
+        Err(UpstreamErrorKind::Timeout) => "timeout",
+        Err(UpstreamErrorKind::Transport(_)) => "transport_error",
+        Err(UpstreamErrorKind::DeadlineExceeded) => "deadline_exceeded",
+        Err(UpstreamErrorKind::Malformed(_)) => "malformed",
+        Err(UpstreamErrorKind::Rejected { .. }) => "rejected",
+        Err(UpstreamErrorKind::RateLimited { .. }) => "rate_limited",
+        Err(UpstreamErrorKind::Overloaded) => "overloaded",
+    })
 }
 
 /// Writes `traceparent` (and `tracestate`) for `span` into `headers`.

@@ -22,16 +22,40 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub struct GrpcCallLayer {
     metrics: Arc<Metrics>,
-    /// Configured tenant ids: anything else is labelled `unknown`, so callers
-    /// cannot grow the metrics without bound.
-    tenants: Arc<HashSet<String>>,
+    labels: Arc<Labels>,
+}
+
+/// What a call may be labelled with. Callers choose the tenant header and
+/// the path, so anything outside these sets gets a fixed stand-in, and the
+/// metrics cannot grow without bound.
+#[derive(Debug)]
+struct Labels {
+    /// Configured tenant ids.
+    tenants: HashSet<Arc<str>>,
+    /// Served RPCs, `package.Service/Method`.
+    methods: HashSet<Arc<str>>,
+    /// For a tenant or method outside the sets.
+    unknown: Arc<str>,
+    /// For a call without `x-tenant-id`.
+    no_tenant: Arc<str>,
 }
 
 impl GrpcCallLayer {
-    pub fn new(metrics: Arc<Metrics>, tenants: impl IntoIterator<Item = String>) -> Self {
+    /// `tenants`: the configured tenant ids; `methods`: the served RPCs as
+    /// `package.Service/Method`.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        tenants: impl IntoIterator<Item = String>,
+        methods: impl IntoIterator<Item = String>,
+    ) -> Self {
         Self {
             metrics,
-            tenants: Arc::new(tenants.into_iter().collect()),
+            labels: Arc::new(Labels {
+                tenants: tenants.into_iter().map(Arc::from).collect(),
+                methods: methods.into_iter().map(Arc::from).collect(),
+                unknown: Arc::from("unknown"),
+                no_tenant: Arc::from("none"),
+            }),
         }
     }
 }
@@ -70,20 +94,24 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let method = request.uri().path().trim_start_matches('/').to_owned();
-        let tenant = match request
-            .headers()
-            .get("x-tenant-id")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(id) if self.layer.tenants.contains(id) => id.to_owned(),
-            Some(_) => "unknown".to_owned(),
-            None => "none".to_owned(),
+        let labels = &self.layer.labels;
+        let path = request.uri().path().trim_start_matches('/');
+        let method = labels.methods.get(path).unwrap_or(&labels.unknown).clone();
+        let tenant = match request.headers().get("x-tenant-id") {
+            Some(id) => id
+                .to_str()
+                .ok()
+                .and_then(|id| labels.tenants.get(id))
+                .unwrap_or(&labels.unknown)
+                .clone(),
+            None => labels.no_tenant.clone(),
         };
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
-        let span = tracing::info_span!("grpc", rpc = %method, tenant = %tenant, grpc.code = Empty);
+        // The span names the path as sent, unknown or not: spans are not
+        // series, and an operator wants to see what was called.
+        let span = tracing::info_span!("grpc", rpc = %path, tenant = %tenant, grpc.code = Empty);
         let _ = span.set_parent(parent);
         let metrics = self.layer.metrics.clone();
         let started = Instant::now();

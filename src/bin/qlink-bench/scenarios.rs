@@ -778,15 +778,18 @@ fn call_layers() -> impl FnMut() {
         body: Bytes::from_static(b"{}"),
         kind: CallKind::Read,
     };
-    let grpc = GrpcCallLayer::new(metrics, [QLINK_TENANT.to_owned()]).layer(service_fn(
-        move |_: http::Request<()>| {
-            let attempt = attempt.clone().oneshot(upstream_call.clone());
-            async move {
-                let _ = attempt.await;
-                Ok::<_, std::convert::Infallible>(http::Response::new(()))
-            }
-        },
-    ));
+    let grpc = GrpcCallLayer::new(
+        metrics,
+        [QLINK_TENANT.to_owned()],
+        qlink_facade::server::served_rpcs(),
+    )
+    .layer(service_fn(move |_: http::Request<()>| {
+        let attempt = attempt.clone().oneshot(upstream_call.clone());
+        async move {
+            let _ = attempt.await;
+            Ok::<_, std::convert::Infallible>(http::Response::new(()))
+        }
+    }));
     move || {
         let request = http::Request::builder()
             .uri("/qlink.v1.WarehouseService/ListWarehouses")
