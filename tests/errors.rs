@@ -539,3 +539,89 @@ tokens = ["${{CALLER_TOKEN}}"]
         .await
         .expect("right token");
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_signed_headers_and_writes_stay_put() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use axum::{
+        Router,
+        http::{HeaderMap, StatusCode, header::LOCATION},
+        routing::post,
+    };
+
+    async fn serve(app: Router) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        addr
+    }
+
+    let reached = Arc::new(AtomicUsize::new(0));
+    let elsewhere = serve(Router::new().fallback(post({
+        let reached = reached.clone();
+        move || async move {
+            reached.fetch_add(1, Ordering::SeqCst);
+            r#"{"success": true}"#
+        }
+    })))
+    .await;
+    let redirecting = serve(Router::new().fallback(post(move || async move {
+        let mut headers = HeaderMap::new();
+        let target = format!("http://{elsewhere}/moved");
+        headers.insert(LOCATION, target.parse().expect("location"));
+        (StatusCode::PERMANENT_REDIRECT, headers)
+    })))
+    .await;
+    let facade = spawn_facade(
+        Config::from_toml(
+            &format!(
+                r#"
+[[tenant]]
+id = "moved"
+protocol = "qlink"
+base_url = "http://{redirecting}/api"
+app_key = "demo-app-key"
+app_secret = "demo-app-secret"
+warehouse_key = "demo-warehouse-key"
+"#
+            ),
+            &|_| None,
+        )
+        .expect("config"),
+    )
+    .await;
+
+    let status = facade
+        .orders()
+        .create_order(req("moved", order("ORD-R", "TU01", SKU)))
+        .await
+        .expect_err("a redirect is an error");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains("308")
+            && status
+                .message()
+                .contains(&format!("http://{elsewhere}/moved")),
+        "{}",
+        status.message()
+    );
+    let status = facade
+        .warehouses()
+        .list_warehouses(req("moved", Default::default()))
+        .await
+        .expect_err("a redirect is an error for reads too");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "nothing went where the redirect pointed"
+    );
+}

@@ -127,6 +127,8 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
                 Status::with_error_details(Code::ResourceExhausted, message, details)
             }
             401 | 403 => Status::permission_denied(message),
+            // Not followed (signed headers, writes): the endpoint is wrong.
+            300..=399 => Status::failed_precondition(message),
             404 | 405 | 501 => Status::unimplemented(message),
             408 | 504 => Status::deadline_exceeded(message),
             500..=599 => Status::unavailable(message),

@@ -14,7 +14,7 @@ use std::{
 use bytes::Bytes;
 use reqwest::{
     Url,
-    header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER},
+    header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER},
 };
 use tower::{Service, ServiceExt};
 
@@ -65,6 +65,10 @@ impl HttpTransport {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
             .user_agent(concat!("qlink-facade/", env!("CARGO_PKG_VERSION")))
+            // Never follow a redirect: the app key and signature headers
+            // would go wherever the answer points, and a 307/308 would send
+            // a write's body again. A redirect is an error naming the target.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             tenant,
@@ -150,13 +154,25 @@ impl Service<UpstreamCall> for ReqwestService {
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let redirected_to = status
+                .is_redirection()
+                .then(|| response.headers().get(LOCATION))
+                .flatten()
+                .map(|location| String::from_utf8_lossy(location.as_bytes()).into_owned());
             let body = response.bytes().await.map_err(classify)?;
             if status.is_success() {
                 return Ok(body);
             }
+            let message = match redirected_to {
+                Some(location) => format!(
+                    "redirects to {}, which is not followed: point the tenant's base URL there",
+                    quote(&location)
+                ),
+                None => error_words(&body),
+            };
             Err(UpstreamErrorKind::Http {
                 status: status.as_u16(),
-                message: error_words(&body),
+                message,
                 retry_after,
             })
         })
@@ -210,5 +226,10 @@ fn error_words(body: &[u8]) -> String {
     if text.is_empty() {
         return "empty body".to_owned();
     }
+    quote(text)
+}
+
+/// At most [`ERROR_BODY_QUOTE_CHARS`] of a warehouse's text.
+fn quote(text: &str) -> String {
     text.chars().take(ERROR_BODY_QUOTE_CHARS).collect()
 }
