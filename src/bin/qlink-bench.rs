@@ -71,9 +71,15 @@ struct Args {
     /// turn (one tonic `Channel` each).
     #[arg(long, default_value_t = 1)]
     channels: usize,
-    /// Worker threads of each of the three runtimes (default: the CPUs).
+    /// Worker threads of each of the three runtimes (default: the CPUs, or
+    /// with --facade-cpus the CPUs each side may use).
     #[arg(long)]
     workers: Option<usize>,
+    /// Pin the facade's threads to these CPUs (e.g. `1`) and the warehouse's
+    /// and the callers' to all the others, as if the facade had its own
+    /// machine. Linux only.
+    #[arg(long, value_delimiter = ',')]
+    facade_cpus: Vec<usize>,
     /// Install the facade's production telemetry (`RUST_LOG`, default info:
     /// spans and the OpenTelemetry layer) instead of none.
     #[arg(long)]
@@ -171,10 +177,14 @@ fn main() -> ExitCode {
     let _telemetry = args
         .telemetry
         .then(|| qlink_facade::telemetry::init(&Default::default()));
-    let workers = args.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
-    });
-    let code = match start_and_measure(&args, &plan, workers) {
+    let placement = match Placement::of(&args) {
+        Ok(placement) => placement,
+        Err(problem) => {
+            eprintln!("qlink-bench: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = match start_and_measure(&args, &plan, &placement) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(problem) => {
@@ -187,24 +197,126 @@ fn main() -> ExitCode {
     std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
 }
 
-fn runtime(name: &'static str, workers: usize) -> io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Which CPUs the runtimes' threads may use, and how many workers each gets.
+#[derive(Debug, Clone)]
+struct Placement {
+    /// CPUs the process may use, counted before any pinning.
+    cpus: usize,
+    /// `None`: any CPU.
+    facade_cpus: Option<Vec<usize>>,
+    other_cpus: Option<Vec<usize>>,
+    facade_workers: usize,
+    other_workers: usize,
+}
+
+impl Placement {
+    fn of(args: &Args) -> Result<Self, String> {
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        if args.facade_cpus.is_empty() {
+            let workers = args.workers.unwrap_or(cpus);
+            return Ok(Self {
+                cpus,
+                facade_cpus: None,
+                other_cpus: None,
+                facade_workers: workers,
+                other_workers: workers,
+            });
+        }
+        if !cfg!(target_os = "linux") {
+            return Err("--facade-cpus needs Linux".to_owned());
+        }
+        if let Some(cpu) = args.facade_cpus.iter().find(|&&cpu| cpu >= cpus) {
+            return Err(format!("--facade-cpus: there is no CPU {cpu} (0..{cpus})"));
+        }
+        let others: Vec<usize> = (0..cpus)
+            .filter(|cpu| !args.facade_cpus.contains(cpu))
+            .collect();
+        if others.is_empty() {
+            return Err("--facade-cpus leaves no CPU for the warehouse and the callers".to_owned());
+        }
+        Ok(Self {
+            cpus,
+            facade_workers: args.workers.unwrap_or(args.facade_cpus.len()),
+            other_workers: args.workers.unwrap_or(others.len()),
+            facade_cpus: Some(args.facade_cpus.clone()),
+            other_cpus: Some(others),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match (&self.facade_cpus, &self.other_cpus) {
+            (Some(facade), Some(others)) => format!(
+                "facade pinned to CPU(s) {facade:?} with {} worker(s), warehouse and callers to {others:?} with {} each",
+                self.facade_workers, self.other_workers
+            ),
+            _ => format!(
+                "{} worker threads in each of the upstream, facade and client runtimes",
+                self.facade_workers
+            ),
+        }
+    }
+}
+
+fn runtime(name: &'static str, workers: usize, cpus: Option<Vec<usize>>) -> io::Result<Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(cpus) = cpus {
+        builder.on_thread_start(move || pin_current_thread(&cpus));
+    }
+    builder
         .worker_threads(workers.max(1))
         .thread_name(name)
         .enable_all()
         .build()
 }
 
+/// Restricts the calling thread to `cpus`; a failure is reported, not fatal.
+#[cfg(target_os = "linux")]
+fn pin_current_thread(cpus: &[usize]) {
+    // SAFETY: `cpu_set_t` is plain data, so all zeroes is a valid empty set;
+    // CPU_SET is only given indices below CPU_SETSIZE; and pid 0 makes
+    // sched_setaffinity act on the calling thread with a set that lives
+    // across the call.
+    let failed = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus.iter().filter(|&&cpu| cpu < libc::CPU_SETSIZE as usize) {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0
+    };
+    if failed {
+        eprintln!(
+            "qlink-bench: cannot pin a thread to CPUs {cpus:?}: {}",
+            io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_current_thread(_cpus: &[usize]) {}
+
 /// Starts warehouse and facade, runs the plan, prints the report; true when
 /// every call succeeded.
-fn start_and_measure(args: &Args, plan: &Plan, workers: usize) -> Result<bool, String> {
+fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<bool, String> {
     let io_problem = |what: &str| {
         let what = what.to_owned();
         move |err: io::Error| format!("{what}: {err}")
     };
-    let upstream_rt = runtime(UPSTREAM_THREADS, workers).map_err(io_problem("upstream runtime"))?;
-    let facade_rt = runtime(FACADE_THREADS, workers).map_err(io_problem("facade runtime"))?;
-    let client_rt = runtime(CLIENT_THREADS, workers).map_err(io_problem("client runtime"))?;
+    let others = placement.other_workers;
+    let other_cpus = &placement.other_cpus;
+    let upstream_rt = runtime(UPSTREAM_THREADS, others, other_cpus.clone())
+        .map_err(io_problem("upstream runtime"))?;
+    let facade_rt = runtime(
+        FACADE_THREADS,
+        placement.facade_workers,
+        placement.facade_cpus.clone(),
+    )
+    .map_err(io_problem("facade runtime"))?;
+    let client_rt = runtime(CLIENT_THREADS, others, other_cpus.clone())
+        .map_err(io_problem("client runtime"))?;
+    // The measuring loop runs on this thread, with the callers.
+    if let Some(cpus) = other_cpus {
+        pin_current_thread(cpus);
+    }
 
     let upstream = upstream_rt
         .block_on(Upstream::spawn(UpstreamConfig {
@@ -230,7 +342,7 @@ fn start_and_measure(args: &Args, plan: &Plan, workers: usize) -> Result<bool, S
         }
     });
 
-    client_rt.block_on(measure_all(args, plan, workers, upstream, facade_addr))
+    client_rt.block_on(measure_all(args, plan, placement, upstream, facade_addr))
 }
 
 async fn bind_facade(nodelay: bool) -> io::Result<TcpListener> {
@@ -282,7 +394,7 @@ impl MemoryRun {
 async fn measure_all(
     args: &Args,
     plan: &Plan,
-    workers: usize,
+    placement: &Placement,
     upstream: Upstream,
     facade_addr: SocketAddr,
 ) -> Result<bool, String> {
@@ -362,7 +474,7 @@ async fn measure_all(
         runs
     };
 
-    print_report(args, plan, workers, &measured, &hop, &memory, &micro);
+    print_report(args, plan, placement, &measured, &hop, &memory, &micro);
     let failed: u64 = measured
         .iter()
         .flat_map(|m| m.runs().map(|(_, _, run)| run.errors))
@@ -439,7 +551,7 @@ fn mib(kib: u64) -> String {
 fn print_report(
     args: &Args,
     plan: &Plan,
-    workers: usize,
+    placement: &Placement,
     measured: &[Measured],
     hop: &[(usize, Run)],
     memory: &[MemoryRun],
@@ -454,12 +566,13 @@ fn print_report(
             })
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    let cpus = placement.cpus;
     println!("## qlink-bench results\n");
     println!(
-        "{cpus} CPUs ({cpu_name}); {workers} worker threads in each of the upstream, facade and client runtimes; \
+        "{cpus} CPUs ({cpu_name}); {}; \
          {} callers over {} HTTP/2 connection(s) to the facade for {:.1} s per loaded run, 1 caller for {:.1} s per latency run, {:.1} s warm-up; \
          telemetry {}; facade TCP_NODELAY {}; {} build.\n",
+        placement.describe(),
         plan.concurrency,
         args.channels.max(1),
         plan.loaded.as_secs_f64(),
