@@ -65,7 +65,8 @@ pub struct AsnEvent {
 /// One kept event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event<T> {
-    /// Increasing per tenant and kind, from 1.
+    /// Increasing per tenant and kind, across restarts too: see
+    /// [`first_event_id`].
     pub id: u64,
     pub received_at: SystemTime,
     pub body: T,
@@ -84,19 +85,39 @@ struct Kept<T> {
     events: VecDeque<Arc<Event<T>>>,
 }
 
+/// The first event id of a log started at `started`: microseconds since the
+/// Unix epoch. Events are kept in memory only, so a restarted facade starts
+/// a new log; had it counted from 1 again, a watcher resuming after an id
+/// from before the restart would silently skip that many new events. Ids
+/// that start at the clock keep increasing across restarts unless more than
+/// a million events a second arrived, or the clock went back.
+pub fn first_event_id(started: SystemTime) -> u64 {
+    started
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(1, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX / 2)
+        })
+        .max(1)
+}
+
 impl<T> Default for EventLog<T> {
     fn default() -> Self {
+        Self::starting_at(first_event_id(SystemTime::now()))
+    }
+}
+
+impl<T> EventLog<T> {
+    /// An empty log whose first event gets `first_id`.
+    pub fn starting_at(first_id: u64) -> Self {
         Self {
             events: Mutex::new(Kept {
-                next_id: 1,
+                next_id: first_id,
                 events: VecDeque::new(),
             }),
             latest: watch::Sender::new(0),
         }
     }
-}
 
-impl<T> EventLog<T> {
     /// Appends unless `is_duplicate` matches a kept event; returns the new
     /// event's id, or `None` for a duplicate.
     pub fn append_unless(&self, body: T, is_duplicate: impl Fn(&T) -> bool) -> Option<u64> {
@@ -153,7 +174,7 @@ mod tests {
 
     #[test]
     fn ids_increase_and_reads_resume_after_an_id() {
-        let log = EventLog::<u32>::default();
+        let log = EventLog::<u32>::starting_at(1);
         for n in 0..5 {
             assert_eq!(log.append_unless(n, |_| false), Some(u64::from(n) + 1));
         }
@@ -166,6 +187,24 @@ mod tests {
     }
 
     #[test]
+    fn ids_keep_increasing_across_a_restart() {
+        let started = SystemTime::now();
+        let before_restart = EventLog::<u32>::starting_at(first_event_id(started));
+        let mut last_seen = 0;
+        for n in 0..1_000 {
+            last_seen = before_restart.append_unless(n, |_| false).expect("kept");
+        }
+        // Restarting takes far longer than a millisecond.
+        let after_restart = EventLog::<u32>::starting_at(first_event_id(
+            started + std::time::Duration::from_millis(1),
+        ));
+        let first_new = after_restart.append_unless(0, |_| false).expect("kept");
+        assert!(first_new > last_seen, "{first_new} > {last_seen}");
+        assert_eq!(after_restart.after(last_seen, 10).len(), 1);
+        assert_eq!(first_event_id(SystemTime::UNIX_EPOCH), 1);
+    }
+
+    #[test]
     fn duplicates_are_not_appended() {
         let log = EventLog::<u32>::default();
         log.append_unless(7, |_| false);
@@ -175,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_oldest_are_dropped_beyond_the_bound() {
-        let log = EventLog::<usize>::default();
+        let log = EventLog::<usize>::starting_at(1);
         for n in 0..EVENTS_KEPT + 3 {
             log.append_unless(n, |_| false);
         }
@@ -188,8 +227,8 @@ mod tests {
     async fn watchers_hear_of_new_events() {
         let log = EventLog::<u32>::default();
         let mut changes = log.subscribe();
-        log.append_unless(1, |_| false);
+        let id = log.append_unless(1, |_| false);
         changes.changed().await.expect("sender alive");
-        assert_eq!(*changes.borrow_and_update(), 1);
+        assert_eq!(Some(*changes.borrow_and_update()), id);
     }
 }
