@@ -5,7 +5,7 @@
 //! Parsing takes the environment as a function, so tests pass values in and
 //! never mutate the process environment.
 
-use std::{collections::HashSet, net::SocketAddr, time::Duration};
+use std::{collections::HashSet, net::SocketAddr, path::PathBuf, time::Duration};
 
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -193,13 +193,14 @@ struct RawAuthInfo {
     value: String,
 }
 
-/// `push = { extra_type, access_id, secret_key }`.
+/// `push = { extra_type, access_id, secret_key, store }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPush {
     extra_type: String,
     access_id: String,
     secret_key: String,
+    store: Option<String>,
 }
 
 impl Config {
@@ -545,10 +546,18 @@ impl TenantConfig {
                 {
                     return Err(reader.problem("push", "extra_type must be letters, digits, '-', '_' or '.' (it is a URL path segment)"));
                 }
+                let store = match &push.store {
+                    Some(store) => Some(PathBuf::from(
+                        expand(store, env).map_err(|p| reader.problem("push", p))?,
+                    ))
+                    .filter(|store| !store.as_os_str().is_empty()),
+                    None => None,
+                };
                 Some(PushConfig {
                     extra_type,
                     access_id: read(&push.access_id)?,
                     secret_key: SecretString::from(read(&push.secret_key)?),
+                    store,
                 })
             }
         };
@@ -699,8 +708,11 @@ secret_key = "${ACME_EU_SECRET}"
             config.tenants[1]
                 .push
                 .as_ref()
-                .map(|push| push.extra_type.as_str()),
-            Some("XY")
+                .map(|push| (push.extra_type.as_str(), push.store.as_deref())),
+            Some((
+                "XY",
+                Some(std::path::Path::new("/var/lib/qlink-facade/acme-eu"))
+            ))
         );
     }
 

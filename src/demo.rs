@@ -65,6 +65,7 @@ pub fn demo_config(
                 extra_type: DEMO_PUSH_EXTRA_TYPE.to_owned(),
                 access_id: DEMO_PUSH_ACCESS_ID.to_owned(),
                 secret_key: SecretString::from(DEMO_PUSH_SECRET_KEY.to_owned()),
+                store: None,
             }),
             protocol: ProtocolConfig::Qianyi(QianyiCredentials {
                 access_id: account.access_id.clone(),

@@ -7,7 +7,7 @@ use crate::{
     config::{ProtocolConfig, TenantConfig},
     domain::WarehouseBackend,
     metrics::Metrics,
-    push::{TenantEvents, webhook::PushTarget},
+    push::{TenantEvents, journal::JournalError, webhook::PushTarget},
     upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
 };
 
@@ -47,12 +47,19 @@ pub enum TenantError {
     BadToken(String),
 }
 
-/// A tenant's backend could not be built.
+/// A tenant could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("tenant {tenant}: cannot build the HTTP client: {source}")]
-pub struct BuildError {
-    tenant: String,
-    source: reqwest::Error,
+pub enum BuildError {
+    #[error("tenant {tenant}: cannot build the HTTP client: {source}")]
+    Http {
+        tenant: String,
+        source: reqwest::Error,
+    },
+    #[error("tenant {tenant}: cannot open the push store: {source}")]
+    PushStore {
+        tenant: String,
+        source: JournalError,
+    },
 }
 
 /// All tenants, by id.
@@ -73,10 +80,19 @@ impl TenantRegistry {
                 &config.policy,
                 metrics.clone(),
             )
-            .map_err(|source| BuildError {
+            .map_err(|source| BuildError::Http {
                 tenant: config.id.clone(),
                 source,
             })?;
+            let events = match config.push.as_ref().and_then(|push| push.store.as_deref()) {
+                Some(store) => {
+                    TenantEvents::open(store).map_err(|source| BuildError::PushStore {
+                        tenant: config.id.clone(),
+                        source,
+                    })?
+                }
+                None => TenantEvents::default(),
+            };
             let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
                 ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
                     id.clone(),
@@ -96,7 +112,7 @@ impl TenantRegistry {
                 Arc::new(Tenant {
                     id,
                     backend,
-                    events: Arc::default(),
+                    events: Arc::new(events),
                     config: config.clone(),
                 }),
             );

@@ -23,6 +23,16 @@ async fn push(
     content: &str,
     secret: &str,
 ) -> (u16, Value) {
+    push_to(&world.facade, path, method, content, secret).await
+}
+
+async fn push_to(
+    facade: &Facade,
+    path: &str,
+    method: &str,
+    content: &str,
+    secret: &str,
+) -> (u16, Value) {
     qlink_facade::upstream::install_crypto_provider();
     let body = json!({
         "accessId": DEMO_PUSH_ACCESS_ID,
@@ -31,7 +41,7 @@ async fn push(
         "sign": qianyi_sign(DEMO_PUSH_ACCESS_ID, content, secret),
     });
     let response = reqwest::Client::new()
-        .post(format!("http://{}{path}", world.facade.http_addr))
+        .post(format!("http://{}{path}", facade.http_addr))
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
@@ -262,4 +272,96 @@ async fn watching_a_tenant_without_push_is_failed_precondition() {
         .await
         .expect_err("unknown tenant");
     assert_eq!(status.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn pushes_kept_in_a_store_survive_a_restart() {
+    let store = std::env::temp_dir().join(format!(
+        "qlink-facade-push-store-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
+        test_simulator_config(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("simulator");
+    let mut config = qlink_facade::demo::demo_config(
+        &test_simulator_config(),
+        simulator.qlink_base_url(),
+        simulator.qianyi_endpoint(),
+    );
+    for tenant in &mut config.tenants {
+        if let Some(push) = &mut tenant.push {
+            push.store = Some(store.clone());
+        }
+    }
+
+    let before = spawn_facade(config.clone()).await;
+    let (status, _) = push_to(
+        &before,
+        &odo_path(),
+        "pushOrderInfo",
+        ORDER_PUSH,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let kept = before
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner()
+        .next()
+        .await
+        .expect("an event")
+        .expect("ok");
+    drop(before);
+
+    // A new server on the same store: the push is there, with its id, and
+    // the next one continues after it.
+    let after = spawn_facade(config).await;
+    let mut stream = after
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = stream.next().await.expect("the kept event").expect("ok");
+    assert_eq!(first, kept);
+    assert_eq!(first.order_number, "DA250117100074");
+    assert_eq!(first.track_number, "1Z999");
+
+    let (status, answer) = push_to(
+        &after,
+        &odo_path(),
+        "pushOrderInfo",
+        ORDER_PUSH,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let later = ORDER_PUSH.replace("DA250117100074", "DA-AFTER");
+    let (status, _) = push_to(
+        &after,
+        &odo_path(),
+        "pushOrderInfo",
+        &later,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let next = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("the new event arrives")
+        .expect("an event")
+        .expect("ok");
+    assert_eq!(
+        next.order_number, "DA-AFTER",
+        "the repeat of the kept push was recognised and not delivered again"
+    );
+    assert!(next.event_id > kept.event_id);
+    let _ = std::fs::remove_dir_all(&store);
 }

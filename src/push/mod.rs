@@ -1,17 +1,24 @@
 //! Push events: what a tenant's Qianyi warehouse pushes to the webhooks
 //! (`webhook`), kept per tenant in a bounded [`EventLog`] that the
-//! `Watch*Events` RPCs read and follow.
+//! `Watch*Events` RPCs read and follow; in memory, or also in a
+//! [`journal`] on disk when the tenant's `push.store` names a directory.
 
+pub mod journal;
 pub mod webhook;
 
 use std::{
     collections::VecDeque,
+    io,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
 use secrecy::SecretString;
+use serde_json::Value;
 use tokio::sync::watch;
+
+use journal::{Journal, JournalError};
 
 use crate::domain::{AsnReceipt, AsnStatus, OrderStatus};
 
@@ -27,6 +34,9 @@ pub struct PushConfig {
     pub access_id: String,
     /// The key the warehouse's signatures are verified with.
     pub secret_key: SecretString,
+    /// A directory to journal kept pushes in (`orders.jsonl`, `asns.jsonl`),
+    /// so they survive a restart; `None` keeps them in memory only.
+    pub store: Option<PathBuf>,
 }
 
 /// An outbound-order status push (`pushOrderInfo`).
@@ -83,14 +93,18 @@ pub struct EventLog<T> {
 struct Kept<T> {
     next_id: u64,
     events: VecDeque<Arc<Event<T>>>,
+    /// How many events are kept.
+    capacity: usize,
+    journal: Option<Journal>,
 }
 
 /// The first event id of a log started at `started`: microseconds since the
-/// Unix epoch. Events are kept in memory only, so a restarted facade starts
-/// a new log; had it counted from 1 again, a watcher resuming after an id
-/// from before the restart would silently skip that many new events. Ids
-/// that start at the clock keep increasing across restarts unless more than
-/// a million events a second arrived, or the clock went back.
+/// Unix epoch. A log kept in memory only starts afresh after a restart; had
+/// it counted from 1 again, a watcher resuming after an id from before the
+/// restart would silently skip that many new events. Ids that start at the
+/// clock keep increasing across restarts unless more than a million events
+/// a second arrived, or the clock went back. A journaled log also continues
+/// after the last id it holds.
 pub fn first_event_id(started: SystemTime) -> u64 {
     started
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -107,42 +121,119 @@ impl<T> Default for EventLog<T> {
 }
 
 impl<T> EventLog<T> {
-    /// An empty log whose first event gets `first_id`.
+    /// An empty in-memory log whose first event gets `first_id`.
     pub fn starting_at(first_id: u64) -> Self {
         Self {
             events: Mutex::new(Kept {
                 next_id: first_id,
                 events: VecDeque::new(),
+                capacity: EVENTS_KEPT,
+                journal: None,
             }),
             latest: watch::Sender::new(0),
         }
     }
 
+    /// A log journaled at `path`, holding the newest `capacity` events the
+    /// journal has; `read` turns a pushed content back into an event, and
+    /// content it cannot read is skipped with a warning.
+    pub fn open(
+        path: &Path,
+        capacity: usize,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Result<Self, JournalError> {
+        let (journal, entries, mut skipped) = Journal::open(path)?;
+        let mut events = VecDeque::with_capacity(entries.len().min(capacity));
+        let mut last_id = 0;
+        for entry in entries {
+            // Ids must rise through the log, for `after`'s binary search.
+            if entry.id <= last_id {
+                skipped += 1;
+                continue;
+            }
+            last_id = entry.id;
+            match read(&entry.content) {
+                Some(body) => {
+                    if events.len() == capacity {
+                        events.pop_front();
+                    }
+                    events.push_back(Arc::new(Event {
+                        id: entry.id,
+                        received_at: entry.received_at,
+                        body,
+                    }));
+                }
+                None => skipped += 1,
+            }
+        }
+        if skipped > 0 {
+            tracing::warn!(
+                journal = %path.display(),
+                skipped,
+                "journal lines that could not be read were skipped"
+            );
+        }
+        let next_id = first_event_id(SystemTime::now()).max(last_id.saturating_add(1));
+        Ok(Self {
+            events: Mutex::new(Kept {
+                next_id,
+                events,
+                capacity,
+                journal: Some(journal),
+            }),
+            latest: watch::Sender::new(last_id),
+        })
+    }
+
     /// Appends unless `is_duplicate` matches a kept event; returns the new
-    /// event's id, or `None` for a duplicate.
-    pub fn append_unless(&self, body: T, is_duplicate: impl Fn(&T) -> bool) -> Option<u64> {
+    /// event's id, or `None` for a duplicate. A journaled log first writes
+    /// `content` (what the warehouse pushed) to disk and syncs it, and
+    /// keeps nothing when that fails.
+    pub fn append_unless(
+        &self,
+        body: T,
+        content: &Value,
+        is_duplicate: impl Fn(&T) -> bool,
+    ) -> io::Result<Option<u64>> {
         let id = {
             let mut kept = self
                 .events
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if kept.events.iter().any(|event| is_duplicate(&event.body)) {
-                return None;
+                return Ok(None);
             }
             let id = kept.next_id;
+            // Whole milliseconds, as the journal stores them, so an event
+            // reads the same before and after a restart.
+            let received_at = SystemTime::UNIX_EPOCH
+                + SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(Duration::ZERO, |since| {
+                        Duration::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+                    });
+            let capacity = kept.capacity;
+            if let Some(journal) = &mut kept.journal {
+                // Pushes are rare; a synced write under the lock keeps the
+                // journal in id order.
+                journal.append(id, received_at, content)?;
+                if let Err(err) = journal.compact(capacity) {
+                    tracing::warn!(error = %err, "cannot compact a push journal; it keeps growing");
+                }
+            }
             kept.next_id += 1;
-            if kept.events.len() == EVENTS_KEPT {
+            if kept.events.len() >= capacity {
                 kept.events.pop_front();
             }
             kept.events.push_back(Arc::new(Event {
                 id,
-                received_at: SystemTime::now(),
+                received_at,
                 body,
             }));
             id
         };
         self.latest.send_replace(id);
-        Some(id)
+        Ok(Some(id))
     }
 
     /// Up to `max` kept events with an id greater than `after`, oldest first.
@@ -168,6 +259,22 @@ pub struct TenantEvents {
     pub asns: EventLog<AsnEvent>,
 }
 
+impl TenantEvents {
+    /// Both logs journaled in `store` (created if missing), with what the
+    /// journals already hold.
+    pub fn open(store: &Path) -> Result<Self, JournalError> {
+        std::fs::create_dir_all(store).map_err(JournalError::at(store))?;
+        Ok(Self {
+            orders: EventLog::open(&store.join("orders.jsonl"), EVENTS_KEPT, |content| {
+                webhook::order_event(content).ok()
+            })?,
+            asns: EventLog::open(&store.join("asns.jsonl"), EVENTS_KEPT, |content| {
+                webhook::asn_event(content).ok()
+            })?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +283,11 @@ mod tests {
     fn ids_increase_and_reads_resume_after_an_id() {
         let log = EventLog::<u32>::starting_at(1);
         for n in 0..5 {
-            assert_eq!(log.append_unless(n, |_| false), Some(u64::from(n) + 1));
+            assert_eq!(
+                log.append_unless(n, &Value::Null, |_| false)
+                    .expect("memory"),
+                Some(u64::from(n) + 1)
+            );
         }
         let all: Vec<u64> = log.after(0, 100).iter().map(|e| e.id).collect();
         assert_eq!(all, vec![1, 2, 3, 4, 5]);
@@ -192,23 +303,83 @@ mod tests {
         let before_restart = EventLog::<u32>::starting_at(first_event_id(started));
         let mut last_seen = 0;
         for n in 0..1_000 {
-            last_seen = before_restart.append_unless(n, |_| false).expect("kept");
+            last_seen = before_restart
+                .append_unless(n, &Value::Null, |_| false)
+                .expect("memory")
+                .expect("kept");
         }
         // Restarting takes far longer than a millisecond.
         let after_restart = EventLog::<u32>::starting_at(first_event_id(
             started + std::time::Duration::from_millis(1),
         ));
-        let first_new = after_restart.append_unless(0, |_| false).expect("kept");
+        let first_new = after_restart
+            .append_unless(0, &Value::Null, |_| false)
+            .expect("memory")
+            .expect("kept");
         assert!(first_new > last_seen, "{first_new} > {last_seen}");
         assert_eq!(after_restart.after(last_seen, 10).len(), 1);
         assert_eq!(first_event_id(SystemTime::UNIX_EPOCH), 1);
     }
 
     #[test]
+    fn a_journaled_log_comes_back_after_a_restart_and_continues() {
+        let dir = journal::tests::scratch_dir("log");
+        let path = dir.join("orders.jsonl");
+        let read = |content: &Value| content.get("n").and_then(Value::as_u64);
+        let ids: Vec<u64> = {
+            let log = EventLog::open(&path, 3, read).expect("open");
+            (1..=5)
+                .map(|n| {
+                    log.append_unless(n, &serde_json::json!({ "n": n }), |_| false)
+                        .expect("journaled")
+                        .expect("kept")
+                })
+                .collect()
+        };
+        let reopened = EventLog::open(&path, 3, read).expect("reopen");
+        let kept: Vec<(u64, u64)> = reopened
+            .after(0, 10)
+            .iter()
+            .map(|event| (event.id, event.body))
+            .collect();
+        assert_eq!(kept, vec![(ids[2], 3), (ids[3], 4), (ids[4], 5)]);
+        assert_eq!(*reopened.subscribe().borrow(), ids[4]);
+        // A repeat of a kept push is still recognised after the restart.
+        assert_eq!(
+            reopened
+                .append_unless(5, &serde_json::json!({ "n": 5 }), |kept| *kept == 5)
+                .expect("journaled"),
+            None
+        );
+        let next = reopened
+            .append_unless(6, &serde_json::json!({ "n": 6 }), |_| false)
+            .expect("journaled")
+            .expect("kept");
+        assert!(next > ids[4]);
+        assert_eq!(reopened.after(ids[4], 10).len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_a_directory_is_an_error_naming_it() {
+        let dir = journal::tests::scratch_dir("not-a-dir");
+        let file = dir.join("plain-file");
+        std::fs::write(&file, b"x").expect("write");
+        let err = TenantEvents::open(&file.join("store")).expect_err("not a directory");
+        assert!(err.to_string().contains("plain-file"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn duplicates_are_not_appended() {
         let log = EventLog::<u32>::default();
-        log.append_unless(7, |_| false);
-        assert_eq!(log.append_unless(7, |kept| *kept == 7), None);
+        log.append_unless(7, &Value::Null, |_| false)
+            .expect("memory");
+        assert_eq!(
+            log.append_unless(7, &Value::Null, |kept| *kept == 7)
+                .expect("memory"),
+            None
+        );
         assert_eq!(log.after(0, 10).len(), 1);
     }
 
@@ -216,7 +387,8 @@ mod tests {
     fn the_oldest_are_dropped_beyond_the_bound() {
         let log = EventLog::<usize>::starting_at(1);
         for n in 0..EVENTS_KEPT + 3 {
-            log.append_unless(n, |_| false);
+            log.append_unless(n, &Value::Null, |_| false)
+                .expect("memory");
         }
         let kept = log.after(0, usize::MAX);
         assert_eq!(kept.len(), EVENTS_KEPT);
@@ -227,7 +399,9 @@ mod tests {
     async fn watchers_hear_of_new_events() {
         let log = EventLog::<u32>::default();
         let mut changes = log.subscribe();
-        let id = log.append_unless(1, |_| false);
+        let id = log
+            .append_unless(1, &Value::Null, |_| false)
+            .expect("memory");
         changes.changed().await.expect("sender alive");
         assert_eq!(Some(*changes.borrow_and_update()), id);
     }

@@ -66,7 +66,7 @@ impl Webhooks {
 
 /// Why a push was refused; the pusher gets `{"success":false,"errorMsg":…}`.
 #[derive(Debug, thiserror::Error)]
-enum PushError {
+pub(super) enum PushError {
     #[error("unknown warehouseExtraType {0:?}")]
     UnknownExtraType(String),
     #[error("the body is not a Qianyi push: {0}")]
@@ -75,6 +75,9 @@ enum PushError {
     BadSignature,
     #[error("content lacks the required {0}")]
     Missing(&'static str),
+    /// The journal could not be written; the pusher should send it again.
+    #[error("cannot keep the push now; send it again later")]
+    NotStored,
 }
 
 impl PushError {
@@ -83,6 +86,7 @@ impl PushError {
             Self::UnknownExtraType(_) => StatusCode::NOT_FOUND,
             Self::Malformed(_) | Self::Missing(_) => StatusCode::BAD_REQUEST,
             Self::BadSignature => StatusCode::UNAUTHORIZED,
+            Self::NotStored => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -111,7 +115,11 @@ async fn receive_odo(
     hooks.receive("order", &extra_type, &body, |target, content| {
         let event = order_event(content)?;
         let is_repeat = |kept: &OrderEvent| *kept == event;
-        let id = target.events.orders.append_unless(event.clone(), is_repeat);
+        let id = target
+            .events
+            .orders
+            .append_unless(event.clone(), content, is_repeat)
+            .map_err(not_stored)?;
         Ok((id, event.order_number))
     })
 }
@@ -131,9 +139,19 @@ async fn receive_asn(
                 kept.asn_number == event.asn_number && kept.batch_no == event.batch_no
             }
         };
-        let id = target.events.asns.append_unless(event.clone(), is_repeat);
+        let id = target
+            .events
+            .asns
+            .append_unless(event.clone(), content, is_repeat)
+            .map_err(not_stored)?;
         Ok((id, event.asn_number))
     })
+}
+
+/// Logs why a push could not be journaled; the pusher only hears to retry.
+fn not_stored(err: std::io::Error) -> PushError {
+    tracing::error!(error = %err, "cannot write a push to its journal");
+    PushError::NotStored
 }
 
 impl Webhooks {
@@ -218,7 +236,7 @@ fn sku_list(content: &Value) -> Vec<&Value> {
     }
 }
 
-fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
+pub(super) fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
     let status = text(content, "status");
     Ok(OrderEvent {
         order_number: required(content, "orderNumber")?,
@@ -244,7 +262,7 @@ fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
     })
 }
 
-fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
+pub(super) fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
     let wms_status = text(content, "wmsStatus");
     let quantity = |item: &Value, key: &str| item.get(key).and_then(int_of).unwrap_or(0);
     Ok(AsnEvent {
