@@ -735,10 +735,14 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64)> {
         },
     );
     let mut layers = call_layers();
-    time(
-        "call layer + attempt layer around services that answer at once, no subscriber".to_owned(),
-        &mut || layers(),
-    );
+    // No subscriber even under --telemetry, which installs a global one.
+    tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
+        time(
+            "call layer + attempt layer around services that answer at once, no subscriber"
+                .to_owned(),
+            &mut || layers(),
+        );
+    });
     let telemetry = qlink_facade::telemetry::Telemetry::new(&Default::default());
     tracing::dispatcher::with_default(&telemetry.dispatch, || {
         time(
