@@ -2,13 +2,28 @@
 //! by `RUST_LOG` (default `info`); spans exported over OTLP when an endpoint
 //! is configured (`[telemetry] otlp_endpoint` or the standard
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`); W3C trace context always propagated.
+//!
+//! The OpenTelemetry layer is installed only with an exporter: without one
+//! it would build a span for nobody on every call. Trace context then
+//! travels on the call's span itself ([`continue_trace`],
+//! [`upstream_trace_context`]), so a warehouse call still continues the
+//! caller's trace with a span id of its own.
 
 use std::io::IsTerminal;
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{
+    Context,
+    trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+        TracerProvider as _,
+    },
+};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry, layer::SubscriberExt, registry::LookupSpan, util::SubscriberInitExt,
+};
 
 /// How to log and trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,9 +59,10 @@ pub fn install_propagator() {
 /// The subscriber [`init`] installs, not yet installed, with what it
 /// needs to flush on shutdown. `qlink-bench` times it on one thread.
 pub struct Telemetry {
-    /// The log and trace layers over a registry.
+    /// The log layer, and the OpenTelemetry layer with an exporter, over a
+    /// registry.
     pub dispatch: tracing::Dispatch,
-    provider: SdkTracerProvider,
+    provider: Option<SdkTracerProvider>,
     otlp_endpoint: Option<String>,
     export_problem: Option<String>,
 }
@@ -67,21 +83,37 @@ impl Telemetry {
             .clone()
             .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
             .filter(|endpoint| !endpoint.trim().is_empty());
-        let mut builder = SdkTracerProvider::builder();
         let mut export_problem = None;
-        if let Some(endpoint) = &otlp_endpoint {
+        let provider = otlp_endpoint.as_ref().and_then(|endpoint| {
             match opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_endpoint(endpoint.clone())
                 .build()
             {
-                Ok(exporter) => builder = builder.with_batch_exporter(exporter),
-                Err(err) => export_problem = Some(err.to_string()),
+                Ok(exporter) => Some(
+                    SdkTracerProvider::builder()
+                        .with_batch_exporter(exporter)
+                        .build(),
+                ),
+                Err(err) => {
+                    export_problem = Some(err.to_string());
+                    None
+                }
             }
-        }
-        // Without an exporter spans still get ids, so trace context propagates.
-        let provider = builder.build();
-        let tracer = provider.tracer("qlink-facade");
+        });
+        let trace_layer = provider.as_ref().map(|provider| {
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("qlink-facade"))
+                // Our spans reach OpenTelemetry only through this layer, so
+                // making each entered span the current OpenTelemetry context
+                // would be work on every poll for no reader.
+                .with_context_activation(false)
+                // Busy/idle time per span costs two clock reads per poll, and
+                // the thread name a string per span; spans keep their start
+                // and end times.
+                .with_tracked_inactivity(false)
+                .with_threads(false)
+        });
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
         let log_layer = if config.test_writer {
             tracing_subscriber::fmt::layer()
@@ -100,17 +132,6 @@ impl Telemetry {
                 .with_writer(std::io::stderr)
                 .boxed()
         };
-        let trace_layer = tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            // Our spans reach OpenTelemetry only through this layer, so
-            // making each entered span the current OpenTelemetry context
-            // would be work on every poll for no reader.
-            .with_context_activation(false)
-            // Busy/idle time per span costs two clock reads per poll, and
-            // the thread name a string per span; spans keep their start
-            // and end times.
-            .with_tracked_inactivity(false)
-            .with_threads(false);
         let subscriber = tracing_subscriber::registry()
             .with(filter)
             .with(log_layer)
@@ -121,6 +142,76 @@ impl Telemetry {
             otlp_endpoint,
             export_problem,
         }
+    }
+}
+
+/// The trace a call belongs to, kept on its span when no OpenTelemetry
+/// layer keeps it.
+#[derive(Debug, Clone)]
+struct CallTrace {
+    trace_id: TraceId,
+    flags: TraceFlags,
+    state: TraceState,
+}
+
+/// Makes `span` (a call's outermost span) continue `caller`'s trace: the
+/// caller's trace context as extracted from its request, or none, which
+/// starts a new trace, sampled.
+pub fn continue_trace(span: &tracing::Span, caller: Context) {
+    let remote = caller.span().span_context().clone();
+    // With the OpenTelemetry layer the span itself becomes the child.
+    let _ = span.set_parent(caller);
+    let trace = if remote.is_valid() {
+        CallTrace {
+            trace_id: remote.trace_id(),
+            flags: remote.trace_flags(),
+            state: remote.trace_state().clone(),
+        }
+    } else {
+        CallTrace {
+            trace_id: TraceId::from_bytes(fastrand::u128(1..).to_be_bytes()),
+            flags: TraceFlags::SAMPLED,
+            state: TraceState::default(),
+        }
+    };
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(span) = dispatch
+            .downcast_ref::<Registry>()
+            .and_then(|registry| registry.span(id))
+        {
+            span.extensions_mut().insert(trace);
+        }
+    });
+}
+
+/// The trace context to send to a warehouse for `span` (an upstream
+/// attempt's span): the span's own with the OpenTelemetry layer; without
+/// it, the call's trace with a fresh span id; empty without a subscriber.
+pub fn upstream_trace_context(span: &tracing::Span) -> Context {
+    let own = span.context();
+    if own.span().span_context().is_valid() {
+        return own;
+    }
+    let mut trace = None;
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(span) = dispatch
+            .downcast_ref::<Registry>()
+            .and_then(|registry| registry.span(id))
+        {
+            trace = span
+                .scope()
+                .find_map(|ancestor| ancestor.extensions().get::<CallTrace>().cloned());
+        }
+    });
+    match trace {
+        Some(trace) => Context::new().with_remote_span_context(SpanContext::new(
+            trace.trace_id,
+            SpanId::from_bytes(fastrand::u64(1..).to_be_bytes()),
+            trace.flags,
+            false,
+            trace.state,
+        )),
+        None => Context::new(),
     }
 }
 
@@ -141,6 +232,6 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
         tracing::info!(otlp_endpoint = %endpoint, "exporting spans over OTLP");
     }
     TelemetryGuard {
-        provider: installed.then_some(provider),
+        provider: provider.filter(|_| installed),
     }
 }

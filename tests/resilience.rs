@@ -9,6 +9,7 @@ use std::{
 };
 
 use common::*;
+use futures::StreamExt;
 use qlink_facade::{
     config::Config,
     metrics::Metrics,
@@ -423,6 +424,79 @@ async fn the_callers_trace_context_arrives_at_the_upstream() {
         !traceparent.contains("00f067aa0ba902b7"),
         "a new span id for the upstream attempt: {traceparent}"
     );
+}
+
+/// (trace id, span id) of the `traceparent` each call to `operation` carried.
+fn trace_parents(simulator: &SimulatorHandle, operation: &str) -> Vec<(String, String)> {
+    calls_to(simulator, operation)
+        .into_iter()
+        .map(|call| {
+            let traceparent = call
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("traceparent"))
+                .map(|(_, value)| value.clone())
+                .expect("traceparent header sent upstream");
+            let parts: Vec<&str> = traceparent.split('-').collect();
+            assert_eq!(parts.len(), 4, "{traceparent}");
+            assert_eq!((parts[0], parts[3]), ("00", "01"), "{traceparent}");
+            (parts[1].to_owned(), parts[2].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn without_a_callers_trace_each_call_starts_one_that_its_attempts_and_pages_share() {
+    let world = world().await;
+    let simulator = &world.simulator;
+    simulator.inject(fault(FaultKind::HttpStatus(503), "initWarehouses", Some(2)));
+    world
+        .facade
+        .warehouses()
+        .list_warehouses(req(QLINK, Default::default()))
+        .await
+        .expect("the third attempt succeeds");
+    let attempts = trace_parents(simulator, "initWarehouses");
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts.iter().all(|(trace, _)| *trace == attempts[0].0),
+        "one trace for the call: {attempts:?}"
+    );
+    let mut span_ids: Vec<&String> = attempts.iter().map(|(_, span)| span).collect();
+    span_ids.sort();
+    span_ids.dedup();
+    assert_eq!(span_ids.len(), 3, "a span id per attempt: {attempts:?}");
+
+    let warehouse = first_warehouse(&world, QLINK).await;
+    let pages: Vec<_> = world
+        .facade
+        .inventory()
+        .sync_inventory(req(
+            QLINK,
+            qlink_facade::proto::SyncInventoryRequest {
+                warehouse_code: warehouse,
+                page_size: 10,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("stream")
+        .into_inner()
+        .collect()
+        .await;
+    assert!(
+        pages.len() > 1 && pages.iter().all(Result::is_ok),
+        "{pages:?}"
+    );
+    let page_calls = trace_parents(simulator, "syncInventory");
+    assert_eq!(page_calls.len(), pages.len());
+    assert!(
+        page_calls
+            .iter()
+            .all(|(trace, _)| *trace == page_calls[0].0),
+        "every page in the stream's trace: {page_calls:?}"
+    );
+    assert_ne!(page_calls[0].0, attempts[0].0, "a new trace per call");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use futures::StreamExt;
 use tokio::{sync::mpsc, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use super::{FacadeApi, caller_deadline, status};
 use crate::{
@@ -39,7 +40,8 @@ impl InventoryService for FacadeApi {
             InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let mut pages = tenant.backend.clone().sync_inventory(query);
         let (sender, receiver) = mpsc::channel(PAGES_IN_FLIGHT);
-        tokio::spawn(deadline::with_deadline(deadline, async move {
+        // In the call's span, so every page's upstream call continues its trace.
+        let pager = deadline::with_deadline(deadline, async move {
             while let Some(page) = pages.next().await {
                 let failed = page.is_err();
                 let message = page
@@ -53,7 +55,8 @@ impl InventoryService for FacadeApi {
                     break;
                 }
             }
-        }));
+        });
+        tokio::spawn(pager.in_current_span());
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 }

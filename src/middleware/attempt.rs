@@ -15,7 +15,6 @@ use opentelemetry::propagation::Injector;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::UpstreamCall;
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
@@ -120,7 +119,7 @@ fn outcome_label(result: &Result<Bytes, UpstreamErrorKind>) -> Cow<'static, str>
 
 /// Writes `traceparent` (and `tracestate`) for `span` into `headers`.
 fn inject_trace_context(span: &tracing::Span, headers: &mut HeaderMap) {
-    let context = span.context();
+    let context = crate::telemetry::upstream_trace_context(span);
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.inject_context(&context, &mut HeaderInjector(headers));
     });

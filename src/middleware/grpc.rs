@@ -14,7 +14,6 @@ use std::{
 use opentelemetry::propagation::Extractor;
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::metrics::Metrics;
 
@@ -112,7 +111,7 @@ where
         // The span names the path as sent, unknown or not: spans are not
         // series, and an operator wants to see what was called.
         let span = tracing::info_span!("grpc", rpc = %path, tenant = %tenant, grpc.code = Empty);
-        let _ = span.set_parent(parent);
+        crate::telemetry::continue_trace(&span, parent);
         let metrics = self.layer.metrics.clone();
         let started = Instant::now();
         let future = self.inner.call(request);

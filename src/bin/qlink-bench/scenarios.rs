@@ -746,7 +746,7 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64)> {
     let telemetry = qlink_facade::telemetry::Telemetry::new(&Default::default());
     tracing::dispatcher::with_default(&telemetry.dispatch, || {
         time(
-            "the same under the production subscriber (info: two spans, OpenTelemetry layer)"
+            "the same under the production subscriber without an exporter (info: two spans, no OpenTelemetry layer)"
                 .to_owned(),
             &mut || layers(),
         );
