@@ -81,7 +81,8 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     facade_cpus: Vec<usize>,
     /// Install the facade's production telemetry (`RUST_LOG`, default info:
-    /// spans and the OpenTelemetry layer) instead of none.
+    /// spans and W3C propagation; the OpenTelemetry layer only with
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` set) instead of none.
     #[arg(long)]
     telemetry: bool,
     /// Also set TCP_NODELAY on the facade's listener, which Linux passes on
