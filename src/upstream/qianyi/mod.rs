@@ -10,6 +10,7 @@ mod wire;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use reqwest::{
     Url,
@@ -140,6 +141,16 @@ impl QianyiBackend {
         method: &'static str,
         content: Option<&(impl Serialize + Sync)>,
     ) -> Result<Envelope, UpstreamError> {
+        let answer = self.exchange_raw(method, content).await?;
+        Envelope::parse(&answer).map_err(|kind| self.error(method, kind))
+    }
+
+    /// One call's answer as it came, unparsed.
+    async fn exchange_raw(
+        &self,
+        method: &'static str,
+        content: Option<&(impl Serialize + Sync)>,
+    ) -> Result<Bytes, UpstreamError> {
         let content = match content {
             Some(params) => serde_json::to_string(params).map_err(|err| {
                 self.error(
@@ -154,11 +165,7 @@ impl QianyiBackend {
             .map_err(|kind| self.error(method, kind))
     }
 
-    async fn post(
-        &self,
-        method: &'static str,
-        content: &str,
-    ) -> Result<Envelope, UpstreamErrorKind> {
+    async fn post(&self, method: &'static str, content: &str) -> Result<Bytes, UpstreamErrorKind> {
         let headers = self.headers.clone().map_err(|name| {
             // Config validation rejects such values; never quote them.
             UpstreamErrorKind::Connect(format!(
@@ -179,22 +186,19 @@ impl QianyiBackend {
         } else {
             self.transport.post_json(method, url, headers, body).await
         };
-        match answer {
-            Ok(answer) => {
-                tracing::debug!(
-                    tenant = %self.tenant,
-                    method,
-                    request_bytes,
-                    response_bytes = answer.len(),
-                    "qianyi call answered"
-                );
-                Envelope::parse(&answer)
-            }
+        match &answer {
+            Ok(answer) => tracing::debug!(
+                tenant = %self.tenant,
+                method,
+                request_bytes,
+                response_bytes = answer.len(),
+                "qianyi call answered"
+            ),
             Err(kind) => {
                 tracing::debug!(tenant = %self.tenant, method, request_bytes, error = %kind, "qianyi call failed");
-                Err(kind)
             }
         }
+        answer
     }
 
     /// One `cancelOrder` or `getOrder` call: one order.
@@ -212,13 +216,21 @@ impl QianyiBackend {
         self.send(method, Some(&content)).await
     }
 
-    /// One inventory page of one (or every) warehouse SKU.
+    /// One inventory page of one (or every) warehouse SKU: typed straight
+    /// from the bytes when the answer has a usual shape, else through the
+    /// tolerant reader.
     async fn inventory_page(
         &self,
         content: &wire::InventoryContent<'_>,
     ) -> Result<wire::InventoryAnswer, UpstreamError> {
         const METHOD: &str = "syncInventory";
-        let envelope = self.send(METHOD, Some(content)).await?;
+        let answer = self.exchange_raw(METHOD, Some(content)).await?;
+        if let Some(page) = wire::typed_inventory_page(&answer) {
+            return Ok(page);
+        }
+        let envelope = Envelope::parse(&answer)
+            .and_then(Envelope::into_success)
+            .map_err(|kind| self.error(METHOD, kind))?;
         wire::inventory_page(&root(envelope)).map_err(|kind| self.error(METHOD, kind))
     }
 }
@@ -920,6 +932,53 @@ mod tests {
     }
 
     // ---- answers ----------------------------------------------------------
+
+    #[test]
+    fn typed_inventory_pages_agree_with_the_tolerant_reader() {
+        let row = r#"{"warehouseCode":"wms","warehouseSku":"sku","onwayQuantity":"11","pendingQuantity":22,"sellableQuantity":"33","unsellableQuantity":null,"reservedQuantity":"22","useQuantity":11.0,"totalQuantity":"99"}"#;
+        let usual = [
+            // The spec: paging at the top, rows in `data`.
+            format!(
+                r#"{{"success":"true","message":"","isLastPage":true,"currentPage":1,"pageCount":1,"data":[{row}]}}"#
+            ),
+            // A page object in `data`, flags as strings.
+            format!(
+                r#"{{"success":true,"data":{{"isLastPage":"false","currentPage":"2","pageCount":"5","data":[{row},{row}]}}}}"#
+            ),
+            // A page object under another item key, paging split between levels.
+            format!(
+                r#"{{"success":1,"pageCount":7,"data":{{"currentPage":3,"isLastPage":null,"records":[{row}],"total":1}}}}"#
+            ),
+            // A bare list, `sku` for `warehouseSku`, no paging.
+            r#"{"success":true,"code":"0","data":[{"sku":"a"},{"warehouseSku":"b","sellableQuantity":"5"}]}"#
+                .to_owned(),
+            // An empty page.
+            r#"{"success":true,"isLastPage":"Y","data":[]}"#.to_owned(),
+        ];
+        for answer in &usual {
+            let typed = wire::typed_inventory_page(answer.as_bytes())
+                .unwrap_or_else(|| panic!("typed: {answer}"));
+            let tolerant = wire::inventory_page(&envelope_root(answer)).unwrap();
+            assert_eq!(typed, tolerant, "{answer}");
+        }
+        // Shapes left to the tolerant reader.
+        for odd in [
+            r#"{"success":false,"message":"no such warehouse","data":[]}"#,
+            r#"{"message":"","data":[]}"#,
+            r#"{"success":true,"data":{"warehouseSku":"one row"}}"#,
+            r#"{"success":true,"data":{"list":[],"records":[]}}"#,
+            r#"{"success":true,"data":{"isLastPage":true}}"#,
+            r#"{"success":true,"list":[{"warehouseSku":"a"}]}"#,
+            r#"{"success":true,"data":[{"warehouseSku":"a"},"not a row"]}"#,
+            r#"{"success":true,"data":null}"#,
+            "not json",
+        ] {
+            assert!(
+                wire::typed_inventory_page(odd.as_bytes()).is_none(),
+                "{odd}"
+            );
+        }
+    }
 
     fn envelope_root(body: &str) -> Value {
         root(

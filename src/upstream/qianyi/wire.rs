@@ -8,7 +8,10 @@
 //! fields of the Qianyi tables are sent, never the qlink-only ones.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, MapAccess, SeqAccess, Visitor},
+};
 use serde_json::Value;
 
 use crate::{
@@ -18,7 +21,9 @@ use crate::{
     },
     upstream::{
         UpstreamErrorKind,
-        lenient::{bool_of, de_i64, de_list, de_string, from_value, int_of, list_of, string_of},
+        lenient::{
+            bool_of, de_bool, de_i64, de_list, de_string, from_value, int_of, list_of, string_of,
+        },
     },
 };
 
@@ -582,7 +587,7 @@ pub struct InventoryAnswer {
 /// page object in `data`, or `data` as a bare list.
 pub fn inventory_page(root: &Value) -> Result<InventoryAnswer, UpstreamErrorKind> {
     const META: [&str; 3] = ["isLastPage", "currentPage", "pageCount"];
-    const ITEM_KEYS: [&str; 4] = ["data", "list", "inventoryList", "records"];
+    const ITEM_KEYS: [&str; 4] = INVENTORY_ITEM_KEYS;
     let page_object = match root.get("data") {
         Some(data @ Value::Object(fields))
             if META
@@ -611,20 +616,7 @@ pub fn inventory_page(root: &Value) -> Result<InventoryAnswer, UpstreamErrorKind
     };
     let items = rows
         .into_iter()
-        .map(|row| {
-            let stock: WireStock = from_value(row, "syncInventory item")?;
-            Ok(InventoryItem {
-                sku: stock.warehouse_sku,
-                warehouse_code: stock.warehouse_code,
-                sellable: stock.sellable_quantity,
-                total: stock.total_quantity,
-                onway: stock.onway_quantity,
-                pending: stock.pending_quantity,
-                unsellable: stock.unsellable_quantity,
-                reserved: stock.reserved_quantity,
-                used: stock.use_quantity,
-            })
-        })
+        .map(|row| from_value::<WireStock>(row, "syncInventory item").map(InventoryItem::from))
         .collect::<Result<_, UpstreamErrorKind>>()?;
     Ok(InventoryAnswer {
         items,
@@ -632,6 +624,128 @@ pub fn inventory_page(root: &Value) -> Result<InventoryAnswer, UpstreamErrorKind
         current_page: meta("currentPage").and_then(int_of),
         page_count: meta("pageCount").and_then(int_of),
     })
+}
+
+/// Where a page object keeps its rows, in the order [`inventory_page`]
+/// looks.
+const INVENTORY_ITEM_KEYS: [&str; 4] = ["data", "list", "inventoryList", "records"];
+
+/// The fast way through a whole `syncInventory` answer, straight from its
+/// bytes into typed rows: `None` unless it is `success: true` with `data` a
+/// list of rows or a page object holding exactly one list of rows under one
+/// of [`INVENTORY_ITEM_KEYS`]. Pages are the bulk of what the facade parses,
+/// and a `Value` tree costs about twice as much; every other shape (and
+/// every failure) is left to the envelope and [`inventory_page`], which read
+/// the usual shapes the same way.
+pub fn typed_inventory_page(answer: &[u8]) -> Option<InventoryAnswer> {
+    let answer: TypedInventoryAnswer = serde_json::from_slice(answer).ok()?;
+    if !answer.success {
+        return None;
+    }
+    let TypedInventoryData { rows, meta } = answer.data;
+    // The page object's paging fields first, then the top-level ones.
+    let is_last_page = meta.is_last_page.or(answer.meta.is_last_page);
+    let current_page = meta.current_page.or(answer.meta.current_page);
+    let page_count = meta.page_count.or(answer.meta.page_count);
+    Some(InventoryAnswer {
+        items: rows.into_iter().map(InventoryItem::from).collect(),
+        is_last_page: is_last_page.as_ref().map(bool_of),
+        current_page: current_page.as_ref().and_then(int_of),
+        page_count: page_count.as_ref().and_then(int_of),
+    })
+}
+
+impl From<WireStock> for InventoryItem {
+    fn from(stock: WireStock) -> Self {
+        InventoryItem {
+            sku: stock.warehouse_sku,
+            warehouse_code: stock.warehouse_code,
+            sellable: stock.sellable_quantity,
+            total: stock.total_quantity,
+            onway: stock.onway_quantity,
+            pending: stock.pending_quantity,
+            unsellable: stock.unsellable_quantity,
+            reserved: stock.reserved_quantity,
+            used: stock.use_quantity,
+        }
+    }
+}
+
+/// An answer's paging fields; null counts as absent, as in the tolerant
+/// reader, and the values are read by the same `bool_of` / `int_of`.
+#[derive(Default, Deserialize)]
+struct PagingFields {
+    #[serde(rename = "isLastPage", default)]
+    is_last_page: Option<Value>,
+    #[serde(rename = "currentPage", default)]
+    current_page: Option<Value>,
+    #[serde(rename = "pageCount", default)]
+    page_count: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct TypedInventoryAnswer {
+    /// Required here: an answer without it goes the tolerant way.
+    #[serde(deserialize_with = "de_bool")]
+    success: bool,
+    data: TypedInventoryData,
+    #[serde(flatten)]
+    meta: PagingFields,
+}
+
+/// `data` as a list of rows, or as a page object with exactly one list of
+/// rows under an item key; anything else fails, which sends the answer the
+/// tolerant way.
+struct TypedInventoryData {
+    rows: Vec<WireStock>,
+    meta: PagingFields,
+}
+
+impl<'de> Deserialize<'de> for TypedInventoryData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TypedInventoryDataVisitor)
+    }
+}
+
+struct TypedInventoryDataVisitor;
+
+impl<'de> Visitor<'de> for TypedInventoryDataVisitor {
+    type Value = TypedInventoryData;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of inventory rows or a page object holding one")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Ok(TypedInventoryData {
+            rows: Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))?,
+            meta: PagingFields::default(),
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rows = None;
+        let mut meta = PagingFields::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_ref() {
+                "isLastPage" => meta.is_last_page = map.next_value()?,
+                "currentPage" => meta.current_page = map.next_value()?,
+                "pageCount" => meta.page_count = map.next_value()?,
+                key if INVENTORY_ITEM_KEYS.contains(&key) => {
+                    if rows.is_some() {
+                        return Err(de::Error::custom("more than one list of rows"));
+                    }
+                    rows = Some(map.next_value::<Vec<WireStock>>()?);
+                }
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        // A `data` object without a list is one row, or something odd.
+        let rows = rows.ok_or_else(|| de::Error::custom("no list of rows"))?;
+        Ok(TypedInventoryData { rows, meta })
+    }
 }
 
 /// One entry of `results` (createAsnOrder, cancelAsnOrder, insert_sku_info).
