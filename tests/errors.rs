@@ -553,19 +553,8 @@ async fn a_redirect_is_not_followed_so_signed_headers_and_writes_stay_put() {
         routing::post,
     };
 
-    async fn serve(app: Router) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        addr
-    }
-
     let reached = Arc::new(AtomicUsize::new(0));
-    let elsewhere = serve(Router::new().fallback(post({
+    let elsewhere = serve_router(Router::new().fallback(post({
         let reached = reached.clone();
         move || async move {
             reached.fetch_add(1, Ordering::SeqCst);
@@ -573,7 +562,7 @@ async fn a_redirect_is_not_followed_so_signed_headers_and_writes_stay_put() {
         }
     })))
     .await;
-    let redirecting = serve(Router::new().fallback(post(move || async move {
+    let redirecting = serve_router(Router::new().fallback(post(move || async move {
         let mut headers = HeaderMap::new();
         let target = format!("http://{elsewhere}/moved");
         headers.insert(LOCATION, target.parse().expect("location"));

@@ -93,14 +93,7 @@ async fn spawn_canned(answers: &[(&str, &str)]) -> (SocketAddr, Shared) {
         .route("/global-api/v1/warehouse/{op}", post(qlink_route))
         .route("/qianyi", post(qianyi_route))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, state)
+    (serve_router(app).await, state)
 }
 
 async fn facade_for(addr: SocketAddr) -> Facade {

@@ -113,6 +113,17 @@ pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) ->
     }
 }
 
+/// Serves `app` on 127.0.0.1:0 until the test ends: a small stand-in
+/// warehouse (or anything else a test needs to reach over HTTP).
+pub async fn serve_router(app: axum::Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
 /// The simulator settings the tests use: quick lifecycles, a few pages of stock.
 pub fn test_simulator_config() -> SimulatorConfig {
     SimulatorConfig {
