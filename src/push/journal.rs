@@ -55,6 +55,9 @@ pub struct Journal {
     /// Lines in the file: it is rewritten with the newest ones when it holds
     /// more than twice what the log keeps.
     lines: usize,
+    /// A write failed, perhaps halfway through a line: the next one starts
+    /// on a line of its own.
+    cut: bool,
 }
 
 impl Journal {
@@ -98,6 +101,7 @@ impl Journal {
             path: path.to_owned(),
             file,
             lines,
+            cut: false,
         };
         Ok((journal, entries, unreadable))
     }
@@ -109,14 +113,25 @@ impl Journal {
             .map_or(0, |since| {
                 u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
             });
-        let mut line = serde_json::to_vec(&serde_json::json!({
-            "id": id,
-            "received_at_ms": received_at_ms,
-            "content": content,
-        }))?;
+        let mut line = Vec::with_capacity(256);
+        if self.cut {
+            line.push(b'\n');
+        }
+        serde_json::to_writer(
+            &mut line,
+            &serde_json::json!({
+                "id": id,
+                "received_at_ms": received_at_ms,
+                "content": content,
+            }),
+        )?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.sync_data()?;
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data());
+        self.cut = written.is_err();
+        written?;
         self.lines += 1;
         Ok(())
     }
@@ -136,14 +151,20 @@ impl Journal {
             .collect();
         let newest = &newest[newest.len().saturating_sub(keep)..];
         let temporary = self.path.with_extension("jsonl.tmp");
-        {
-            let mut out = File::create(&temporary)?;
-            for line in newest {
-                out.write_all(line)?;
-                out.write_all(b"\n")?;
-            }
-            out.sync_all()?;
+        // Written through the handle that then goes on appending: after the
+        // rename it is the journal, with nothing left to reopen.
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)?;
+        let mut rewritten = Vec::with_capacity(newest.iter().map(|line| line.len() + 1).sum());
+        for line in newest {
+            rewritten.extend_from_slice(line);
+            rewritten.push(b'\n');
         }
+        out.write_all(&rewritten)?;
+        out.sync_all()?;
         std::fs::rename(&temporary, &self.path)?;
         if let Some(dir) = self.path.parent() {
             // The rename itself lasts once the directory is synced; not
@@ -152,8 +173,9 @@ impl Journal {
                 let _ = dir.sync_all();
             }
         }
-        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.file = out;
         self.lines = newest.len();
+        self.cut = false;
         Ok(())
     }
 }
@@ -229,6 +251,27 @@ pub(crate) mod tests {
         assert_eq!(unreadable, 1);
         let ids: Vec<u64> = entries.iter().map(|entry| entry.id).collect();
         assert_eq!(ids, vec![7, 8, 10]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn after_a_failed_write_the_next_entry_starts_a_line_of_its_own() {
+        let dir = scratch_dir("cut");
+        let path = dir.join("orders.jsonl");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1);
+        let (mut journal, _, _) = Journal::open(&path).expect("open");
+        journal
+            .append(1, at, &serde_json::json!({"orderNumber": "A"}))
+            .expect("append");
+        // What a write that failed halfway (a full disk, say) leaves behind.
+        journal.file.write_all(br#"{"id":2,"rec"#).expect("write");
+        journal.cut = true;
+        journal
+            .append(3, at, &serde_json::json!({"orderNumber": "C"}))
+            .expect("append");
+        let (_, entries, unreadable) = Journal::open(&path).expect("reopen");
+        let ids: Vec<u64> = entries.iter().map(|entry| entry.id).collect();
+        assert_eq!((ids, unreadable), (vec![1, 3], 1));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
