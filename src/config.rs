@@ -238,17 +238,17 @@ impl Config {
                     problem: "another tenant has the same id".into(),
                 });
             }
-            if let Some(push) = &tenant.push {
-                if !extra_types.insert(push.extra_type.clone()) {
-                    return Err(ConfigError::Tenant {
-                        tenant: tenant.id,
-                        key: "push",
-                        problem: format!(
-                            "another tenant receives pushes for extra_type {:?}",
-                            push.extra_type
-                        ),
-                    });
-                }
+            if let Some(push) = &tenant.push
+                && !extra_types.insert(push.extra_type.clone())
+            {
+                return Err(ConfigError::Tenant {
+                    tenant: tenant.id,
+                    key: "push",
+                    problem: format!(
+                        "another tenant receives pushes for extra_type {:?}",
+                        push.extra_type
+                    ),
+                });
             }
             tenants.push(tenant);
         }
@@ -353,10 +353,10 @@ impl TenantReader<'_> {
         value: Option<String>,
     ) -> Result<Option<String>, ConfigError> {
         let value = self.optional(key, value)?;
-        if let Some(text) = &value {
-            if HeaderValue::from_bytes(text.as_bytes()).is_err() {
-                return Err(self.problem(key, "contains characters an HTTP header cannot carry"));
-            }
+        if let Some(text) = &value
+            && HeaderValue::from_bytes(text.as_bytes()).is_err()
+        {
+            return Err(self.problem(key, "contains characters an HTTP header cannot carry"));
         }
         Ok(value)
     }

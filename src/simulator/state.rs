@@ -123,12 +123,12 @@ pub(crate) fn generated_sku(index: usize) -> String {
 /// a few units always fit.
 fn generated_stock(index: usize, warehouse_index: usize) -> Stock {
     let sellable = 20 + ((index * 37 + warehouse_index * 101) % 480) as i64;
-    let unsellable = if index % 9 == 0 {
+    let unsellable = if index.is_multiple_of(9) {
         (index % 5) as i64
     } else {
         0
     };
-    let onway = if index % 6 == 0 { 10 } else { 0 };
+    let onway = if index.is_multiple_of(6) { 10 } else { 0 };
     Stock {
         onway,
         sellable,

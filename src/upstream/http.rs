@@ -214,10 +214,10 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 fn error_words(body: &[u8]) -> String {
     if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) {
         for key in ["errorMsg", "message", "msg", "error"] {
-            if let Some(words) = fields.get(key).map(super::lenient::string_of) {
-                if !words.is_empty() {
-                    return words;
-                }
+            if let Some(words) = fields.get(key).map(super::lenient::string_of)
+                && !words.is_empty()
+            {
+                return words;
             }
         }
     }

@@ -61,10 +61,10 @@ struct Warehouse {
 
 impl Warehouse {
     fn capture(&self, operation: &str, body: &Bytes) {
-        if self.capturing.load(Ordering::Relaxed) {
-            if let Ok(mut captured) = self.captured.lock() {
-                captured.push((operation.to_owned(), body.clone()));
-            }
+        if self.capturing.load(Ordering::Relaxed)
+            && let Ok(mut captured) = self.captured.lock()
+        {
+            captured.push((operation.to_owned(), body.clone()));
         }
     }
 
@@ -72,10 +72,11 @@ impl Warehouse {
         let page = number_after(body, b"\"page\":").unwrap_or(1).max(1) as u32;
         let page_size = number_after(body, b"\"pageSize\":").unwrap_or(100).max(1) as u32;
         let warehouse = string_after(body, b"\"warehouseCode\":\"").unwrap_or_default();
-        if warehouse == MAIN_WAREHOUSE.as_bytes() && page_size == self.config.page_size {
-            if let Some(rendered) = self.pages.get(page as usize - 1) {
-                return rendered.clone();
-            }
+        if warehouse == MAIN_WAREHOUSE.as_bytes()
+            && page_size == self.config.page_size
+            && let Some(rendered) = self.pages.get(page as usize - 1)
+        {
+            return rendered.clone();
         }
         let total = if warehouse == MAIN_WAREHOUSE.as_bytes() {
             self.config.inventory_skus

@@ -395,12 +395,10 @@ fn answer_list<'a>(root: &'a Value, keys: &[&str]) -> Vec<&'a Value> {
     let direct = keys
         .iter()
         .any(|key| matches!(root.get(*key), Some(Value::Array(_) | Value::Object(_))));
-    if !direct {
-        if let Some(data @ Value::Object(_)) = root.get("data") {
-            let inner = list_of(data, keys);
-            if !inner.is_empty() {
-                return inner;
-            }
+    if !direct && let Some(data @ Value::Object(_)) = root.get("data") {
+        let inner = list_of(data, keys);
+        if !inner.is_empty() {
+            return inner;
         }
     }
     list_of(root, keys)

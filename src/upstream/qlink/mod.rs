@@ -377,10 +377,10 @@ impl WarehouseBackend for QlinkBackend {
                 return Some((Err(pager.backend.error("syncInventory", kind)), pager));
             }
             let answer = pager.backend.inventory_page(&pager.query, page).await;
-            if let Ok(current) = &answer {
-                if !current.is_last_page {
-                    pager.next = Some(page + 1);
-                }
+            if let Ok(current) = &answer
+                && !current.is_last_page
+            {
+                pager.next = Some(page + 1);
             }
             Some((answer, pager))
         })

@@ -612,10 +612,10 @@ pub(super) fn result_of(envelope: &Envelope) -> Cow<'_, Value> {
     let result = envelope.field("result");
     if let Value::String(text) = result {
         let text = text.trim();
-        if text.starts_with('{') || text.starts_with('[') {
-            if let Ok(decoded) = serde_json::from_str::<Value>(text) {
-                return Cow::Owned(decoded);
-            }
+        if (text.starts_with('{') || text.starts_with('['))
+            && let Ok(decoded) = serde_json::from_str::<Value>(text)
+        {
+            return Cow::Owned(decoded);
         }
     }
     Cow::Borrowed(result)
