@@ -319,6 +319,15 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
         .expect("an event")
         .expect("ok");
     drop(before);
+    // The store is one process's at a time: wait for the first server to let go.
+    let released = async {
+        while qlink_facade::push::TenantEvents::open(&store).is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), released)
+        .await
+        .expect("the stopped server releases its push store");
 
     // A new server on the same store: the push is there, with its id, and
     // the next one continues after it.

@@ -257,14 +257,37 @@ impl<T> EventLog<T> {
 pub struct TenantEvents {
     pub orders: EventLog<OrderEvent>,
     pub asns: EventLog<AsnEvent>,
+    /// Held while the logs are journaled: one process per store.
+    _store_lock: Option<std::fs::File>,
 }
 
 impl TenantEvents {
     /// Both logs journaled in `store` (created if missing), with what the
-    /// journals already hold.
+    /// journals already hold. Fails while another process (or another
+    /// `TenantEvents`) has the store open: two writers would interleave ids.
     pub fn open(store: &Path) -> Result<Self, JournalError> {
         std::fs::create_dir_all(store).map_err(JournalError::at(store))?;
+        let lock_path = store.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(JournalError::at(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::at(store)(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "another facade process has this push store open",
+                )));
+            }
+            Err(std::fs::TryLockError::Error(err)) => {
+                return Err(JournalError::at(&lock_path)(err));
+            }
+        }
         Ok(Self {
+            _store_lock: Some(lock),
             orders: EventLog::open(&store.join("orders.jsonl"), EVENTS_KEPT, |content| {
                 webhook::order_event(content).ok()
             })?,
@@ -357,6 +380,17 @@ mod tests {
             .expect("kept");
         assert!(next > ids[4]);
         assert_eq!(reopened.after(ids[4], 10).len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_store_is_open_in_one_place_at_a_time() {
+        let dir = journal::tests::scratch_dir("locked");
+        let first = TenantEvents::open(&dir).expect("open");
+        let err = TenantEvents::open(&dir).expect_err("already open");
+        assert!(err.to_string().contains("another facade process"), "{err}");
+        drop(first);
+        TenantEvents::open(&dir).expect("open again once released");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

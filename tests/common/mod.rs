@@ -18,7 +18,7 @@ use qlink_facade::{
     simulator::{SimulatorConfig, SimulatorHandle},
     tenant::TenantRegistry,
 };
-use tokio::{net::TcpListener, sync::oneshot};
+use tokio::{net::TcpListener, sync::watch};
 use tonic::{Request, transport::Channel};
 
 pub use qlink_facade::demo::{DEMO_QIANYI_TENANT as QIANYI, DEMO_QLINK_TENANT as QLINK};
@@ -32,7 +32,7 @@ pub struct Facade {
     /// The HTTP listener: metrics, health, push webhooks.
     pub http_addr: SocketAddr,
     channel: Channel,
-    _stop: oneshot::Sender<()>,
+    _stop: watch::Sender<()>,
 }
 
 impl Facade {
@@ -84,16 +84,21 @@ pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) ->
     };
     let webhooks =
         qlink_facade::push::webhook::Webhooks::new(tenants.push_targets(), metrics.clone());
+    // Both servers stop when the `Facade` is dropped (the sender with it).
+    let (stop, stopped) = watch::channel(());
+    let mut admin_stopped = stopped.clone();
     tokio::spawn(qlink_facade::admin::serve(
         http_listener,
         state,
         webhooks,
-        std::future::pending(),
+        async move {
+            let _ = admin_stopped.changed().await;
+        },
     ));
-    let (stop, stopped) = oneshot::channel::<()>();
+    let mut grpc_stopped = stopped;
     tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
+        let shutdown = async move {
+            let _ = grpc_stopped.changed().await;
         };
         if let Err(err) = server::serve(listener, tenants, metrics, shutdown).await {
             panic!("facade server failed: {err}");
