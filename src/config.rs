@@ -228,6 +228,7 @@ impl Config {
         }
         let mut seen = HashSet::new();
         let mut extra_types = HashSet::new();
+        let mut push_stores = HashSet::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
         for raw_tenant in raw.tenants {
             let tenant = TenantConfig::from_raw(raw_tenant, env)?;
@@ -247,6 +248,19 @@ impl Config {
                     problem: format!(
                         "another tenant receives pushes for extra_type {:?}",
                         push.extra_type
+                    ),
+                });
+            }
+            // One journal per kind in a store: two tenants would mix events.
+            if let Some(store) = tenant.push.as_ref().and_then(|push| push.store.clone())
+                && !push_stores.insert(store.clone())
+            {
+                return Err(ConfigError::Tenant {
+                    tenant: tenant.id,
+                    key: "push",
+                    problem: format!(
+                        "another tenant keeps its pushes in store {:?}; each tenant needs its own directory",
+                        store.display().to_string()
                     ),
                 });
             }
@@ -695,6 +709,20 @@ secret_key = "${ACME_EU_SECRET}"
         )
         .unwrap_err();
         assert!(err.to_string().contains("secrte"), "{err}");
+    }
+
+    #[test]
+    fn two_tenants_cannot_share_a_push_store() {
+        let tenant = |id: &str, extra_type: &str| {
+            format!(
+                "[[tenant]]\nid='{id}'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\npush={{extra_type='{extra_type}', access_id='Q', secret_key='s', store='/var/lib/q/shared'}}\n"
+            )
+        };
+        let err = Config::from_toml(&(tenant("one", "A") + &tenant("two", "B")), &env).unwrap_err();
+        assert!(
+            err.to_string().contains("two") && err.to_string().contains("/var/lib/q/shared"),
+            "{err}"
+        );
     }
 
     #[test]
