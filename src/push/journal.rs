@@ -108,11 +108,7 @@ impl Journal {
 
     /// Appends one entry and syncs it to disk.
     pub fn append(&mut self, id: u64, received_at: SystemTime, content: &Value) -> io::Result<()> {
-        let received_at_ms = received_at
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| {
-                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-            });
+        let received_at_ms = millis_since_epoch(received_at);
         let mut line = Vec::with_capacity(256);
         if self.cut {
             line.push(b'\n');
@@ -178,6 +174,14 @@ impl Journal {
         self.cut = false;
         Ok(())
     }
+}
+
+/// Whole milliseconds since the Unix epoch: what the journal stores of a time.
+pub fn millis_since_epoch(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 fn ends_with_newline(file: &mut File) -> io::Result<bool> {

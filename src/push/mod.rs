@@ -207,11 +207,7 @@ impl<T> EventLog<T> {
             // Whole milliseconds, as the journal stores them, so an event
             // reads the same before and after a restart.
             let received_at = SystemTime::UNIX_EPOCH
-                + SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map_or(Duration::ZERO, |since| {
-                        Duration::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
-                    });
+                + Duration::from_millis(journal::millis_since_epoch(SystemTime::now()));
             let capacity = kept.capacity;
             if let Some(journal) = &mut kept.journal {
                 // Pushes are rare; a synced write under the lock keeps the
