@@ -15,11 +15,17 @@
 //! Prints markdown on stdout, progress on stderr; exits non-zero when any
 //! call failed. See BENCHMARKS.md.
 
-// The allocator the `qlink-facade` binary uses, for the floor as well.
+// The allocator the `qlink-facade` binary uses, for the floor as well,
+// counting allocations when asked to.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Counting<mimalloc::MiMalloc> = alloc::Counting(mimalloc::MiMalloc);
+#[cfg(not(feature = "mimalloc"))]
+#[global_allocator]
+static GLOBAL: alloc::Counting<std::alloc::System> = alloc::Counting(std::alloc::System);
 
+#[path = "qlink-bench/alloc.rs"]
+mod alloc;
 #[path = "qlink-bench/measure.rs"]
 mod measure;
 #[path = "qlink-bench/scenarios.rs"]
@@ -259,11 +265,14 @@ impl Placement {
 }
 
 fn runtime(name: &'static str, workers: usize, cpus: Option<Vec<usize>>) -> io::Result<Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(cpus) = cpus {
-        builder.on_thread_start(move || pin_current_thread(&cpus));
-    }
-    builder
+    let group = Group::of(name);
+    tokio::runtime::Builder::new_multi_thread()
+        .on_thread_start(move || {
+            alloc::tag_thread(group);
+            if let Some(cpus) = &cpus {
+                pin_current_thread(cpus);
+            }
+        })
         .worker_threads(workers.max(1))
         .thread_name(name)
         .enable_all()
@@ -314,7 +323,9 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
     .map_err(io_problem("facade runtime"))?;
     let client_rt = runtime(CLIENT_THREADS, others, other_cpus.clone())
         .map_err(io_problem("client runtime"))?;
-    // The measuring loop runs on this thread, with the callers.
+    // The measuring loop runs on this thread, with the callers; so do the
+    // calls whose allocations are counted.
+    alloc::tag_thread(Group::Client);
     if let Some(cpus) = other_cpus {
         pin_current_thread(cpus);
     }
@@ -360,6 +371,9 @@ struct Measured {
     scenario: Scenario,
     floor_unloaded: Run,
     facade_unloaded: Run,
+    /// Heap allocations per call, one call at a time.
+    floor_allocations: alloc::PerCall,
+    facade_allocations: alloc::PerCall,
     floor_loaded: Run,
     facade_loaded: Run,
 }
@@ -373,6 +387,12 @@ impl Measured {
             ("loaded", Path::Facade, &self.facade_loaded),
         ]
     }
+}
+
+/// The gRPC hop alone: Health/Check, loaded and one at a time.
+struct Hop {
+    runs: Vec<(usize, Run)>,
+    allocations: alloc::PerCall,
 }
 
 /// One memory run of the inventory stream through the facade.
@@ -444,42 +464,57 @@ async fn measure_all(
         };
         let floor_unloaded = run(1, plan.unloaded, Path::Floor).await;
         let facade_unloaded = run(1, plan.unloaded, Path::Facade).await;
+        let bench = &bench;
+        let allocations = |path: Path| {
+            alloc::PerCall::measure(plan.micro_budget, 3, move || bench.call(scenario, path))
+        };
+        let floor_allocations = allocations(Path::Floor)
+            .await
+            .map_err(|err| format!("{} floor: {err}", scenario.name()))?;
+        let facade_allocations = allocations(Path::Facade)
+            .await
+            .map_err(|err| format!("{} facade: {err}", scenario.name()))?;
         let floor_loaded = run(plan.concurrency, plan.loaded, Path::Floor).await;
         let facade_loaded = run(plan.concurrency, plan.loaded, Path::Facade).await;
         measured.push(Measured {
             scenario,
             floor_unloaded,
             facade_unloaded,
+            floor_allocations,
+            facade_allocations,
             floor_loaded,
             facade_loaded,
         });
     }
 
-    let hop = {
-        let mut runs = Vec::new();
-        for concurrency in [1, plan.concurrency] {
+    let mut hop_runs = Vec::new();
+    for concurrency in [1, plan.concurrency] {
+        let bench = bench.clone();
+        let run = measure::load(concurrency, plan.warmup, plan.unloaded, move || {
             let bench = bench.clone();
-            let run = measure::load(concurrency, plan.warmup, plan.unloaded, move || {
-                let bench = bench.clone();
-                async move { bench.facade_health_check().await }
-            })
-            .await;
-            eprintln!(
-                "Health/Check x{concurrency}: {:.0} calls/s, p50 {}, {} errors",
-                run.per_second(),
-                micros(run.latencies.quantile(0.5)),
-                run.errors
-            );
-            runs.push((concurrency, run));
-        }
-        runs
+            async move { bench.facade_health_check().await }
+        })
+        .await;
+        eprintln!(
+            "Health/Check x{concurrency}: {:.0} calls/s, p50 {}, {} errors",
+            run.per_second(),
+            micros(run.latencies.quantile(0.5)),
+            run.errors
+        );
+        hop_runs.push((concurrency, run));
+    }
+    let hop = Hop {
+        allocations: alloc::PerCall::measure(plan.micro_budget, 3, || bench.facade_health_check())
+            .await
+            .map_err(|err| format!("Health/Check: {err}"))?,
+        runs: hop_runs,
     };
 
     print_report(args, plan, placement, &measured, &hop, &memory, &micro);
     let failed: u64 = measured
         .iter()
         .flat_map(|m| m.runs().map(|(_, _, run)| run.errors))
-        .chain(hop.iter().map(|(_, run)| run.errors))
+        .chain(hop.runs.iter().map(|(_, run)| run.errors))
         .sum();
     if failed > 0 {
         eprintln!("qlink-bench: {failed} calls failed");
@@ -554,9 +589,9 @@ fn print_report(
     plan: &Plan,
     placement: &Placement,
     measured: &[Measured],
-    hop: &[(usize, Run)],
+    hop: &Hop,
     memory: &[MemoryRun],
-    micro: &[(String, f64)],
+    micro: &[(String, f64, u64)],
 ) {
     let cpu_name = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -689,7 +724,7 @@ fn print_report(
         "| callers | calls/s | p50 | p99 | process CPU s/1k calls | facade | callers' | errors |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (concurrency, run) in hop {
+    for (concurrency, run) in &hop.runs {
         println!(
             "| {concurrency} | {:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {} |",
             run.per_second(),
@@ -701,6 +736,44 @@ fn print_report(
             run.errors,
         );
     }
+
+    println!("\n### Heap allocations per call\n");
+    println!(
+        "Counted by the global allocator over calls made one at a time ({:.1} s or at least 3 calls per row), split by the runtime that allocated: \
+         \"direct client\" is the floor's reqwest client, \"facade\" the facade runtime (gRPC server, handler and its reqwest client), \
+         \"tonic client\" the callers' side of a facade call. Reallocations count as allocations.\n",
+        plan.micro_budget.as_secs_f64()
+    );
+    println!(
+        "| scenario | direct client allocations | facade allocations | tonic client allocations | facade ÷ direct client | direct client KiB | facade KiB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let allocation_row = |name: &str, floor: Option<&alloc::PerCall>, facade: &alloc::PerCall| {
+        let floor_allocations = floor.map(|floor| floor.allocations(Group::Client));
+        println!(
+            "| {name} | {} | {:.0} | {:.0} | {} | {} | {:.1} |",
+            floor_allocations.map_or("–".to_owned(), |n| format!("{n:.0}")),
+            facade.allocations(Group::Facade),
+            facade.allocations(Group::Client),
+            floor_allocations.map_or("–".to_owned(), |n| format!(
+                "{:.2}×",
+                ratio(facade.allocations(Group::Facade), n)
+            )),
+            floor.map_or("–".to_owned(), |floor| format!(
+                "{:.1}",
+                floor.bytes(Group::Client) / 1024.0
+            )),
+            facade.bytes(Group::Facade) / 1024.0,
+        );
+    };
+    for m in measured {
+        allocation_row(
+            m.scenario.name(),
+            Some(&m.floor_allocations),
+            &m.facade_allocations,
+        );
+    }
+    allocation_row("Health/Check (the hop alone)", None, &hop.allocations);
 
     println!("\n### SyncInventory memory, one stream at a time through the facade\n");
     println!(
@@ -721,10 +794,10 @@ fn print_report(
     }
 
     println!("\n### Per-call pieces, one thread\n");
-    println!("| operation | ns per call |");
-    println!("|---|---:|");
-    for (name, nanos) in micro {
-        println!("| {name} | {nanos:.0} |");
+    println!("| operation | ns per call | allocations per call |");
+    println!("|---|---:|---:|");
+    for (name, nanos, allocations) in micro {
+        println!("| {name} | {nanos:.0} | {allocations} |");
     }
 
     println!("\n### Targets\n");

@@ -30,7 +30,7 @@ pub const FACADE_THREADS: &str = "bench-facade";
 pub const CLIENT_THREADS: &str = "bench-client";
 
 impl Group {
-    fn of(thread_name: &str) -> Self {
+    pub fn of(thread_name: &str) -> Self {
         // `comm` is cut at 15 bytes; the names are shorter.
         match thread_name.trim() {
             UPSTREAM_THREADS => Self::Upstream,

@@ -680,17 +680,18 @@ fn expect_skus(seen: u64, expected: u32) -> Result<(), String> {
 
 /// The per-call costs both paths share or the facade adds, timed alone on
 /// one thread: nanoseconds per operation.
-pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64)> {
+/// Per piece: its name, nanoseconds per call and allocations per call.
+pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64, u64)> {
     use std::hint::black_box;
 
     let order = &bench.inner.order;
     let body = bench.create_order_body();
     let body_text = String::from_utf8_lossy(&body).into_owned();
-    let body_value: Value = serde_json::from_str(&body_text).unwrap_or(Value::Null);
     let page = crate::upstream::inventory_page(MAIN_WAREHOUSE, 10_000, 1, 100);
     let mut results = Vec::new();
     let mut time = |name: String, f: &mut dyn FnMut()| {
-        results.push((name, nanos_per_op(budget, f)));
+        let (nanos, allocations) = nanos_per_op(budget, f);
+        results.push((name, nanos, allocations));
     };
     time(
         format!("qlink_sign over the {}-byte createOrder body", body.len()),
@@ -716,13 +717,19 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64)> {
             ));
         },
     );
-    time(
-        "createOrder body as serde_json::Value → JSON text (proxy for the body's encoding)"
-            .to_owned(),
-        &mut || {
-            black_box(serde_json::to_vec(black_box(&body_value)).unwrap_or_default());
-        },
-    );
+    if let Ok(new_order) = qlink_facade::domain::NewOrder::try_from(order.clone()) {
+        time(
+            format!(
+                "createOrder content of the {ORDER_ITEMS}-item NewOrder, as the facade encodes it"
+            ),
+            &mut || {
+                let _ = black_box(qlink_facade::upstream::qlink::create_order_content(
+                    black_box(WAREHOUSE_KEY),
+                    black_box(&new_order),
+                ));
+            },
+        );
+    }
     time(
         format!(
             "Envelope::parse of one 100-SKU inventory page ({} KiB JSON)",
@@ -810,11 +817,13 @@ fn call_layers() -> impl FnMut() {
 }
 
 /// Runs `f` in batches until `budget` has passed; nanoseconds per call.
-fn nanos_per_op(budget: Duration, f: &mut dyn FnMut()) -> f64 {
+/// Nanoseconds per call of `f`, and the heap allocations of one call.
+fn nanos_per_op(budget: Duration, f: &mut dyn FnMut()) -> (f64, u64) {
     // Warm caches and the allocator first.
     for _ in 0..16 {
         f();
     }
+    let ((), counts) = crate::alloc::count(&mut *f);
     let started = std::time::Instant::now();
     let mut runs = 0u64;
     while started.elapsed() < budget {
@@ -823,5 +832,8 @@ fn nanos_per_op(budget: Duration, f: &mut dyn FnMut()) -> f64 {
         }
         runs += 64;
     }
-    started.elapsed().as_nanos() as f64 / runs as f64
+    (
+        started.elapsed().as_nanos() as f64 / runs as f64,
+        counts.all_allocations(),
+    )
 }

@@ -127,7 +127,7 @@ impl QlinkBackend {
         kind: CallKind,
         body: &impl Serialize,
     ) -> Result<Bytes, UpstreamError> {
-        let content = serde_json::to_string(body).map_err(|err| {
+        let content = encode(body).map_err(|err| {
             self.error(
                 operation,
                 UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
@@ -394,6 +394,20 @@ impl WarehouseBackend for QlinkBackend {
         wire::sku_upserted(&wire::result_of(&envelope), &envelope.code, &sku.sku)
             .map_err(|kind| self.error(OP, kind))
     }
+}
+
+/// A request body's JSON text: the `content` that is signed and sent.
+fn encode(body: &impl Serialize) -> Result<String, serde_json::Error> {
+    serde_json::to_string(body)
+}
+
+/// The `createOrder` content for `order`, byte for byte as
+/// [`QlinkBackend`] sends it; for benchmarks.
+pub fn create_order_content(
+    warehouse_key: &str,
+    order: &NewOrder,
+) -> Result<String, serde_json::Error> {
+    encode(&wire::CreateOrder::new(warehouse_key, order))
 }
 
 #[cfg(test)]
