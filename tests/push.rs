@@ -5,12 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::*;
+use common::{push::*, *};
 use futures::StreamExt;
 use qlink_facade::{
-    demo::{DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
+    demo::DEMO_PUSH_SECRET_KEY,
     proto::{AsnStatus, OrderStatus, WatchAsnEventsRequest, WatchOrderEventsRequest},
-    upstream::sign::qianyi_sign,
 };
 use serde_json::{Value, json};
 use tonic::Code;
@@ -25,42 +24,6 @@ async fn push(
 ) -> (u16, Value) {
     push_to(&world.facade, path, method, content, secret).await
 }
-
-async fn push_to(
-    facade: &Facade,
-    path: &str,
-    method: &str,
-    content: &str,
-    secret: &str,
-) -> (u16, Value) {
-    qlink_facade::upstream::install_crypto_provider();
-    let body = json!({
-        "accessId": DEMO_PUSH_ACCESS_ID,
-        "method": method,
-        "content": content,
-        "sign": qianyi_sign(DEMO_PUSH_ACCESS_ID, content, secret),
-    });
-    let response = reqwest::Client::new()
-        .post(format!("http://{}{path}", facade.http_addr))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("push");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("answer");
-    (status, serde_json::from_str(&text).expect("json answer"))
-}
-
-fn odo_path() -> String {
-    format!("/sys/automatic/receiveOdo/{DEMO_PUSH_EXTRA_TYPE}")
-}
-
-fn asn_path() -> String {
-    format!("/sys/automatic/receiveAsn/{DEMO_PUSH_EXTRA_TYPE}")
-}
-
-const ORDER_PUSH: &str = r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"UPS","trackNumber":"1Z999","warehouseOrderNumber":"W1","wmsStatus":"Shipped","status":"SUCCESS","shippingTime":1744098883894,"skuList":{"sku":"60000-test02","quantity":4},"errorMsg":""}"#;
 
 #[tokio::test]
 async fn an_order_push_is_verified_kept_and_streamed() {
@@ -276,27 +239,8 @@ async fn watching_a_tenant_without_push_is_failed_precondition() {
 
 #[tokio::test]
 async fn pushes_kept_in_a_store_survive_a_restart() {
-    let store = std::env::temp_dir().join(format!(
-        "qlink-facade-push-store-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let mut config = qlink_facade::demo::demo_config(
-        &test_simulator_config(),
-        simulator.qlink_base_url(),
-        simulator.qianyi_endpoint(),
-    );
-    for tenant in &mut config.tenants {
-        if let Some(push) = &mut tenant.push {
-            push.store = Some(store.clone());
-        }
-    }
+    let store = scratch_store("push-store");
+    let (_simulator, config) = demo_with_push_store(&store).await;
 
     let before = spawn_facade(config.clone()).await;
     let (status, _) = push_to(
@@ -320,14 +264,7 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
         .expect("ok");
     drop(before);
     // The store is one process's at a time: wait for the first server to let go.
-    let released = async {
-        while qlink_facade::push::TenantEvents::open(&store).is_err() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), released)
-        .await
-        .expect("the stopped server releases its push store");
+    wait_until_released(&store).await;
 
     // A new server on the same store: the push is there, with its id, and
     // the next one continues after it.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod push;
+
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use qlink_facade::{

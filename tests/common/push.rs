@@ -1,0 +1,98 @@
+//! Pushing to the facade's webhooks as a Qianyi warehouse does, and push
+//! stores on disk.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use qlink_facade::{
+    config::Config,
+    demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE},
+    simulator::SimulatorHandle,
+    upstream::sign::qianyi_sign,
+};
+use serde_json::{Value, json};
+
+use super::{Facade, test_simulator_config};
+
+/// A `pushOrderInfo` content as the spec's example sends it.
+pub const ORDER_PUSH: &str = r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"UPS","trackNumber":"1Z999","warehouseOrderNumber":"W1","wmsStatus":"Shipped","status":"SUCCESS","shippingTime":1744098883894,"skuList":{"sku":"60000-test02","quantity":4},"errorMsg":""}"#;
+
+pub fn odo_path() -> String {
+    format!("/sys/automatic/receiveOdo/{DEMO_PUSH_EXTRA_TYPE}")
+}
+
+pub fn asn_path() -> String {
+    format!("/sys/automatic/receiveAsn/{DEMO_PUSH_EXTRA_TYPE}")
+}
+
+/// POSTs a push signed as the spec says; returns (HTTP status, answer).
+pub async fn push_to(
+    facade: &Facade,
+    path: &str,
+    method: &str,
+    content: &str,
+    secret: &str,
+) -> (u16, Value) {
+    qlink_facade::upstream::install_crypto_provider();
+    let body = json!({
+        "accessId": DEMO_PUSH_ACCESS_ID,
+        "method": method,
+        "content": content,
+        "sign": qianyi_sign(DEMO_PUSH_ACCESS_ID, content, secret),
+    });
+    let response = reqwest::Client::new()
+        .post(format!("http://{}{path}", facade.http_addr))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("push");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("answer");
+    (status, serde_json::from_str(&text).expect("json answer"))
+}
+
+/// A directory name under the system's temp dir that no other test uses.
+pub fn scratch_store(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "qlink-facade-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ))
+}
+
+/// A simulator, and the demo config against it with every tenant's pushes
+/// kept in `store`.
+pub async fn demo_with_push_store(store: &Path) -> (SimulatorHandle, Config) {
+    let simulator = SimulatorHandle::spawn(
+        test_simulator_config(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("simulator");
+    let mut config = demo::demo_config(
+        &test_simulator_config(),
+        simulator.qlink_base_url(),
+        simulator.qianyi_endpoint(),
+    );
+    for tenant in &mut config.tenants {
+        if let Some(push) = &mut tenant.push {
+            push.store = Some(store.to_owned());
+        }
+    }
+    (simulator, config)
+}
+
+/// Waits until a stopped facade has let go of `store`, so another may open it.
+pub async fn wait_until_released(store: &Path) {
+    let released = async {
+        while qlink_facade::push::TenantEvents::open(store).is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), released)
+        .await
+        .expect("the stopped server releases its push store");
+}
