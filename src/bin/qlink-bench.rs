@@ -81,6 +81,9 @@ struct Args {
     /// with --facade-cpus the CPUs each side may use).
     #[arg(long)]
     workers: Option<usize>,
+    /// Worker threads of the facade's runtime alone (default: as --workers).
+    #[arg(long)]
+    facade_workers: Option<usize>,
     /// Pin the facade's threads to these CPUs (e.g. `1`) and the warehouse's
     /// and the callers' to all the others, as if the facade had its own
     /// machine. Linux only.
@@ -225,7 +228,7 @@ impl Placement {
                 cpus,
                 facade_cpus: None,
                 other_cpus: None,
-                facade_workers: workers,
+                facade_workers: args.facade_workers.unwrap_or(workers),
                 other_workers: workers,
             });
         }
@@ -243,7 +246,10 @@ impl Placement {
         }
         Ok(Self {
             cpus,
-            facade_workers: args.workers.unwrap_or(args.facade_cpus.len()),
+            facade_workers: args
+                .facade_workers
+                .or(args.workers)
+                .unwrap_or(args.facade_cpus.len()),
             other_workers: args.workers.unwrap_or(others.len()),
             facade_cpus: Some(args.facade_cpus.clone()),
             other_cpus: Some(others),
@@ -254,6 +260,10 @@ impl Placement {
         match (&self.facade_cpus, &self.other_cpus) {
             (Some(facade), Some(others)) => format!(
                 "facade pinned to CPU(s) {facade:?} with {} worker(s), warehouse and callers to {others:?} with {} each",
+                self.facade_workers, self.other_workers
+            ),
+            _ if self.facade_workers != self.other_workers => format!(
+                "{} worker thread(s) in the facade's runtime, {} in each of the upstream and client runtimes",
                 self.facade_workers, self.other_workers
             ),
             _ => format!(
