@@ -24,8 +24,8 @@ impl Serialize for Num {
     }
 }
 
-/// Room for any `Decimal`'s text: 29 digits, a sign, a point and the zeros
-/// of a 28-digit scale.
+/// Room for any `Decimal`'s text, which is at most 32 bytes: a sign, a
+/// leading `0.` and 29 digits.
 struct DecimalText {
     bytes: [u8; 64],
     len: usize,
