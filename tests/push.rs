@@ -243,14 +243,7 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
     let (_simulator, config) = demo_with_push_store(&store).await;
 
     let before = spawn_facade(config.clone()).await;
-    let (status, _) = push_to(
-        &before,
-        &odo_path(),
-        "pushOrderInfo",
-        ORDER_PUSH,
-        DEMO_PUSH_SECRET_KEY,
-    )
-    .await;
+    let (status, _) = push_order(&before, ORDER_PUSH).await;
     assert_eq!(status, 200);
     let kept = before
         .orders()
@@ -280,24 +273,10 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
     assert_eq!(first.order_number, "DA250117100074");
     assert_eq!(first.track_number, "1Z999");
 
-    let (status, answer) = push_to(
-        &after,
-        &odo_path(),
-        "pushOrderInfo",
-        ORDER_PUSH,
-        DEMO_PUSH_SECRET_KEY,
-    )
-    .await;
+    let (status, answer) = push_order(&after, ORDER_PUSH).await;
     assert_eq!(status, 200, "{answer}");
     let later = ORDER_PUSH.replace("DA250117100074", "DA-AFTER");
-    let (status, _) = push_to(
-        &after,
-        &odo_path(),
-        "pushOrderInfo",
-        &later,
-        DEMO_PUSH_SECRET_KEY,
-    )
-    .await;
+    let (status, _) = push_order(&after, &later).await;
     assert_eq!(status, 200);
     let next = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await

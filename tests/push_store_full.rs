@@ -14,7 +14,7 @@ use std::{path::Path, time::Duration};
 
 use common::{push::*, *};
 use futures::StreamExt;
-use qlink_facade::{demo::DEMO_PUSH_SECRET_KEY, proto::WatchOrderEventsRequest};
+use qlink_facade::proto::WatchOrderEventsRequest;
 
 /// Sets this process's soft file-size limit; returns the one it replaced.
 fn set_file_size_limit(bytes: libc::rlim_t) -> libc::rlim_t {
@@ -66,28 +66,14 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
     let facade = spawn_facade(config.clone()).await;
     let second = ORDER_PUSH.replace("DA250117100074", "DA-SECOND");
 
-    let (status, _) = push_to(
-        &facade,
-        &odo_path(),
-        "pushOrderInfo",
-        ORDER_PUSH,
-        DEMO_PUSH_SECRET_KEY,
-    )
-    .await;
+    let (status, _) = push_order(&facade, ORDER_PUSH).await;
     assert_eq!(status, 200);
 
     // Room for a few bytes of the next line only: it is cut mid-write.
     let kept_len = journal_len(&store);
     assert!(kept_len > 0, "the first push is in the journal");
     let previous = set_file_size_limit(kept_len + 10);
-    let (status, answer) = push_to(
-        &facade,
-        &odo_path(),
-        "pushOrderInfo",
-        &second,
-        DEMO_PUSH_SECRET_KEY,
-    )
-    .await;
+    let (status, answer) = push_order(&facade, &second).await;
     set_file_size_limit(previous);
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["success"], false);
@@ -114,14 +100,7 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
 
     // The warehouse sends it again, and now it is kept: not taken for a
     // repeat of something already kept.
-    let (status, answer) = push_to(
-        &facade,
-        &odo_path(),
-        "pushOrderInfo",
-        &second,
-        DEMO_PUSH_SECRET_KEY,
-    )
-    .await;
+    let (status, answer) = push_order(&facade, &second).await;
     assert_eq!(status, 200, "{answer}");
     let both = order_numbers(&facade).await;
     assert_eq!(

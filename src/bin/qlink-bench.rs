@@ -460,15 +460,7 @@ async fn measure_all(
                     async move { bench.call(scenario, path).await }
                 })
                 .await;
-                eprintln!(
-                    "{label}: {:.0} calls/s, p50 {}, {} errors",
-                    run.per_second(),
-                    micros(run.latencies.quantile(0.5)),
-                    run.errors
-                );
-                if let Some(err) = &run.first_error {
-                    eprintln!("  first error: {err}");
-                }
+                print_progress(&label, &run);
                 run
             }
         };
@@ -505,12 +497,7 @@ async fn measure_all(
             async move { bench.facade_health_check().await }
         })
         .await;
-        eprintln!(
-            "Health/Check x{concurrency}: {:.0} calls/s, p50 {}, {} errors",
-            run.per_second(),
-            micros(run.latencies.quantile(0.5)),
-            run.errors
-        );
+        print_progress(&format!("Health/Check x{concurrency}"), &run);
         hop_runs.push((concurrency, run));
     }
     let hop = Hop {
@@ -579,6 +566,19 @@ async fn memory_runs(
         runs.push(run);
     }
     Ok(runs)
+}
+
+/// One line on stderr per run, and the first error if there was one.
+fn print_progress(label: &str, run: &Run) {
+    eprintln!(
+        "{label}: {:.0} calls/s, p50 {}, {} errors",
+        run.per_second(),
+        micros(run.latencies.quantile(0.5)),
+        run.errors
+    );
+    if let Some(err) = &run.first_error {
+        eprintln!("  first error: {err}");
+    }
 }
 
 fn micros(duration: Duration) -> String {

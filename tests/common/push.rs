@@ -8,7 +8,7 @@ use std::{
 
 use qlink_facade::{
     config::Config,
-    demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE},
+    demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
     simulator::SimulatorHandle,
     upstream::sign::qianyi_sign,
 };
@@ -52,6 +52,18 @@ pub async fn push_to(
     let status = response.status().as_u16();
     let text = response.text().await.expect("answer");
     (status, serde_json::from_str(&text).expect("json answer"))
+}
+
+/// Pushes an order's status (`pushOrderInfo`), signed with the demo secret.
+pub async fn push_order(facade: &Facade, content: &str) -> (u16, Value) {
+    push_to(
+        facade,
+        &odo_path(),
+        "pushOrderInfo",
+        content,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await
 }
 
 /// A directory name under the system's temp dir that no other test uses.
