@@ -459,6 +459,14 @@ impl WarehouseBackend for QianyiBackend {
             envelope.message.clone()
         };
         let results = wire::results(&root(envelope)).map_err(|kind| self.error(METHOD, kind))?;
+        // `success: false` with an item that says why is a partial batch:
+        // the listed ASNs with nothing to say were cancelled. With no item
+        // saying why, the failure is the whole call's, listed ASNs included.
+        let failure_explained = results.iter().any(|item| match item.success {
+            Some(ok) => !ok,
+            None => !item.info.is_empty(),
+        });
+        let silent_item_cancelled = success || failure_explained;
         Ok(asn_numbers
             .iter()
             .map(|asn_number| {
@@ -467,7 +475,9 @@ impl WarehouseBackend for QianyiBackend {
                     .find(|item| item.asn_number.trim() == asn_number.trim());
                 match listed {
                     Some(item) => {
-                        let ok = item.success.unwrap_or(item.info.is_empty());
+                        let ok = item
+                            .success
+                            .unwrap_or(item.info.is_empty() && silent_item_cancelled);
                         AsnCancelOutcome {
                             asn_number: asn_number.clone(),
                             success: ok,
@@ -1535,6 +1545,22 @@ mod tests {
                 .iter()
                 .all(|o| !o.success && o.message == "sign verification failed")
         );
+
+        // No item says why the call failed: a listed ASN was not cancelled.
+        let (url, _fake) = spawn_fake(|_, _| {
+            (
+                0,
+                200,
+                json!({"success":false,"message":"warehouse closed","results":[
+                    {"asnNumber":"A1","operation":"CANCEL","info":""}
+                ]}),
+            )
+        })
+        .await;
+        let outcomes = backend(&url).cancel_asns("", &asns[..1]).await.unwrap();
+        assert_eq!(outcomes.len(), 1);
+        assert!(!outcomes[0].success);
+        assert_eq!(outcomes[0].message, "warehouse closed");
     }
 
     #[tokio::test]
