@@ -75,23 +75,45 @@ pub(super) enum PushError {
     BadSignature,
     #[error("content lacks the required {0}")]
     Missing(&'static str),
+    #[error("method {got:?} is not {expected}")]
+    WrongMethod { expected: &'static str, got: String },
     /// The journal could not be written; the pusher should send it again.
     #[error("cannot keep the push now; send it again later")]
     NotStored,
 }
 
 impl PushError {
+    /// Qianyi answers a refusal in the body with HTTP 200, as its own API
+    /// does; only a push we failed to keep is a server fault worth an HTTP
+    /// retry.
     fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownExtraType(_) => StatusCode::NOT_FOUND,
-            Self::Malformed(_) | Self::Missing(_) => StatusCode::BAD_REQUEST,
-            Self::BadSignature => StatusCode::UNAUTHORIZED,
             Self::NotStored => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UnknownExtraType(_)
+            | Self::Malformed(_)
+            | Self::BadSignature
+            | Self::Missing(_)
+            | Self::WrongMethod { .. } => StatusCode::OK,
         }
     }
 }
 
 type Answer = (StatusCode, Json<Value>);
+
+/// What a webhook receives: the metrics' kind and the envelope's `method`.
+struct PushKind {
+    name: &'static str,
+    method: &'static str,
+}
+
+const ORDER_PUSH: PushKind = PushKind {
+    name: "order",
+    method: "pushOrderInfo",
+};
+const ASN_PUSH: PushKind = PushKind {
+    name: "asn",
+    method: "pushAsnInfo",
+};
 
 fn accepted() -> Answer {
     (
@@ -112,7 +134,7 @@ async fn receive_odo(
     Path(extra_type): Path<String>,
     body: Bytes,
 ) -> Answer {
-    hooks.receive("order", &extra_type, &body, |target, content| {
+    hooks.receive(ORDER_PUSH, &extra_type, &body, |target, content| {
         let event = order_event(content)?;
         let is_repeat = |kept: &OrderEvent| *kept == event;
         let id = target
@@ -129,7 +151,7 @@ async fn receive_asn(
     Path(extra_type): Path<String>,
     body: Bytes,
 ) -> Answer {
-    hooks.receive("asn", &extra_type, &body, |target, content| {
+    hooks.receive(ASN_PUSH, &extra_type, &body, |target, content| {
         let event = asn_event(content)?;
         // The spec's batchNo exists so a repeated batch is consumed once.
         let is_repeat = |kept: &AsnEvent| {
@@ -158,16 +180,17 @@ impl Webhooks {
     /// Verifies the envelope, then lets `store` read the content and keep the event.
     fn receive(
         &self,
-        kind: &'static str,
+        push: PushKind,
         extra_type: &str,
         body: &[u8],
         store: impl FnOnce(&PushTarget, &Value) -> Result<(Option<u64>, String), PushError>,
     ) -> Answer {
+        let kind = push.name;
         let target = self.targets.get(extra_type);
         let tenant = target.map_or("unknown", |target| &*target.tenant);
         let outcome = target
             .ok_or_else(|| PushError::UnknownExtraType(extra_type.to_owned()))
-            .and_then(|target| Ok((target, verified_content(&target.config, body)?)))
+            .and_then(|target| Ok((target, verified_content(&target.config, push.method, body)?)))
             .and_then(|(target, content)| store(target, &content));
         match outcome {
             Ok((Some(event_id), number)) => {
@@ -190,7 +213,12 @@ impl Webhooks {
 }
 
 /// The envelope's content, parsed, once `accessId` and `sign` check out.
-fn verified_content(config: &PushConfig, body: &[u8]) -> Result<Value, PushError> {
+/// A missing `method` is let pass; one naming another push is refused.
+fn verified_content(
+    config: &PushConfig,
+    method: &'static str,
+    body: &[u8],
+) -> Result<Value, PushError> {
     let envelope: Value =
         serde_json::from_slice(body).map_err(|err| PushError::Malformed(err.to_string()))?;
     let field = |key: &str| envelope.get(key).map(string_of).unwrap_or_default();
@@ -202,6 +230,14 @@ fn verified_content(config: &PushConfig, body: &[u8]) -> Result<Value, PushError
     );
     if access_id != config.access_id || !signatures_match(&expected, &sign) {
         return Err(PushError::BadSignature);
+    }
+    // Trimmed: a spec example has a space before a method name.
+    let named = field("method");
+    if !named.trim().is_empty() && !named.trim().eq_ignore_ascii_case(method) {
+        return Err(PushError::WrongMethod {
+            expected: method,
+            got: named,
+        });
     }
     match serde_json::from_str::<Value>(&content) {
         Ok(value @ Value::Object(_)) => Ok(value),
