@@ -26,6 +26,8 @@ static GLOBAL: alloc::Counting<std::alloc::System> = alloc::Counting(std::alloc:
 
 #[path = "qlink-bench/alloc.rs"]
 mod alloc;
+#[path = "qlink-bench/loopback.rs"]
+mod loopback;
 #[path = "qlink-bench/measure.rs"]
 mod measure;
 #[path = "qlink-bench/scenarios.rs"]
@@ -346,6 +348,15 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
             page_size: plan.sizes.page_size,
         }))
         .map_err(io_problem("cannot start the benchmark warehouse"))?;
+    let echo = upstream_rt
+        .block_on(loopback::spawn_echo())
+        .map_err(io_problem("cannot start the echo server"))?;
+    let loopback = loopback::Addrs {
+        echo,
+        relay: facade_rt
+            .block_on(loopback::spawn_relay(echo))
+            .map_err(io_problem("cannot start the relay"))?,
+    };
     let config = Config::from_toml(&scenarios::facade_config(&upstream), &|_| None)
         .map_err(|err| format!("facade config: {err}"))?;
     let metrics = Metrics::shared();
@@ -364,7 +375,14 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
         }
     });
 
-    client_rt.block_on(measure_all(args, plan, placement, upstream, facade_addr))
+    client_rt.block_on(measure_all(
+        args,
+        plan,
+        placement,
+        upstream,
+        facade_addr,
+        loopback,
+    ))
 }
 
 async fn bind_facade(nodelay: bool) -> io::Result<TcpListener> {
@@ -399,10 +417,13 @@ impl Measured {
     }
 }
 
-/// The gRPC hop alone: Health/Check, loaded and one at a time.
+/// The gRPC hop alone: Health/Check, loaded and one at a time; and under
+/// it, loopback TCP alone, one round trip at a time.
 struct Hop {
     runs: Vec<(usize, Run)>,
     allocations: alloc::PerCall,
+    /// Straight to the echo server, then through the relay.
+    loopback: [Run; 2],
 }
 
 /// One memory run of the inventory stream through the facade.
@@ -428,6 +449,7 @@ async fn measure_all(
     placement: &Placement,
     upstream: Upstream,
     facade_addr: SocketAddr,
+    loopback: loopback::Addrs,
 ) -> Result<bool, String> {
     let mut channels = Vec::new();
     for _ in 0..args.channels.max(1) {
@@ -500,11 +522,30 @@ async fn measure_all(
         print_progress(&format!("Health/Check x{concurrency}"), &run);
         hop_runs.push((concurrency, run));
     }
+    let mut loopback_runs = Vec::new();
+    for (label, addr) in [
+        ("loopback echo", loopback.echo),
+        ("loopback echo via relay", loopback.relay),
+    ] {
+        let client = loopback::Client::connect(addr)
+            .await
+            .map_err(|err| format!("{label}: {err}"))?;
+        let run = measure::load(1, plan.warmup, plan.unloaded, move || {
+            let client = client.clone();
+            async move { client.round_trip().await }
+        })
+        .await;
+        print_progress(&format!("{label} x1"), &run);
+        loopback_runs.push(run);
+    }
     let hop = Hop {
         allocations: alloc::PerCall::measure(plan.micro_budget, 3, || bench.facade_health_check())
             .await
             .map_err(|err| format!("Health/Check: {err}"))?,
         runs: hop_runs,
+        loopback: loopback_runs
+            .try_into()
+            .map_err(|_| "two loopback runs".to_owned())?,
     };
 
     print_report(args, plan, placement, &measured, &hop, &memory, &micro);
@@ -512,6 +553,7 @@ async fn measure_all(
         .iter()
         .flat_map(|m| m.runs().map(|(_, _, run)| run.errors))
         .chain(hop.runs.iter().map(|(_, run)| run.errors))
+        .chain(hop.loopback.iter().map(|run| run.errors))
         .sum();
     if failed > 0 {
         eprintln!("qlink-bench: {failed} calls failed");
@@ -746,6 +788,42 @@ fn print_report(
             run.errors,
         );
     }
+
+    let [echo, relayed] = &hop.loopback;
+    println!("\n### Loopback TCP alone\n");
+    println!(
+        "A {}-byte message and its echo over loopback TCP, one round trip at a time, with no HTTP: straight from the callers' runtime \
+         to an echo server on the warehouse's, then through a relay on the facade's runtime that reads each message and writes it on. \
+         The relay's added p50 is what any process in the middle costs on this machine before it does any work.\n",
+        loopback::MESSAGE_BYTES
+    );
+    println!(
+        "| path | round trips/s | p50 | p99 | process CPU s/1k | relay (facade runtime) | errors |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (path, run) in [
+        ("callers → echo", echo),
+        ("callers → relay → echo", relayed),
+    ] {
+        println!(
+            "| {path} | {:.0} | {} | {} | {:.3} | {:.3} | {} |",
+            run.per_second(),
+            micros(run.latencies.quantile(0.5)),
+            micros(run.latencies.quantile(0.99)),
+            run.cpu_ms_per_call(None),
+            run.cpu_ms_per_call(Some(Group::Facade)),
+            run.errors,
+        );
+    }
+    println!(
+        "\nAdded by the relay: {} p50.",
+        micros(
+            relayed
+                .latencies
+                .quantile(0.5)
+                .saturating_sub(echo.latencies.quantile(0.5))
+        )
+    );
 
     println!("\n### Heap allocations per call\n");
     println!(
