@@ -15,7 +15,8 @@ use axum::{
     routing::post,
 };
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{AsnEvent, OrderEvent, PushConfig, TenantEvents};
 use crate::{
@@ -98,7 +99,15 @@ impl PushError {
     }
 }
 
-type Answer = (StatusCode, Json<Value>);
+/// The spec's return information, its fields in the spec's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PushAnswer {
+    success: bool,
+    error_msg: String,
+}
+
+type Answer = (StatusCode, Json<PushAnswer>);
 
 /// What a webhook receives: the metrics' kind and the envelope's `method`.
 struct PushKind {
@@ -116,17 +125,19 @@ const ASN_PUSH: PushKind = PushKind {
 };
 
 fn accepted() -> Answer {
-    (
-        StatusCode::OK,
-        Json(json!({ "success": true, "errorMsg": "" })),
-    )
+    let answer = PushAnswer {
+        success: true,
+        error_msg: String::new(),
+    };
+    (StatusCode::OK, Json(answer))
 }
 
 fn refused(err: &PushError) -> Answer {
-    (
-        err.status(),
-        Json(json!({ "success": false, "errorMsg": err.to_string() })),
-    )
+    let answer = PushAnswer {
+        success: false,
+        error_msg: err.to_string(),
+    };
+    (err.status(), Json(answer))
 }
 
 async fn receive_odo(
@@ -328,6 +339,26 @@ pub(super) fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_are_the_specs_return_information_in_its_order() {
+        let (status, Json(answer)) = accepted();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            r#"{"success":true,"errorMsg":""}"#
+        );
+        let (status, Json(answer)) = refused(&PushError::BadSignature);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            r#"{"success":false,"errorMsg":"sign verification failed"}"#
+        );
+        assert_eq!(
+            refused(&PushError::NotStored).0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
 
     #[test]
     fn the_spec_examples_parse() {
