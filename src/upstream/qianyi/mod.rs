@@ -1141,6 +1141,53 @@ mod tests {
         );
     }
 
+    #[test]
+    fn lists_wrapped_in_a_data_object_are_read() {
+        let warehouses = wire::warehouses(&envelope_root(
+            r#"{"success":"true","data":{"warehouseList":[{"warehouseCode":"CA1","warehouseName":"CA Warehouse"},{"warehouseCode":"CA2","warehouseName":"CA Warehouse 2"}]}}"#,
+        ))
+        .unwrap();
+        let codes: Vec<&str> = warehouses.iter().map(|wh| wh.code.as_str()).collect();
+        assert_eq!(codes, ["CA1", "CA2"]);
+
+        let channels = wire::channels(
+            &envelope_root(
+                r#"{"success":"true","data":{"total":2,"channelList":[{"channelCode":"FedexGround","carrierName":"FEDEX"},{"channelCode":"UPSGround","carrierName":"UPS"}]}}"#,
+            ),
+            "CA1",
+        )
+        .unwrap();
+        let codes: Vec<&str> = channels.iter().map(|ch| ch.code.as_str()).collect();
+        assert_eq!(codes, ["FedexGround", "UPSGround"]);
+        assert!(channels.iter().all(|ch| ch.warehouse_code == "CA1"));
+
+        let asns = wire::asn_states(&envelope_root(
+            r#"{"success":"true","data":{"asnList":[{"asnNumber":"A1","wmsStatus":"NEW"},{"asnNumber":"A2","wmsStatus":"FINISHED"}]}}"#,
+        ))
+        .unwrap();
+        let numbers: Vec<&str> = asns.iter().map(|asn| asn.asn_number.as_str()).collect();
+        assert_eq!(numbers, ["A1", "A2"]);
+        assert_eq!(asns[1].status, AsnStatus::Finished);
+
+        // A wrapped empty list is no record at all, not one empty record.
+        let warehouses = wire::warehouses(&envelope_root(
+            r#"{"success":true,"data":{"warehouseList":[]}}"#,
+        ))
+        .unwrap();
+        assert!(warehouses.is_empty(), "{warehouses:?}");
+        // A `data` object holding no list is still one record, its own
+        // lists (an ASN's skuList) left alone.
+        let asns = wire::asn_states(&envelope_root(
+            r#"{"success":true,"data":{"asnNumber":"A1","wmsStatus":"NEW","skuList":[{"sku":"S1"},{"sku":"S2"}]}}"#,
+        ))
+        .unwrap();
+        assert_eq!(asns.len(), 1);
+        assert_eq!(
+            (asns[0].asn_number.as_str(), asns[0].items.len()),
+            ("A1", 2)
+        );
+    }
+
     // ---- against a tiny warehouse ----------------------------------------
 
     /// What the fake warehouse saw of one call.

@@ -389,17 +389,21 @@ fn de_opt_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool
     Ok((!value.is_null()).then(|| bool_of(&value)))
 }
 
-/// The list under one of `keys`, at the top of the answer or inside a `data`
-/// object; the answer's only list otherwise.
+/// The list under one of `keys`: at the top of the answer, else inside a
+/// `data` object, else `data` itself (a `data` object holding no such list is
+/// one record); the answer's only list otherwise.
 fn answer_list<'a>(root: &'a Value, keys: &[&str]) -> Vec<&'a Value> {
-    let direct = keys
-        .iter()
-        .any(|key| matches!(root.get(*key), Some(Value::Array(_) | Value::Object(_))));
-    if !direct && let Some(data @ Value::Object(_)) = root.get("data") {
-        let inner = list_of(data, keys);
-        if !inner.is_empty() {
-            return inner;
-        }
+    let holds_list = |scope: &Value, key: &str| {
+        matches!(scope.get(key), Some(Value::Array(_) | Value::Object(_)))
+    };
+    let list_keys: Vec<&str> = keys.iter().copied().filter(|key| *key != "data").collect();
+    // Only named keys inside `data`: a record's own lists (an ASN's
+    // `skuList`) are not the answer's list.
+    if let Some(data @ Value::Object(_)) = root.get("data")
+        && !list_keys.iter().any(|key| holds_list(root, key))
+        && list_keys.iter().any(|key| holds_list(data, key))
+    {
+        return list_of(data, &list_keys);
     }
     list_of(root, keys)
 }
