@@ -106,6 +106,56 @@ async fn an_order_push_is_verified_kept_and_streamed() {
 }
 
 #[tokio::test]
+async fn an_order_push_status_is_read_as_the_spec_maps_it() {
+    let world = world().await;
+    // (orderNumber, status, wmsStatus, the status delivered)
+    let pushes = [
+        (
+            "DA-EXCEPTION",
+            "EXCEPTION",
+            "Exception",
+            OrderStatus::Failed,
+        ),
+        (
+            "DA-WMS-ONLY",
+            "",
+            "Outbound completed",
+            OrderStatus::Success,
+        ),
+        ("DA-BOTH", "SENDING", "error", OrderStatus::Sending),
+    ];
+    for (number, status, wms_status, _) in pushes {
+        let content = ORDER_PUSH
+            .replace("DA250117100074", number)
+            .replace(r#""status":"SUCCESS""#, &format!(r#""status":"{status}""#))
+            .replace(
+                r#""wmsStatus":"Shipped""#,
+                &format!(r#""wmsStatus":"{wms_status}""#),
+            );
+        let (status, answer) = push_order(&world.facade, &content).await;
+        assert_eq!(
+            (status, &answer["success"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+    }
+
+    let mut stream = world
+        .facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    for (number, _, wms_status, expected) in pushes {
+        let event = stream.next().await.expect("an event").expect("ok");
+        assert_eq!(event.order_number, number);
+        assert_eq!(event.status, expected as i32, "{number}");
+        assert_eq!(event.wms_status, wms_status);
+    }
+}
+
+#[tokio::test]
 async fn refused_pushes_answer_success_false_and_are_not_kept() {
     let world = world().await;
     let unknown_type = "/sys/automatic/receiveOdo/NOPE".to_owned();

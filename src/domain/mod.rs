@@ -158,14 +158,38 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// Maps the protocol's `status` field (`SENDING`, `SUCCESS`, `CANCEL`,
-    /// `FAILED`), tolerating case, spaces and a few spellings warehouses use.
+    /// `FAILED`) and the words the Qianyi spec maps `wmsStatus` from
+    /// ("Outbound in progress", "Shipped", "Outbound completed",
+    /// "Cancelled", "Exception" …), tolerating case, spaces, `_` and `-`.
     pub fn from_wire(status: &str) -> Self {
-        match status.trim().to_ascii_uppercase().as_str() {
-            "SENDING" => Self::Sending,
-            "SUCCESS" | "SHIPPED" => Self::Success,
+        // "outbound_in-progress " reads as "OUTBOUND IN PROGRESS".
+        let mut words = String::with_capacity(status.len());
+        for word in status
+            .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+            .filter(|word| !word.is_empty())
+        {
+            if !words.is_empty() {
+                words.push(' ');
+            }
+            words.push_str(word);
+        }
+        words.make_ascii_uppercase();
+        match words.as_str() {
+            "SENDING" | "OUTBOUND IN PROGRESS" => Self::Sending,
+            "SUCCESS" | "SHIPPED" | "OUTBOUND COMPLETED" => Self::Success,
             "CANCEL" | "CANCELLED" | "CANCELED" => Self::Cancel,
-            "FAILED" | "FAIL" | "ERROR" => Self::Failed,
+            "FAILED" | "FAIL" | "FAILURE" | "ERROR" | "EXCEPTION" => Self::Failed,
             _ => Self::Unspecified,
+        }
+    }
+
+    /// The order's state from the protocol's `status`, or, when that is
+    /// empty or unknown, from the warehouse's own `wmsStatus`: the spec has
+    /// the one mapped from the other, and warehouses fill in only one.
+    pub fn from_status_or_wms(status: &str, wms_status: &str) -> Self {
+        match Self::from_wire(status) {
+            Self::Unspecified => Self::from_wire(wms_status),
+            known => known,
         }
     }
 
@@ -428,4 +452,47 @@ pub struct SkuInfo {
 pub struct SkuUpserted {
     pub sku: String,
     pub operation: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_status_reads_the_specs_words_for_each_state() {
+        // The spec's words for `status`, and its mapping of `wmsStatus`:
+        // "SENDING (Outbound in progress), SUCCESS (Shipped/Outbound
+        // completed), CANCEL (Cancelled), FAILED (Failed or Exception)".
+        let cases = [
+            ("SENDING", OrderStatus::Sending),
+            ("Outbound in progress", OrderStatus::Sending),
+            ("OUTBOUND_IN_PROGRESS", OrderStatus::Sending),
+            ("SUCCESS", OrderStatus::Success),
+            ("Shipped", OrderStatus::Success),
+            ("Outbound completed", OrderStatus::Success),
+            (" outbound-completed ", OrderStatus::Success),
+            ("CANCEL", OrderStatus::Cancel),
+            ("Cancelled", OrderStatus::Cancel),
+            ("FAILED", OrderStatus::Failed),
+            ("Failure", OrderStatus::Failed),
+            ("Exception", OrderStatus::Failed),
+            ("error", OrderStatus::Failed),
+            ("", OrderStatus::Unspecified),
+            ("picking", OrderStatus::Unspecified),
+        ];
+        for (words, status) in cases {
+            assert_eq!(OrderStatus::from_wire(words), status, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn order_status_falls_back_to_the_wms_status() {
+        let read = OrderStatus::from_status_or_wms;
+        // `status` is the protocol's own field: it wins when it is known.
+        assert_eq!(read("SENDING", "error"), OrderStatus::Sending);
+        assert_eq!(read("", "Shipped"), OrderStatus::Success);
+        assert_eq!(read("PENDING", "Exception"), OrderStatus::Failed);
+        assert_eq!(read("", ""), OrderStatus::Unspecified);
+        assert_eq!(read("", "picking"), OrderStatus::Unspecified);
+    }
 }

@@ -284,7 +284,9 @@ fn sku_list(content: &Value) -> Vec<&Value> {
 }
 
 pub(super) fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
-    let status = text(content, "status");
+    let (status, wms_status) = (text(content, "status"), text(content, "wmsStatus"));
+    // `None` only when the push names no status at all.
+    let named_status = !status.is_empty() || !wms_status.is_empty();
     Ok(OrderEvent {
         order_number: required(content, "orderNumber")?,
         online_order_id: text(content, "onlineOrderId"),
@@ -293,8 +295,8 @@ pub(super) fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
         carrier: text(content, "carrier"),
         track_number: text(content, "trackNumber"),
         warehouse_order_number: text(content, "warehouseOrderNumber"),
-        wms_status: text(content, "wmsStatus"),
-        status: (!status.is_empty()).then(|| OrderStatus::from_wire(&status)),
+        status: named_status.then(|| OrderStatus::from_status_or_wms(&status, &wms_status)),
+        wms_status,
         shipping_time_ms: millis(content, "shippingTime"),
         items: sku_list(content)
             .into_iter()

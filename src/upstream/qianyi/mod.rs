@@ -1361,6 +1361,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn get_orders_maps_the_wms_status_when_status_says_nothing() {
+        let (url, _fake) = spawn_fake(|_, content| {
+            let data = match content["orderNumber"].as_str() {
+                Some("O1") => json!({"wmsStatus":"Exception","status":"EXCEPTION","failedReason":"bad address"}),
+                Some("O2") => json!({"wmsStatus":"Outbound completed","status":"","trackingNumber":"T2"}),
+                Some("O3") => json!({"wmsStatus":"Outbound in progress"}),
+                _ => json!({"wmsStatus":"error","status":"SENDING"}),
+            };
+            (0, 200, json!({"success":"true","message":"","data":data}))
+        })
+        .await;
+        let states = backend(&url)
+            .get_orders("", &refs(&["O1", "O2", "O3", "O4"]))
+            .await
+            .unwrap();
+        let statuses: Vec<OrderStatus> = states.iter().map(|state| state.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                OrderStatus::Failed,
+                OrderStatus::Success,
+                OrderStatus::Sending,
+                // A known `status` wins over the warehouse's own words.
+                OrderStatus::Sending,
+            ]
+        );
+        assert_eq!(states[1].wms_status, "Outbound completed");
+    }
+
+    #[tokio::test]
     async fn get_orders_fails_whole_on_a_malformed_answer() {
         let (url, _fake) = spawn_fake(|_, content| {
             if content["orderNumber"] == "O2" {

@@ -541,7 +541,7 @@ pub fn order_state(root: &Value, order_number: &str) -> Result<OrderState, Upstr
         } else {
             wire.order_number
         },
-        status: OrderStatus::from_wire(&wire.status),
+        status: OrderStatus::from_status_or_wms(&wire.status, &wire.wms_status),
         wms_status: wire.wms_status,
         carrier_name: wire.carrier_name,
         tracking_number: wire.tracking_number,
