@@ -1391,6 +1391,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn get_orders_reports_the_order_asked_about() {
+        // The spec's own example: asked for CESH210204147401, the answer
+        // names S0000001. One call asks about one order, so it is that one.
+        let (url, _fake) = spawn_fake(|_, _| {
+            (0, 200, json!({"success":"true","message":"","data":{"orderNumber":"S0000001","wmsStatus":"Shipped","status":"SUCCESS","carrierName":"FEDEX","trackingNumber":"TEST0001"}}))
+        })
+        .await;
+        let states = backend(&url)
+            .get_orders("", &refs(&["CESH210204147401"]))
+            .await
+            .unwrap();
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].order_number, "CESH210204147401");
+        assert_eq!(states[0].status, OrderStatus::Success);
+        assert_eq!(states[0].tracking_number, "TEST0001");
+    }
+
+    #[tokio::test]
     async fn get_orders_fails_whole_on_a_malformed_answer() {
         let (url, _fake) = spawn_fake(|_, content| {
             if content["orderNumber"] == "O2" {

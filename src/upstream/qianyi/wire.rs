@@ -499,8 +499,6 @@ pub fn warehouse_order_number(root: &Value) -> String {
 #[serde(rename_all = "camelCase")]
 struct WireOrder {
     #[serde(default, deserialize_with = "de_string")]
-    order_number: String,
-    #[serde(default, deserialize_with = "de_string")]
     wms_status: String,
     #[serde(default, deserialize_with = "de_string")]
     status: String,
@@ -513,7 +511,10 @@ struct WireOrder {
 }
 
 /// `getOrder`: the `data` object (or a list holding it, or the fields at the
-/// top). An answer naming no status reports nothing about the order.
+/// top). An answer naming no status reports nothing about the order. The
+/// state is reported under the order asked about: one call asks about one
+/// order, and the answer's `orderNumber` may be another name for it (the
+/// spec's example asks for CESH210204147401 and is answered S0000001).
 pub fn order_state(root: &Value, order_number: &str) -> Result<OrderState, UpstreamErrorKind> {
     let has_status =
         |value: &Value| value.get("status").is_some() || value.get("wmsStatus").is_some();
@@ -536,11 +537,7 @@ pub fn order_state(root: &Value, order_number: &str) -> Result<OrderState, Upstr
     };
     let wire: WireOrder = from_value(record, "getOrder data")?;
     Ok(OrderState {
-        order_number: if wire.order_number.is_empty() {
-            order_number.to_owned()
-        } else {
-            wire.order_number
-        },
+        order_number: order_number.to_owned(),
         status: OrderStatus::from_status_or_wms(&wire.status, &wire.wms_status),
         wms_status: wire.wms_status,
         carrier_name: wire.carrier_name,
