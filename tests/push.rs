@@ -265,6 +265,120 @@ async fn an_asn_batch_pushed_twice_is_delivered_once() {
     assert_eq!(second.status, AsnStatus::Finished as i32);
 }
 
+/// Order pushes as (orderNumber, status) for `ORDER_PUSH`'s content.
+fn order_push(number: &str, status: &str) -> String {
+    ORDER_PUSH
+        .replace("DA250117100074", number)
+        .replace(r#""status":"SUCCESS""#, &format!(r#""status":"{status}""#))
+}
+
+#[tokio::test]
+async fn a_status_that_comes_back_is_delivered_again_and_only_a_repeat_of_the_latest_is_not() {
+    let world = world().await;
+    let pushes = [
+        ("DA-1", "SENDING"),
+        ("DA-1", "FAILED"),
+        // Back to SENDING: it equals an older push, not the latest.
+        ("DA-1", "SENDING"),
+        ("DA-2", "SENDING"),
+        // The latest of DA-1, pushed again after another order's push.
+        ("DA-1", "SENDING"),
+        ("DA-END", "SUCCESS"),
+    ];
+    for (number, status) in pushes {
+        let (status, answer) = push_order(&world.facade, &order_push(number, status)).await;
+        // A repeat is acknowledged like any kept push.
+        assert_eq!(
+            (status, &answer["success"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+    }
+    let mut stream = world
+        .facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut delivered = Vec::new();
+    loop {
+        let event = stream.next().await.expect("an event").expect("ok");
+        delivered.push((event.order_number.clone(), event.status));
+        if event.order_number == "DA-END" {
+            break;
+        }
+    }
+    let (sending, failed, success) = (
+        OrderStatus::Sending as i32,
+        OrderStatus::Failed as i32,
+        OrderStatus::Success as i32,
+    );
+    let expected: Vec<(String, i32)> = [
+        ("DA-1", sending),
+        ("DA-1", failed),
+        ("DA-1", sending),
+        ("DA-2", sending),
+        ("DA-END", success),
+    ]
+    .into_iter()
+    .map(|(number, status)| (number.to_owned(), status))
+    .collect();
+    assert_eq!(delivered, expected);
+
+    // ASN pushes without a batchNo: the same, per asnNumber.
+    let asn = |number: &str, received: u32| {
+        format!(
+            r#"{{"asnNumber":"{number}","warehouseCode":"Test-bin","wmsStatus":"RECEIVING","referenceNumber":"R1","updateTime":1744098883894,"skuList":{{"sku":"V-012B-R","estimatedQuantity":121,"receivedQuantity":{received},"goodQuantity":{received},"badQuantity":0}}}}"#
+        )
+    };
+    let pushes = [
+        ("A-1", 2),
+        ("A-1", 5),
+        // A correction back to 2: equals an older push, not the latest.
+        ("A-1", 2),
+        ("A-2", 1),
+        ("A-1", 2),
+        ("A-END", 0),
+    ];
+    for (number, received) in pushes {
+        let (status, answer) = push(
+            &world,
+            &asn_path(),
+            "pushAsnInfo",
+            &asn(number, received),
+            DEMO_PUSH_SECRET_KEY,
+        )
+        .await;
+        assert_eq!(
+            (status, &answer["success"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+    }
+    let mut stream = world
+        .facade
+        .asns()
+        .watch_asn_events(req(QIANYI, WatchAsnEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut delivered = Vec::new();
+    loop {
+        let event = stream.next().await.expect("an event").expect("ok");
+        delivered.push((event.asn_number.clone(), event.items[0].received_quantity));
+        if event.asn_number == "A-END" {
+            break;
+        }
+    }
+    let expected: Vec<(String, i64)> =
+        [("A-1", 2), ("A-1", 5), ("A-1", 2), ("A-2", 1), ("A-END", 0)]
+            .into_iter()
+            .map(|(number, received)| (number.to_owned(), received))
+            .collect();
+    assert_eq!(delivered, expected);
+}
+
 #[tokio::test]
 async fn watching_a_tenant_without_push_is_failed_precondition() {
     let world = world().await;

@@ -185,22 +185,24 @@ impl<T> EventLog<T> {
         })
     }
 
-    /// Appends unless `is_duplicate` matches a kept event; returns the new
-    /// event's id, or `None` for a duplicate. A journaled log first writes
-    /// `content` (what the warehouse pushed) to disk and syncs it, and
-    /// keeps nothing when that fails.
+    /// Appends unless `is_duplicate`, given the kept events newest first,
+    /// says `body` repeats them; returns the new event's id, or `None` for a
+    /// duplicate. Newest first, so a caller can compare with the latest
+    /// event about the same thing. A journaled log first writes `content`
+    /// (what the warehouse pushed) to disk and syncs it, and keeps nothing
+    /// when that fails.
     pub fn append_unless(
         &self,
         body: T,
         content: &Value,
-        is_duplicate: impl Fn(&T) -> bool,
+        is_duplicate: impl FnOnce(NewestFirst<'_, T>) -> bool,
     ) -> io::Result<Option<u64>> {
         let id = {
             let mut kept = self
                 .events
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if kept.events.iter().any(|event| is_duplicate(&event.body)) {
+            if is_duplicate(NewestFirst(kept.events.iter().rev())) {
                 return Ok(None);
             }
             let id = kept.next_id;
@@ -245,6 +247,18 @@ impl<T> EventLog<T> {
     /// Changes whenever an event is appended.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.latest.subscribe()
+    }
+}
+
+/// The bodies of a log's kept events, newest first: what
+/// [`EventLog::append_unless`] asks about.
+pub struct NewestFirst<'a, T>(std::iter::Rev<std::collections::vec_deque::Iter<'a, Arc<Event<T>>>>);
+
+impl<'a, T> Iterator for NewestFirst<'a, T> {
+    type Item = &'a T;
+
+    fn next(&mut self) -> Option<&'a T> {
+        self.0.next().map(|event| &event.body)
     }
 }
 
@@ -366,7 +380,9 @@ mod tests {
         // A repeat of a kept push is still recognised after the restart.
         assert_eq!(
             reopened
-                .append_unless(5, &serde_json::json!({ "n": 5 }), |kept| *kept == 5)
+                .append_unless(5, &serde_json::json!({ "n": 5 }), |mut newest_first| {
+                    newest_first.any(|kept| *kept == 5)
+                })
                 .expect("journaled"),
             None
         );
@@ -405,12 +421,27 @@ mod tests {
         let log = EventLog::<u32>::default();
         log.append_unless(7, &Value::Null, |_| false)
             .expect("memory");
-        assert_eq!(
-            log.append_unless(7, &Value::Null, |kept| *kept == 7)
-                .expect("memory"),
-            None
-        );
+        let repeat = log.append_unless(7, &Value::Null, |mut newest_first| {
+            newest_first.any(|kept| *kept == 7)
+        });
+        assert_eq!(repeat.expect("memory"), None);
         assert_eq!(log.after(0, 10).len(), 1);
+    }
+
+    #[test]
+    fn duplicates_are_judged_against_the_kept_events_newest_first() {
+        let log = EventLog::<u32>::default();
+        for n in 1..=3 {
+            log.append_unless(n, &Value::Null, |_| false)
+                .expect("memory");
+        }
+        let mut seen = Vec::new();
+        log.append_unless(4, &Value::Null, |newest_first| {
+            seen.extend(newest_first.copied());
+            false
+        })
+        .expect("memory");
+        assert_eq!(seen, [3, 2, 1]);
     }
 
     #[test]

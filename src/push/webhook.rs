@@ -147,11 +147,16 @@ async fn receive_odo(
 ) -> Answer {
     hooks.receive(ORDER_PUSH, &extra_type, &body, |target, content| {
         let event = order_event(content)?;
-        let is_repeat = |kept: &OrderEvent| *kept == event;
+        // A repeat only of the order's latest push: a status may come back
+        // (SENDING → FAILED → SENDING), and then it is news again.
         let id = target
             .events
             .orders
-            .append_unless(event.clone(), content, is_repeat)
+            .append_unless(event.clone(), content, |mut newest_first| {
+                newest_first
+                    .find(|kept| kept.order_number == event.order_number)
+                    .is_some_and(|latest| *latest == event)
+            })
             .map_err(not_stored)?;
         Ok((id, event.order_number))
     })
@@ -164,18 +169,23 @@ async fn receive_asn(
 ) -> Answer {
     hooks.receive(ASN_PUSH, &extra_type, &body, |target, content| {
         let event = asn_event(content)?;
-        // The spec's batchNo exists so a repeated batch is consumed once.
-        let is_repeat = |kept: &AsnEvent| {
-            if event.batch_no.is_empty() {
-                *kept == event
-            } else {
-                kept.asn_number == event.asn_number && kept.batch_no == event.batch_no
-            }
-        };
         let id = target
             .events
             .asns
-            .append_unless(event.clone(), content, is_repeat)
+            .append_unless(event.clone(), content, |mut newest_first| {
+                if event.batch_no.is_empty() {
+                    // As for orders: a repeat only of the ASN's latest push.
+                    newest_first
+                        .find(|kept| kept.asn_number == event.asn_number)
+                        .is_some_and(|latest| *latest == event)
+                } else {
+                    // The spec's batchNo exists so a repeated batch is
+                    // consumed once, whenever it comes again.
+                    newest_first.any(|kept| {
+                        kept.asn_number == event.asn_number && kept.batch_no == event.batch_no
+                    })
+                }
+            })
             .map_err(not_stored)?;
         Ok((id, event.asn_number))
     })
