@@ -156,6 +156,35 @@ async fn an_order_push_status_is_read_as_the_spec_maps_it() {
 }
 
 #[tokio::test]
+async fn an_order_push_may_name_carrier_and_tracking_as_get_order_does() {
+    let world = world().await;
+    let content = ORDER_PUSH
+        .replace(r#""carrier":"UPS""#, r#""carrierName":"DHL""#)
+        .replace(r#""trackNumber":"1Z999""#, r#""trackingNumber":"JD0001""#);
+    let (status, answer) = push_order(&world.facade, &content).await;
+    assert_eq!(
+        (status, &answer["success"]),
+        (200, &json!(true)),
+        "{answer}"
+    );
+    let event = world
+        .facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner()
+        .next()
+        .await
+        .expect("an event")
+        .expect("ok");
+    assert_eq!(
+        (event.carrier.as_str(), event.track_number.as_str()),
+        ("DHL", "JD0001")
+    );
+}
+
+#[tokio::test]
 async fn refused_pushes_answer_success_false_and_are_not_kept() {
     let world = world().await;
     let unknown_type = "/sys/automatic/receiveOdo/NOPE".to_owned();

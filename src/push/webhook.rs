@@ -271,6 +271,15 @@ fn text(content: &Value, key: &str) -> String {
     content.get(key).map(string_of).unwrap_or_default()
 }
 
+/// The first of `keys` with a value: the spec names some fields one way in
+/// pushes and another in getOrder answers, and warehouses mix the two.
+fn text_under(content: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|key| text(content, key))
+        .find(|value| !value.is_empty())
+        .unwrap_or_default()
+}
+
 fn millis(content: &Value, key: &str) -> Option<i64> {
     content.get(key).and_then(int_of)
 }
@@ -302,8 +311,8 @@ pub(super) fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
         online_order_id: text(content, "onlineOrderId"),
         warehouse_code: text(content, "warehouseCode"),
         customer_code: text(content, "customerCode"),
-        carrier: text(content, "carrier"),
-        track_number: text(content, "trackNumber"),
+        carrier: text_under(content, &["carrier", "carrierName"]),
+        track_number: text_under(content, &["trackNumber", "trackingNumber"]),
         warehouse_order_number: text(content, "warehouseOrderNumber"),
         status: named_status.then(|| OrderStatus::from_status_or_wms(&status, &wms_status)),
         wms_status,

@@ -1409,6 +1409,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn get_orders_reads_the_push_spelling_of_carrier_and_tracking_too() {
+        let (url, _fake) = spawn_fake(|_, content| {
+            let data = match content["orderNumber"].as_str() {
+                // The push's names, as some warehouses answer getOrder.
+                Some("O1") => json!({"status":"SUCCESS","carrier":"UPS","trackNumber":"1Z999"}),
+                // Both spellings, one of them empty.
+                Some("O2") => json!({"status":"SUCCESS","carrierName":"","carrier":"DHL","trackingNumber":"T2","trackNumber":""}),
+                _ => json!({"status":"SUCCESS","carrierName":"FEDEX","trackingNumber":"TEST0001"}),
+            };
+            (0, 200, json!({"success":"true","message":"","data":data}))
+        })
+        .await;
+        let states = backend(&url)
+            .get_orders("", &refs(&["O1", "O2", "O3"]))
+            .await
+            .unwrap();
+        let shipped: Vec<(&str, &str)> = states
+            .iter()
+            .map(|state| (state.carrier_name.as_str(), state.tracking_number.as_str()))
+            .collect();
+        assert_eq!(
+            shipped,
+            [("UPS", "1Z999"), ("DHL", "T2"), ("FEDEX", "TEST0001")]
+        );
+    }
+
+    #[tokio::test]
     async fn get_orders_fails_whole_on_a_malformed_answer() {
         let (url, _fake) = spawn_fake(|_, content| {
             if content["orderNumber"] == "O2" {

@@ -502,12 +502,28 @@ struct WireOrder {
     wms_status: String,
     #[serde(default, deserialize_with = "de_string")]
     status: String,
+    // getOrder's names, then the pushes' (`carrier`, `trackNumber`): some
+    // warehouses answer with those, or with both. Not serde aliases, which
+    // refuse an answer holding both.
     #[serde(default, deserialize_with = "de_string")]
     carrier_name: String,
-    #[serde(default, deserialize_with = "de_string", alias = "trackNumber")]
+    #[serde(default, deserialize_with = "de_string")]
+    carrier: String,
+    #[serde(default, deserialize_with = "de_string")]
     tracking_number: String,
     #[serde(default, deserialize_with = "de_string")]
+    track_number: String,
+    #[serde(default, deserialize_with = "de_string")]
     failed_reason: String,
+}
+
+/// `preferred` unless it is empty, else `fallback`.
+fn given_or(preferred: String, fallback: String) -> String {
+    if preferred.is_empty() {
+        fallback
+    } else {
+        preferred
+    }
 }
 
 /// `getOrder`: the `data` object (or a list holding it, or the fields at the
@@ -540,8 +556,8 @@ pub fn order_state(root: &Value, order_number: &str) -> Result<OrderState, Upstr
         order_number: order_number.to_owned(),
         status: OrderStatus::from_status_or_wms(&wire.status, &wire.wms_status),
         wms_status: wire.wms_status,
-        carrier_name: wire.carrier_name,
-        tracking_number: wire.tracking_number,
+        carrier_name: given_or(wire.carrier_name, wire.carrier),
+        tracking_number: given_or(wire.tracking_number, wire.track_number),
         failed_reason: wire.failed_reason,
         error_message: String::new(),
     })
