@@ -262,6 +262,27 @@ struct Pager {
     query: InventoryQuery,
     /// The page to ask for next; `None` once done.
     next: Option<u32>,
+    /// What the last page held, to notice a warehouse that ignores `page`.
+    previous: Option<PageMark>,
+}
+
+/// A page's row count and first and last SKU: pages of one listing never
+/// share a first SKU, so an equal mark means the same page again.
+#[derive(PartialEq, Eq)]
+struct PageMark {
+    rows: usize,
+    first: String,
+    last: String,
+}
+
+impl PageMark {
+    fn of(page: &InventoryPage) -> Option<Self> {
+        Some(Self {
+            rows: page.items.len(),
+            first: page.items.first()?.sku.clone(),
+            last: page.items.last()?.sku.clone(),
+        })
+    }
 }
 
 #[async_trait]
@@ -367,6 +388,7 @@ impl WarehouseBackend for QlinkBackend {
             backend: self,
             query,
             next: Some(1),
+            previous: None,
         };
         stream::unfold(pager, |mut pager| async move {
             let page = pager.next.take()?;
@@ -377,12 +399,22 @@ impl WarehouseBackend for QlinkBackend {
                 return Some((Err(pager.backend.error("syncInventory", kind)), pager));
             }
             let answer = pager.backend.inventory_page(&pager.query, page).await;
-            if let Ok(current) = &answer
-                && !current.is_last_page
-            {
+            let Ok(current) = answer else {
+                return Some((answer, pager));
+            };
+            let mark = PageMark::of(&current);
+            if mark.is_some() && mark == pager.previous {
+                let kind = UpstreamErrorKind::Malformed(format!(
+                    "the warehouse answered page {page} with the rows of page {}: it ignores paging",
+                    page - 1
+                ));
+                return Some((Err(pager.backend.error("syncInventory", kind)), pager));
+            }
+            if !current.is_last_page {
                 pager.next = Some(page + 1);
             }
-            Some((answer, pager))
+            pager.previous = mark;
+            Some((Ok(current), pager))
         })
         .boxed()
     }
@@ -707,6 +739,44 @@ mod tests {
             bodies[3],
             r#"{"warehouseKey":"wk","pageSize":2,"page":3,"warehouseCode":"TU02"}"#
         );
+    }
+
+    /// The spec's own syncInventory example: a bare array of 11 rows for
+    /// `pageSize` 10, no paging fields.
+    fn unpaged_answer(rows: usize) -> String {
+        let items: Vec<String> = (0..rows)
+            .map(|n| format!(r#"{{"warehouseCode":"TU02","warehouseSku":"S{n}","sellableQuantity":"1","totalQuantity":"2"}}"#))
+            .collect();
+        format!(r#"{{"success":true,"result":[{}]}}"#, items.join(","))
+    }
+
+    #[tokio::test]
+    async fn a_warehouse_that_ignores_paging_is_asked_once_or_twice_not_forever() {
+        // More rows than asked for: everything at once, the last page.
+        let (backend, state) = loopback(&unpaged_answer(11)).await;
+        let paged = InventoryQuery {
+            page_size: 10,
+            ..query()
+        };
+        let pages: Vec<_> = backend
+            .clone()
+            .sync_inventory(paged.clone())
+            .collect()
+            .await;
+        assert_eq!(pages.len(), 1);
+        let only = pages[0].as_ref().expect("page 1");
+        assert!(only.is_last_page);
+        assert_eq!(only.items.len(), 11);
+        assert_eq!(state.lock().expect("lock").requests.len(), 1);
+
+        // Exactly a page's worth, every time: the repeat ends the stream.
+        state.lock().expect("lock").answer = unpaged_answer(10);
+        let pages: Vec<_> = backend.sync_inventory(paged).collect().await;
+        assert_eq!(pages.len(), 2);
+        assert!(!pages[0].as_ref().expect("page 1").is_last_page);
+        let err = pages[1].as_ref().expect_err("page 2 repeats page 1");
+        assert!(err.to_string().contains("ignores paging"), "{err}");
+        assert_eq!(state.lock().expect("lock").requests.len(), 1 + 2);
     }
 
     #[tokio::test]

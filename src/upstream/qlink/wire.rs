@@ -641,6 +641,17 @@ fn rows<T: DeserializeOwned>(
 ) -> Result<Vec<T>, UpstreamErrorKind> {
     let values = match result {
         Value::Object(fields) if fields.contains_key(id_key) => vec![result],
+        Value::Object(fields) => {
+            let listed = list_of(result, keys);
+            // `{"success":false,"info":…}` with no list: one answer for the
+            // whole call, as the create examples reject.
+            if listed.is_empty() && (fields.contains_key("success") || fields.contains_key("info"))
+            {
+                vec![result]
+            } else {
+                listed
+            }
+        }
         _ => list_of(result, keys),
     };
     values
@@ -760,6 +771,16 @@ struct CreatedOrderRow {
     code: String,
 }
 
+/// Whether a create answer refused: `success: false`, or no `success` at
+/// all but words in `info` and no number for what was to be created (the
+/// spec's examples carry refusals in `info`).
+fn create_refused(success: Option<bool>, info: &str, created_number: &str) -> bool {
+    match success {
+        Some(succeeded) => !succeeded,
+        None => !info.trim().is_empty() && created_number.trim().is_empty(),
+    }
+}
+
 /// `createOrder`: a per-item `success: false` inside a transport success is a
 /// rejection with the item's `info`.
 pub(super) fn created_order(
@@ -768,7 +789,7 @@ pub(super) fn created_order(
     order_number: &str,
 ) -> Result<CreatedOrder, UpstreamErrorKind> {
     let row: CreatedOrderRow = single(result, "createOrder result")?;
-    if row.success == Some(false) {
+    if create_refused(row.success, &row.info, &row.warehouse_order_number) {
         return Err(rejected(
             row.info,
             row.code,
@@ -799,17 +820,44 @@ struct OrderOutcomeRow {
     error_msg: String,
 }
 
-/// Picks the row about `id` (input position `index`): the row naming it, or,
-/// when rows name nothing, the row at the same position.
+impl OrderOutcomeRow {
+    /// The warehouse's words about this order, `info` first.
+    fn words(&self) -> &str {
+        if self.info.is_empty() {
+            &self.error_msg
+        } else {
+            &self.info
+        }
+    }
+
+    /// `success` as said, else failed exactly when there are words.
+    fn succeeded(&self) -> bool {
+        self.success.unwrap_or(self.words().is_empty())
+    }
+
+    fn failed(&self) -> bool {
+        !self.succeeded()
+    }
+}
+
+/// Picks the row about `id` (input position `index`): the row naming it
+/// (spaces aside); else a lone failure naming nothing, which is the whole
+/// call's; else, when rows name nothing, the row at the same position.
 fn row_for<'r, T>(
     rows: &'r [T],
     index: usize,
     id: &str,
     id_of: impl Fn(&T) -> &str,
+    failed: impl Fn(&T) -> bool,
 ) -> Option<&'r T> {
+    let id = id.trim();
+    let names_nothing = |row: &&T| id_of(row).trim().is_empty();
     rows.iter()
-        .find(|row| id_of(row) == id)
-        .or_else(|| rows.get(index).filter(|row| id_of(row).is_empty()))
+        .find(|row| id_of(row).trim() == id)
+        .or_else(|| match rows {
+            [only] if names_nothing(&only) && failed(only) => Some(only),
+            _ => rows.get(index).filter(names_nothing),
+        })
 }
 
 /// `cancelOrder`: one outcome per input order, in input order. `result` may
@@ -829,26 +877,27 @@ pub(super) fn cancelled_orders(
         .iter()
         .enumerate()
         .map(|(index, order)| {
-            let Some(row) = row_for(&rows, index, &order.order_number, |row| &row.order_number)
-            else {
+            let Some(row) = row_for(
+                &rows,
+                index,
+                &order.order_number,
+                |row| &row.order_number,
+                OrderOutcomeRow::failed,
+            ) else {
                 return ItemOutcome {
                     id: order.order_number.clone(),
                     success: true,
                     message: String::new(),
                 };
             };
-            let words = if row.info.is_empty() {
-                &row.error_msg
-            } else {
-                &row.info
-            };
-            let success = row.success.unwrap_or(words.is_empty());
+            let words = row.words();
+            let success = row.succeeded();
             ItemOutcome {
                 id: order.order_number.clone(),
                 success,
                 message: match (success, words.is_empty()) {
                     (true, _) => String::new(),
-                    (false, false) => words.clone(),
+                    (false, false) => words.to_owned(),
                     (false, true) => "the warehouse did not cancel this order".to_owned(),
                 },
             }
@@ -893,8 +942,13 @@ pub(super) fn order_states(
         .iter()
         .enumerate()
         .map(|(index, order)| {
-            let Some(row) = row_for(&rows, index, &order.order_number, |row| &row.order_number)
-            else {
+            let Some(row) = row_for(
+                &rows,
+                index,
+                &order.order_number,
+                |row| &row.order_number,
+                |row| row.success == Some(false),
+            ) else {
                 return OrderState::unreported(
                     &order.order_number,
                     "the warehouse did not report this order",
@@ -943,7 +997,7 @@ pub(super) fn created_asn(
     asn_number: &str,
 ) -> Result<CreatedAsn, UpstreamErrorKind> {
     let row: CreatedAsnRow = single(result, "createAsnOrder result")?;
-    if row.success == Some(false) {
+    if create_refused(row.success, &row.info, &row.wms_asn_number) {
         return Err(rejected(
             row.info,
             row.code,
@@ -1033,6 +1087,17 @@ struct AsnOutcomeRow {
     success: Option<bool>,
 }
 
+impl AsnOutcomeRow {
+    /// `success` as said, else failed exactly when there is `info`.
+    fn succeeded(&self) -> bool {
+        self.success.unwrap_or(self.info.is_empty())
+    }
+
+    fn failed(&self) -> bool {
+        !self.succeeded()
+    }
+}
+
 /// `cancelAsnOrder`: one outcome per input ASN, in input order; `success`
 /// absent means success when there is no `info`; an ASN the warehouse did
 /// not mention was cancelled (the envelope said success).
@@ -1050,7 +1115,13 @@ pub(super) fn cancelled_asns(
         .iter()
         .enumerate()
         .map(|(index, asn_number)| {
-            let Some(row) = row_for(&rows, index, asn_number, |row| &row.asn_number) else {
+            let Some(row) = row_for(
+                &rows,
+                index,
+                asn_number,
+                |row| &row.asn_number,
+                AsnOutcomeRow::failed,
+            ) else {
                 return AsnCancelOutcome {
                     asn_number: asn_number.clone(),
                     success: true,
@@ -1058,7 +1129,7 @@ pub(super) fn cancelled_asns(
                     operation: String::new(),
                 };
             };
-            let success = row.success.unwrap_or(row.info.is_empty());
+            let success = row.succeeded();
             AsnCancelOutcome {
                 asn_number: asn_number.clone(),
                 success,
@@ -1165,10 +1236,13 @@ fn assemble_inventory_page(
     page_count: u32,
     last_flag: Option<bool>,
 ) -> InventoryPage {
+    // With neither flag, a short page is the last, and so is a long one: a
+    // warehouse that sends more rows than asked for ignores paging and has
+    // sent everything (the spec's example answers 11 rows to pageSize 10).
     let is_last_page = rows.is_empty()
         || last_flag.unwrap_or(false)
         || (page_count > 0 && page >= page_count)
-        || (last_flag.is_none() && page_count == 0 && rows.len() < page_size as usize);
+        || (last_flag.is_none() && page_count == 0 && rows.len() != page_size as usize);
     InventoryPage {
         page,
         page_count,
@@ -1777,6 +1851,67 @@ mod tests {
         let single = json!({"orderNumber": "A", "success": false});
         let outcomes = cancelled_orders(&single, &orders[..1]).expect("single");
         assert!(!outcomes[0].success && !outcomes[0].message.is_empty());
+
+        // Ids echoed with spaces still match.
+        let spaced = json!([{"orderNumber": " B ", "success": false, "info": "已出库"}]);
+        let outcomes = cancelled_orders(&spaced, &orders).expect("spaced");
+        assert!(outcomes[0].success && !outcomes[1].success && outcomes[2].success);
+    }
+
+    #[test]
+    fn a_cancel_refused_as_a_whole_fails_every_order() {
+        // One object, no list and no order number: the whole call's answer,
+        // as the spec's create examples refuse.
+        let orders = refs(&["A", "B"]);
+        for refusal in [
+            json!({"success": false, "info": "oms:LA02仓库未分配权限"}),
+            json!({"info": "oms:LA02仓库未分配权限"}),
+        ] {
+            let outcomes = cancelled_orders(&refusal, &orders).expect("outcomes");
+            assert_eq!(
+                outcomes
+                    .iter()
+                    .map(|o| (o.id.as_str(), o.success, o.message.as_str()))
+                    .collect::<Vec<_>>(),
+                [
+                    ("A", false, "oms:LA02仓库未分配权限"),
+                    ("B", false, "oms:LA02仓库未分配权限")
+                ],
+                "{refusal}"
+            );
+        }
+        let numbers = vec!["X".to_owned(), "Y".to_owned()];
+        let outcomes =
+            cancelled_asns(&json!({"success": false, "info": "已完成"}), &numbers).expect("asns");
+        assert!(outcomes.iter().all(|o| !o.success && o.message == "已完成"));
+        let states =
+            order_states(&json!({"success": false, "info": "查无此单"}), &orders).expect("states");
+        assert!(states.iter().all(|s| s.error_message == "查无此单"));
+        // A lone success naming nothing still only answers for its position.
+        let outcomes = cancelled_orders(&json!({"success": true}), &orders).expect("outcomes");
+        assert!(outcomes.iter().all(|o| o.success));
+    }
+
+    #[test]
+    fn a_create_answer_with_words_and_no_number_is_a_refusal() {
+        let refused = json!({"warehouseOrderNumber": "", "info": "oms:LA02仓库未分配权限"});
+        assert!(matches!(
+            created_order(&refused, "", "UNU1"),
+            Err(UpstreamErrorKind::Rejected { ref message, .. }) if message == "oms:LA02仓库未分配权限"
+        ));
+        let refused_asn = json!({"info": "仓库不存在"});
+        assert!(matches!(
+            created_asn(&refused_asn, "", "A1"),
+            Err(UpstreamErrorKind::Rejected { .. })
+        ));
+        // A number with words and no `success` was created.
+        let created = json!({"warehouseOrderNumber": "OBS1", "info": "ok"});
+        assert_eq!(
+            created_order(&created, "", "UNU1")
+                .expect("created")
+                .warehouse_order_number,
+            "OBS1"
+        );
     }
 
     #[test]
@@ -1890,6 +2025,16 @@ mod tests {
         );
         let short = inventory_page(&result_of(&example), 4, 10).expect("page");
         assert!(short.is_last_page, "shorter than page_size");
+        let long = inventory_page(&result_of(&example), 1, 1).expect("page");
+        assert!(long.is_last_page, "longer than page_size: paging ignored");
+        assert_eq!(long.items.len(), 2);
+        let typed = typed_inventory_page(
+            br#"{"success":true,"result":[{"warehouseSku":"A"},{"warehouseSku":"B"}]}"#,
+            1,
+            1,
+        )
+        .expect("typed");
+        assert!(typed.is_last_page, "the typed reader agrees");
         let empty = inventory_page(&json!([]), 2, 10).expect("page");
         assert!(empty.is_last_page && empty.items.is_empty());
         assert!(
