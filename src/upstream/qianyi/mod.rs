@@ -548,8 +548,10 @@ impl WarehouseBackend for QianyiBackend {
         }
         Ok(SkuUpserted {
             sku: sku.sku.clone(),
+            // `results` is the spec's failure set and may be absent on
+            // success; CREATE is the only operation the spec names here.
             operation: if first.operation.is_empty() {
-                "UPSERT".to_owned()
+                "CREATE".to_owned()
             } else {
                 first.operation
             },
@@ -1763,6 +1765,35 @@ mod tests {
             matches!(&err.kind, UpstreamErrorKind::Rejected { message, .. } if message == "barcode taken"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn upsert_sku_without_results_reports_the_specs_create() {
+        // `results` is the spec's failure set, so a success may come without
+        // it; insert_sku_info's only operation in the spec is CREATE.
+        let (url, _fake) = spawn_fake(|_, content| {
+            if content["sku"] == "EMPTY-OP" {
+                (0, 200, json!({"success":"true","message":"","results":[{"sku":"EMPTY-OP","operation":"","info":""}]}))
+            } else {
+                (0, 200, json!({"success":"true","message":""}))
+            }
+        })
+        .await;
+        let backend = backend(&url);
+        for sku in ["S1", "EMPTY-OP"] {
+            let upserted = backend
+                .upsert_sku(&SkuInfo {
+                    sku: sku.to_owned(),
+                    erp_sku: "E1".to_owned(),
+                    ..SkuInfo::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                (upserted.sku.as_str(), upserted.operation.as_str()),
+                (sku, "CREATE")
+            );
+        }
     }
 
     #[tokio::test]
