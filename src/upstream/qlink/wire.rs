@@ -965,7 +965,7 @@ pub(super) fn order_states(
             OrderState {
                 order_number: order.order_number.clone(),
                 wms_status: row.wms_status.clone(),
-                status: OrderStatus::from_wire(&row.status),
+                status: OrderStatus::from_status_or_wms(&row.status, &row.wms_status),
                 carrier_name: row.carrier_name.clone(),
                 tracking_number: row.tracking_number.clone(),
                 failed_reason: row.failed_reason.clone(),
@@ -1940,6 +1940,13 @@ mod tests {
             ),
             (OrderStatus::Success, "3", "T1")
         );
+
+        // "wmsStatus needs to be mapped by yourself": a warehouse that
+        // leaves `status` out is read from its own word.
+        let wms_only =
+            json!({"warehouseGetOrderList": [{"orderNumber": "S2", "wmsStatus": "Shipped"}]});
+        let states = order_states(&wms_only, &refs(&["S2"])).expect("states");
+        assert_eq!(states[0].status, OrderStatus::Success);
     }
 
     #[test]
