@@ -620,9 +620,11 @@ impl InventoryPager {
         let sku_done = answer.is_last_page == Some(true)
             || (page_count > 0 && current_page >= page_count)
             || answer.items.is_empty()
+            // With neither flag, a short page is the last, and so is a long
+            // one: more rows than asked for means paging is ignored.
             || (answer.is_last_page.is_none()
                 && page_count == 0
-                && answer.items.len() < self.page_size as usize);
+                && answer.items.len() != self.page_size as usize);
         let last_sku = self.sku_index + 1 >= self.skus.len();
         let is_last_page = sku_done && last_sku;
         let several_skus = self.skus.len() > 1;
@@ -1613,9 +1615,30 @@ mod tests {
             page_size: 10,
             ..query
         };
-        let pages: Vec<_> = backend(&url).sync_inventory(query).collect().await;
+        let pages: Vec<_> = backend(&url).sync_inventory(query.clone()).collect().await;
         assert_eq!(pages.len(), 1);
         assert!(pages[0].as_ref().unwrap().is_last_page);
+        assert_eq!(seen(&fake).len(), 1);
+
+        // So is a bare list longer than the page size: paging is ignored,
+        // and asking for page 2 would bring the same rows again.
+        let (url, fake) = spawn_fake(|_, _| {
+            (
+                0,
+                200,
+                json!({"success":"true","data":[{"warehouseSku":"a"},{"warehouseSku":"b"},{"warehouseSku":"c"}]}),
+            )
+        })
+        .await;
+        let query = InventoryQuery {
+            page_size: 2,
+            ..query
+        };
+        let pages: Vec<_> = backend(&url).sync_inventory(query).collect().await;
+        assert_eq!(pages.len(), 1);
+        let only = pages[0].as_ref().unwrap();
+        assert!(only.is_last_page);
+        assert_eq!(only.items.len(), 3);
         assert_eq!(seen(&fake).len(), 1);
     }
 
