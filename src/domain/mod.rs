@@ -176,9 +176,11 @@ impl OrderStatus {
         words.make_ascii_uppercase();
         match words.as_str() {
             "SENDING" | "OUTBOUND IN PROGRESS" => Self::Sending,
-            "SUCCESS" | "SHIPPED" | "OUTBOUND COMPLETED" => Self::Success,
+            // qlink's table: "SUCCESS (shipped, outbound)", "FAILED (failed
+            // or abnormal)".
+            "SUCCESS" | "SHIPPED" | "OUTBOUND" | "OUTBOUND COMPLETED" => Self::Success,
             "CANCEL" | "CANCELLED" | "CANCELED" => Self::Cancel,
-            "FAILED" | "FAIL" | "FAILURE" | "ERROR" | "EXCEPTION" => Self::Failed,
+            "FAILED" | "FAIL" | "FAILURE" | "ERROR" | "EXCEPTION" | "ABNORMAL" => Self::Failed,
             _ => Self::Unspecified,
         }
     }
@@ -476,6 +478,8 @@ mod tests {
             ("FAILED", OrderStatus::Failed),
             ("Failure", OrderStatus::Failed),
             ("Exception", OrderStatus::Failed),
+            ("abnormal", OrderStatus::Failed),
+            ("Outbound", OrderStatus::Success),
             ("error", OrderStatus::Failed),
             ("", OrderStatus::Unspecified),
             ("picking", OrderStatus::Unspecified),
