@@ -95,6 +95,31 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
             );
         }
 
+        // Money that could not be sent digit for digit, or is not written
+        // as a plain decimal, is refused rather than rounded or rewritten;
+        // so is a malformed COD amount when COD is off.
+        let mut inexact = order("ORD-INEXACT", "TU01", SKU);
+        inexact.freight = "1.123456789012345678901234567890".to_owned();
+        inexact.items[0].amount = "1e3".to_owned();
+        inexact.cod_pay_amount = "x".to_owned();
+        let status = world
+            .facade
+            .orders()
+            .create_order(req(tenant, inexact))
+            .await
+            .expect_err("inexact money");
+        assert_eq!(status.code(), Code::InvalidArgument, "{tenant}");
+        assert_eq!(
+            violated_fields(&status),
+            vec!["cod_pay_amount", "items[0].amount", "freight"],
+            "{tenant}"
+        );
+        assert!(
+            status.message().contains("sent exactly"),
+            "{tenant}: {}",
+            status.message()
+        );
+
         let no_items = qlink_facade::proto::CreateOrderRequest {
             items: vec![],
             receiver: None,

@@ -3,7 +3,7 @@
 //! field violation with its path (`items[0].quantity`), and nothing invalid
 //! reaches a warehouse.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
 use rust_decimal::Decimal;
 
@@ -18,6 +18,16 @@ pub const MAX_BATCH: usize = 200;
 pub const MAX_PAGE_SIZE: i32 = 1000;
 /// Page size when the caller says 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Digits with at most one `.` between digits, after an optional `-`: no
+/// exponent, sign `+`, `_` or bare point, which `Decimal::from_str` would
+/// quietly rewrite.
+fn is_plain_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    all_digits(whole) && all_digits(fraction)
+}
 
 /// The path of a field inside a list (`items[3].sku`). It is formatted
 /// only when a violation is reported: valid requests, the common case, build
@@ -77,13 +87,23 @@ impl Check {
         value
     }
 
-    /// An optional non-negative decimal string; "" means absent.
+    /// An optional non-negative decimal string; "" means absent. Only plain
+    /// decimals (`12.50`, `3`) are taken, and only when they can be sent
+    /// exactly: the warehouse gets the very digits the caller wrote.
     fn decimal(&mut self, field: impl Field, value: &str) -> Option<Decimal> {
         let text = value.trim();
         if text.is_empty() {
             return None;
         }
-        match Decimal::from_str(text) {
+        if !is_plain_decimal(text) {
+            self.fail(
+                field,
+                format!("{value:?} is not a decimal number like \"12.50\""),
+            );
+            return None;
+        }
+        // `from_str_exact` refuses what `from_str` would round.
+        match Decimal::from_str_exact(text) {
             Ok(number) if number.is_sign_negative() && !number.is_zero() => {
                 self.fail(field, "must not be negative");
                 None
@@ -92,7 +112,7 @@ impl Check {
             Err(_) => {
                 self.fail(
                     field,
-                    format!("{value:?} is not a decimal number like \"12.50\""),
+                    format!("{value:?} has more digits than can be sent exactly (at most 28)"),
                 );
                 None
             }
@@ -188,6 +208,9 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
             }
             _ => domain::Package::Normal,
         };
+        // Checked even when COD is off: a malformed amount is a mistake
+        // either way, and silently dropping it would hide it.
+        let cod_amount = check.decimal("cod_pay_amount", &req.cod_pay_amount);
         let cod = if req.cod_enabled {
             if req.cod_pay_amount.trim().is_empty() {
                 check.fail("cod_pay_amount", "required when cod_enabled is true");
@@ -196,9 +219,7 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
                 check.fail("cod_currency", "required when cod_enabled is true");
             }
             Some(domain::Cod {
-                amount: check
-                    .decimal("cod_pay_amount", &req.cod_pay_amount)
-                    .unwrap_or_default(),
+                amount: cod_amount.unwrap_or_default(),
                 currency: req.cod_currency,
             })
         } else {
