@@ -51,13 +51,17 @@ pub async fn serve(
     health.set_serving::<SkuServiceServer<FacadeApi>>().await;
 
     // Both reflection versions: grpcurl and older tools still ask v1alpha.
+    // `google.rpc`'s error details too, so `grpcurl -format-error` can show
+    // a BadRequest's field violations and a rejection's ErrorInfo.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
     // Without TCP_NODELAY, Nagle holds back small HTTP/2 frames (trailers,

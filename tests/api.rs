@@ -61,6 +61,35 @@ async fn reflection_lists_the_five_services_and_health_answers() {
         );
     }
 
+    // The error details' types resolve too, for `grpcurl -format-error`.
+    for symbol in [
+        "google.rpc.BadRequest",
+        "google.rpc.ErrorInfo",
+        "google.rpc.RetryInfo",
+    ] {
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
+        };
+        let answer = reflection
+            .server_reflection_info(futures::stream::iter([request]))
+            .await
+            .expect("reflection call")
+            .into_inner()
+            .next()
+            .await
+            .expect("one answer")
+            .expect("reflection ok");
+        assert!(
+            matches!(
+                answer.message_response,
+                Some(MessageResponse::FileDescriptorResponse(ref files))
+                    if !files.file_descriptor_proto.is_empty()
+            ),
+            "{symbol}: {answer:?}"
+        );
+    }
+
     let mut health = HealthClient::new(world.facade.channel());
     let status = health
         .check(HealthCheckRequest {
