@@ -233,6 +233,11 @@ async fn a_warehouse_rejection_carries_the_warehouses_words() {
             !words.is_empty() && status.message().contains(words.as_str()),
             "{status:?}"
         );
+        assert!(
+            !info.metadata.contains_key("warehouse_code"),
+            "{:?}",
+            info.metadata
+        );
 
         world.simulator.inject(fault(
             FaultKind::Reject("库存不足".to_owned()),
@@ -255,6 +260,30 @@ async fn a_warehouse_rejection_carries_the_warehouses_words() {
             status.message()
         );
     }
+
+    // qlink's envelope carries an error code of its own, passed on by name.
+    world
+        .simulator
+        .inject(fault(FaultKind::BadSignature, "initWarehouses", 1));
+    let status = world
+        .facade
+        .warehouses()
+        .list_warehouses(req(
+            QLINK,
+            qlink_facade::proto::ListWarehousesRequest::default(),
+        ))
+        .await
+        .expect_err("bad signature");
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    let info = status.get_details_error_info().expect("ErrorInfo details");
+    assert_eq!(
+        info.metadata
+            .get("warehouse_error_code")
+            .map(String::as_str),
+        Some("SIGN_ERROR"),
+        "{:?}",
+        info.metadata
+    );
 }
 
 #[tokio::test]

@@ -143,8 +143,10 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
                 ("operation".to_owned(), err.operation.to_owned()),
                 ("warehouse_message".to_owned(), words),
             ]);
+            // The warehouse's own error code (qlink's `code`: `SIGN_ERROR`,
+            // `PARAM_ERROR`, …), when it sends one.
             if !code.is_empty() {
-                metadata.insert("warehouse_code".to_owned(), code);
+                metadata.insert("warehouse_error_code".to_owned(), code);
             }
             Status::with_error_details(
                 Code::FailedPrecondition,
