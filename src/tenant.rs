@@ -36,11 +36,18 @@ impl std::fmt::Debug for Tenant {
     }
 }
 
+/// How much of an unknown tenant id an error quotes back.
+pub const QUOTED_ID_CHARS: usize = 64;
+
 /// Why a call could not be tied to a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TenantError {
     #[error("missing x-tenant-id metadata: say which tenant the call is for")]
     Missing,
+    /// The metadata is there but cannot name a tenant; says why.
+    #[error("invalid x-tenant-id metadata: {0}")]
+    Invalid(&'static str),
+    /// Holds the id as sent, cut to [`QUOTED_ID_CHARS`].
     #[error("unknown tenant {0:?}: no such tenant is configured")]
     Unknown(String),
     #[error("tenant {0}: missing or wrong bearer token in the authorization metadata")]
@@ -131,10 +138,10 @@ impl TenantRegistry {
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .ok_or(TenantError::Missing)?;
-        let tenant = self
-            .by_id
-            .get(tenant_id)
-            .ok_or_else(|| TenantError::Unknown(tenant_id.to_owned()))?;
+        let tenant = self.by_id.get(tenant_id).ok_or_else(|| {
+            // A caller's text, quoted back: only as much as identifies it.
+            TenantError::Unknown(tenant_id.chars().take(QUOTED_ID_CHARS).collect())
+        })?;
         if !tenant.config.tokens.is_empty()
             && !bearer.is_some_and(|token| tenant.config.accepts_token(token))
         {

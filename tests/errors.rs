@@ -53,6 +53,41 @@ async fn a_call_without_or_with_an_unknown_tenant_never_reaches_a_warehouse() {
         "{}",
         unknown.message()
     );
+
+    // A huge unknown id is quoted back only in part.
+    let long_id = "x".repeat(5000);
+    let unknown = world
+        .facade
+        .warehouses()
+        .list_warehouses(req(&long_id, Default::default()))
+        .await
+        .expect_err("unknown tenant");
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().len() < 200, "{}", unknown.message());
+
+    // Two tenant ids, or one that is not ASCII, name no tenant for sure.
+    let mut twice = Request::new(qlink_facade::proto::ListWarehousesRequest::default());
+    for id in [QLINK, QIANYI] {
+        twice
+            .metadata_mut()
+            .append("x-tenant-id", id.parse().expect("ascii"));
+    }
+    let mut not_ascii = Request::new(qlink_facade::proto::ListWarehousesRequest::default());
+    not_ascii.metadata_mut().insert(
+        "x-tenant-id",
+        tonic::metadata::MetadataValue::try_from("租户".as_bytes()).expect("opaque bytes"),
+    );
+    for (request, words) in [(twice, "more than once"), (not_ascii, "ASCII")] {
+        let status = world
+            .facade
+            .warehouses()
+            .list_warehouses(request)
+            .await
+            .expect_err("invalid tenant metadata");
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(violated_fields(&status), vec!["x-tenant-id"]);
+        assert!(status.message().contains(words), "{}", status.message());
+    }
     assert!(
         world.simulator.requests().is_empty(),
         "no upstream request was made"

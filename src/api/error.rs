@@ -81,6 +81,11 @@ impl From<ApiError> for Status {
                     "required metadata: the tenant the call is for",
                 )]),
             ),
+            ApiError::Tenant(TenantError::Invalid(why)) => Status::with_error_details(
+                Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request(vec![FieldViolation::new("x-tenant-id", why)]),
+            ),
             ApiError::Tenant(TenantError::Unknown(_)) => Status::not_found(message),
             ApiError::Tenant(TenantError::BadToken(_)) => Status::unauthenticated(message),
             ApiError::Invalid(violations) => Status::with_error_details(

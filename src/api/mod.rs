@@ -20,7 +20,7 @@ pub use error::{ApiError, Violations};
 
 use crate::{
     middleware::{DEFAULT_CALL_DEADLINE, deadline},
-    tenant::{Tenant, TenantRegistry},
+    tenant::{Tenant, TenantError, TenantRegistry},
 };
 
 /// The metadata key naming the tenant of a call.
@@ -45,9 +45,17 @@ impl FacadeApi {
     /// The tenant of a call: before anything else happens.
     fn tenant<T>(&self, request: &Request<T>) -> Result<Arc<Tenant>, ApiError> {
         let metadata = request.metadata();
-        let tenant_id = metadata
-            .get(TENANT_METADATA)
-            .and_then(|value| value.to_str().ok());
+        let mut sent = metadata.get_all(TENANT_METADATA).iter();
+        let tenant_id = match (sent.next(), sent.next()) {
+            (None, _) => None,
+            // Proxies may append a second one: which to trust is not ours to guess.
+            (Some(_), Some(_)) => return Err(TenantError::Invalid("sent more than once").into()),
+            (Some(value), None) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| TenantError::Invalid("not printable ASCII, as tenant ids are"))?,
+            ),
+        };
         let bearer = metadata
             .get("authorization")
             .and_then(|value| value.to_str().ok())

@@ -96,14 +96,17 @@ where
         let labels = &self.layer.labels;
         let path = request.uri().path().trim_start_matches('/');
         let method = labels.methods.get(path).unwrap_or(&labels.unknown).clone();
-        let tenant = match request.headers().get("x-tenant-id") {
-            Some(id) => id
-                .to_str()
-                .ok()
-                .and_then(|id| labels.tenants.get(id))
+        // As the API reads it: blank is no tenant; anything else names a
+        // configured one, or is `unknown`.
+        let tenant = match request.headers().get("x-tenant-id").map(|id| id.to_str()) {
+            None => labels.no_tenant.clone(),
+            Some(Ok(id)) if id.trim().is_empty() => labels.no_tenant.clone(),
+            Some(Ok(id)) => labels
+                .tenants
+                .get(id.trim())
                 .unwrap_or(&labels.unknown)
                 .clone(),
-            None => labels.no_tenant.clone(),
+            Some(Err(_)) => labels.unknown.clone(),
         };
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
