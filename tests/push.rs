@@ -480,3 +480,112 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
     assert!(next.event_id > kept.event_id);
     let _ = std::fs::remove_dir_all(&store);
 }
+
+/// Each stream's ids rise, and no id is in both streams.
+fn assert_ids_distinct_and_rising(orders: &[(u64, String)], asns: &[(u64, String)]) {
+    for stream in [orders, asns] {
+        let ids: Vec<u64> = stream.iter().map(|(id, _)| *id).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    }
+    let mut all: Vec<u64> = orders.iter().chain(asns).map(|(id, _)| *id).collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        orders.len() + asns.len(),
+        "an id in both streams: {orders:?} {asns:?}"
+    );
+}
+
+/// Pushes `count` orders and ASNs, alternating; the numbers are `tag`-N.
+async fn push_interleaved(facade: &Facade, tag: &str, count: usize) {
+    for n in 0..count {
+        let number = format!("{tag}-{n}");
+        let (status, answer) = push_order(facade, &order_push(&number, "SUCCESS")).await;
+        assert_eq!(
+            (status, &answer["success"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+        let (status, answer) = push_asn(facade, &asn_push(&number, "B1")).await;
+        assert_eq!(
+            (status, &answer["success"]),
+            (200, &json!(true)),
+            "{answer}"
+        );
+    }
+}
+
+fn numbers(events: &[(u64, String)]) -> Vec<&str> {
+    events.iter().map(|(_, number)| number.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_tenants_order_and_asn_events_never_share_an_event_id() {
+    let world = world().await;
+    push_interleaved(&world.facade, "MIX", 5).await;
+    let orders = watched_orders(&world.facade).await;
+    let asns = watched_asns(&world.facade).await;
+    let expected = ["MIX-0", "MIX-1", "MIX-2", "MIX-3", "MIX-4"];
+    assert_eq!(numbers(&orders), expected);
+    assert_eq!(numbers(&asns), expected);
+    assert_ids_distinct_and_rising(&orders, &asns);
+
+    // Resuming a stream after an id the other stream holds still works.
+    let mut resumed = world
+        .facade
+        .orders()
+        .watch_order_events(req(
+            QIANYI,
+            WatchOrderEventsRequest {
+                after_event_id: asns[2].0,
+            },
+        ))
+        .await
+        .expect("watch")
+        .into_inner();
+    let next = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+        .await
+        .expect("the next order event arrives")
+        .expect("an event")
+        .expect("ok");
+    assert_eq!(next.order_number, "MIX-3");
+}
+
+#[tokio::test]
+async fn event_ids_stay_unique_across_both_streams_after_a_restart() {
+    let store = scratch_store("push-shared-ids");
+    let (_simulator, config) = demo_with_push_store(&store).await;
+
+    let before = spawn_facade(config.clone()).await;
+    push_interleaved(&before, "OLD", 3).await;
+    // The ASN log ends with the newest id of both.
+    let (status, _) = push_asn(&before, &asn_push("OLD-LAST", "B1")).await;
+    assert_eq!(status, 200);
+    let kept_asns = watched_asns(&before).await;
+    let newest_kept = kept_asns.last().expect("kept ASN events").0;
+    drop(before);
+    wait_until_released(&store).await;
+
+    let after = spawn_facade(config).await;
+    push_interleaved(&after, "NEW", 3).await;
+    let orders = watched_orders(&after).await;
+    let asns = watched_asns(&after).await;
+    assert_eq!(
+        numbers(&orders),
+        ["OLD-0", "OLD-1", "OLD-2", "NEW-0", "NEW-1", "NEW-2"]
+    );
+    assert_eq!(
+        asns[..kept_asns.len()],
+        kept_asns[..],
+        "kept with their ids"
+    );
+    assert_eq!(
+        numbers(&asns[kept_asns.len()..]),
+        ["NEW-0", "NEW-1", "NEW-2"]
+    );
+    assert_ids_distinct_and_rising(&orders, &asns);
+    // The first order after the restart comes after the last ASN before it.
+    assert!(orders[3].0 > newest_kept, "{orders:?} {newest_kept}");
+    let _ = std::fs::remove_dir_all(&store);
+}

@@ -10,11 +10,9 @@
 
 mod common;
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use common::{push::*, *};
-use futures::StreamExt;
-use qlink_facade::proto::WatchOrderEventsRequest;
 
 /// Sets this process's soft file-size limit; returns the one it replaced.
 fn set_file_size_limit(bytes: libc::rlim_t) -> libc::rlim_t {
@@ -39,24 +37,6 @@ fn journal_len(store: &Path) -> u64 {
     std::fs::metadata(store.join("orders.jsonl"))
         .map(|meta| meta.len())
         .unwrap_or(0)
-}
-
-/// Every order event a watcher from the start gets within a short wait.
-async fn order_numbers(facade: &Facade) -> Vec<(u64, String)> {
-    let mut stream = facade
-        .orders()
-        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
-        .await
-        .expect("watch")
-        .into_inner();
-    let mut seen = Vec::new();
-    while let Ok(Some(event)) =
-        tokio::time::timeout(Duration::from_millis(300), stream.next()).await
-    {
-        let event = event.expect("event");
-        seen.push((event.event_id, event.order_number));
-    }
-    seen
 }
 
 #[tokio::test]
@@ -88,7 +68,7 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
         kept_len + 10,
         "the failed line was cut where the limit stopped it"
     );
-    let first_only = order_numbers(&facade).await;
+    let first_only = watched_orders(&facade).await;
     assert_eq!(
         first_only
             .iter()
@@ -102,7 +82,7 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
     // repeat of something already kept.
     let (status, answer) = push_order(&facade, &second).await;
     assert_eq!(status, 200, "{answer}");
-    let both = order_numbers(&facade).await;
+    let both = watched_orders(&facade).await;
     assert_eq!(
         both.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
         ["DA250117100074", "DA-SECOND"]
@@ -113,7 +93,7 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
     drop(facade);
     wait_until_released(&store).await;
     let restarted = spawn_facade(config).await;
-    assert_eq!(order_numbers(&restarted).await, both);
+    assert_eq!(watched_orders(&restarted).await, both);
     drop(restarted);
     let _ = std::fs::remove_dir_all(&store);
 }

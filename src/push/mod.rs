@@ -10,7 +10,10 @@ use std::{
     collections::VecDeque,
     io,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
@@ -75,11 +78,46 @@ pub struct AsnEvent {
 /// One kept event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event<T> {
-    /// Increasing per tenant and kind, across restarts too: see
-    /// [`first_event_id`].
+    /// Drawn from the tenant's one [`EventIds`], which both kinds share:
+    /// unique per tenant, increasing within each kind, across restarts too.
     pub id: u64,
     pub received_at: SystemTime,
     pub body: T,
+}
+
+/// The sequence a tenant's event ids are drawn from. Its order log and its
+/// ASN log share one, so an order event and an ASN event never get the same
+/// id: a client may key both kinds by `event_id`.
+#[derive(Debug)]
+pub struct EventIds {
+    next: AtomicU64,
+}
+
+impl EventIds {
+    /// A sequence whose first id is `first`.
+    pub fn starting_at(first: u64) -> Arc<Self> {
+        Arc::new(Self {
+            next: AtomicU64::new(first),
+        })
+    }
+
+    /// A sequence starting at the clock: see [`first_event_id`].
+    pub fn starting_now() -> Arc<Self> {
+        Self::starting_at(first_event_id(SystemTime::now()))
+    }
+
+    /// Makes every later id exceed `kept`, an id a journal holds.
+    fn continue_after(&self, kept: u64) {
+        self.next
+            .fetch_max(kept.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// The next id. Drawn under the log's lock, so one log's ids rise in
+    /// the order its events are kept; a push that is then not kept leaves a
+    /// gap, which is harmless, as the other log's ids are gaps already.
+    fn draw(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// A bounded, append-only log of events that watchers follow.
@@ -91,20 +129,20 @@ pub struct EventLog<T> {
 
 #[derive(Debug)]
 struct Kept<T> {
-    next_id: u64,
+    ids: Arc<EventIds>,
     events: VecDeque<Arc<Event<T>>>,
     /// How many events are kept.
     capacity: usize,
     journal: Option<Journal>,
 }
 
-/// The first event id of a log started at `started`: microseconds since the
-/// Unix epoch. A log kept in memory only starts afresh after a restart; had
-/// it counted from 1 again, a watcher resuming after an id from before the
-/// restart would silently skip that many new events. Ids that start at the
-/// clock keep increasing across restarts unless more than a million events
-/// a second arrived, or the clock went back. A journaled log also continues
-/// after the last id it holds.
+/// The first event id of a tenant's logs started at `started`: microseconds
+/// since the Unix epoch. Logs kept in memory only start afresh after a
+/// restart; had they counted from 1 again, a watcher resuming after an id
+/// from before the restart would silently skip that many new events. Ids
+/// that start at the clock keep increasing across restarts unless more than
+/// a million events a second arrived, or the clock went back. Journaled logs
+/// also continue after the last id either of them holds.
 pub fn first_event_id(started: SystemTime) -> u64 {
     started
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -115,17 +153,23 @@ pub fn first_event_id(started: SystemTime) -> u64 {
 }
 
 impl<T> Default for EventLog<T> {
+    /// An empty in-memory log with ids of its own, starting at the clock.
     fn default() -> Self {
-        Self::starting_at(first_event_id(SystemTime::now()))
+        Self::drawing_from(EventIds::starting_now())
     }
 }
 
 impl<T> EventLog<T> {
-    /// An empty in-memory log whose first event gets `first_id`.
+    /// An empty in-memory log with ids of its own, the first `first_id`.
     pub fn starting_at(first_id: u64) -> Self {
+        Self::drawing_from(EventIds::starting_at(first_id))
+    }
+
+    /// An empty in-memory log whose events get their ids from `ids`.
+    pub fn drawing_from(ids: Arc<EventIds>) -> Self {
         Self {
             events: Mutex::new(Kept {
-                next_id: first_id,
+                ids,
                 events: VecDeque::new(),
                 capacity: EVENTS_KEPT,
                 journal: None,
@@ -136,10 +180,12 @@ impl<T> EventLog<T> {
 
     /// A log journaled at `path`, holding the newest `capacity` events the
     /// journal has; `read` turns a pushed content back into an event, and
-    /// content it cannot read is skipped with a warning.
+    /// content it cannot read is skipped with a warning. New events get
+    /// their ids from `ids`, which is moved past every id the journal holds.
     pub fn open(
         path: &Path,
         capacity: usize,
+        ids: Arc<EventIds>,
         read: impl Fn(&Value) -> Option<T>,
     ) -> Result<Self, JournalError> {
         let (journal, entries, mut skipped) = Journal::open(path)?;
@@ -173,10 +219,10 @@ impl<T> EventLog<T> {
                 "journal lines that could not be read were skipped"
             );
         }
-        let next_id = first_event_id(SystemTime::now()).max(last_id.saturating_add(1));
+        ids.continue_after(last_id);
         Ok(Self {
             events: Mutex::new(Kept {
-                next_id,
+                ids,
                 events,
                 capacity,
                 journal: Some(journal),
@@ -205,7 +251,7 @@ impl<T> EventLog<T> {
             if is_duplicate(NewestFirst(kept.events.iter().rev())) {
                 return Ok(None);
             }
-            let id = kept.next_id;
+            let id = kept.ids.draw();
             // Whole milliseconds, as the journal stores them, so an event
             // reads the same before and after a restart.
             let received_at = SystemTime::UNIX_EPOCH
@@ -219,7 +265,6 @@ impl<T> EventLog<T> {
                     tracing::warn!(error = %err, "cannot compact a push journal; it keeps growing");
                 }
             }
-            kept.next_id += 1;
             if kept.events.len() >= capacity {
                 kept.events.pop_front();
             }
@@ -262,13 +307,25 @@ impl<'a, T> Iterator for NewestFirst<'a, T> {
     }
 }
 
-/// A tenant's push events, both kinds.
-#[derive(Debug, Default)]
+/// A tenant's push events, both kinds, their ids from one [`EventIds`].
+#[derive(Debug)]
 pub struct TenantEvents {
     pub orders: EventLog<OrderEvent>,
     pub asns: EventLog<AsnEvent>,
     /// Held while the logs are journaled: one process per store.
     _store_lock: Option<std::fs::File>,
+}
+
+impl Default for TenantEvents {
+    /// Both logs in memory only, sharing ids that start at the clock.
+    fn default() -> Self {
+        let ids = EventIds::starting_now();
+        Self {
+            orders: EventLog::drawing_from(ids.clone()),
+            asns: EventLog::drawing_from(ids),
+            _store_lock: None,
+        }
+    }
 }
 
 impl TenantEvents {
@@ -296,14 +353,22 @@ impl TenantEvents {
                 return Err(JournalError::at(&lock_path)(err));
             }
         }
+        // Opening each log moves the shared ids past what its journal
+        // holds, so the first new id exceeds every kept one of both kinds.
+        let ids = EventIds::starting_now();
+        let orders = EventLog::open(
+            &store.join("orders.jsonl"),
+            EVENTS_KEPT,
+            ids.clone(),
+            |content| webhook::order_event(content).ok(),
+        )?;
+        let asns = EventLog::open(&store.join("asns.jsonl"), EVENTS_KEPT, ids, |content| {
+            webhook::asn_event(content).ok()
+        })?;
         Ok(Self {
             _store_lock: Some(lock),
-            orders: EventLog::open(&store.join("orders.jsonl"), EVENTS_KEPT, |content| {
-                webhook::order_event(content).ok()
-            })?,
-            asns: EventLog::open(&store.join("asns.jsonl"), EVENTS_KEPT, |content| {
-                webhook::asn_event(content).ok()
-            })?,
+            orders,
+            asns,
         })
     }
 }
@@ -360,7 +425,7 @@ mod tests {
         let path = dir.join("orders.jsonl");
         let read = |content: &Value| content.get("n").and_then(Value::as_u64);
         let ids: Vec<u64> = {
-            let log = EventLog::open(&path, 3, read).expect("open");
+            let log = EventLog::open(&path, 3, EventIds::starting_now(), read).expect("open");
             (1..=5)
                 .map(|n| {
                     log.append_unless(n, &serde_json::json!({ "n": n }), |_| false)
@@ -369,7 +434,7 @@ mod tests {
                 })
                 .collect()
         };
-        let reopened = EventLog::open(&path, 3, read).expect("reopen");
+        let reopened = EventLog::open(&path, 3, EventIds::starting_now(), read).expect("reopen");
         let kept: Vec<(u64, u64)> = reopened
             .after(0, 10)
             .iter()
@@ -392,6 +457,91 @@ mod tests {
             .expect("kept");
         assert!(next > ids[4]);
         assert_eq!(reopened.after(ids[4], 10).len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Appends an order or ASN event as the webhooks would; returns its id.
+    fn keep(events: &TenantEvents, order: bool, number: &str) -> u64 {
+        let kept = if order {
+            let content = serde_json::json!({ "orderNumber": number });
+            let body = webhook::order_event(&content).expect("an order push");
+            events.orders.append_unless(body, &content, |_| false)
+        } else {
+            let content = serde_json::json!({ "asnNumber": number });
+            let body = webhook::asn_event(&content).expect("an asn push");
+            events.asns.append_unless(body, &content, |_| false)
+        };
+        kept.expect("kept").expect("not a duplicate")
+    }
+
+    fn assert_rising(ids: &[u64]) {
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    }
+
+    #[test]
+    fn a_tenants_order_and_asn_events_never_share_an_id() {
+        let events = TenantEvents::default();
+        let (mut orders, mut asns) = (Vec::new(), Vec::new());
+        // Enough that two sequences started at the clock a moment apart
+        // would overlap.
+        for n in 0..1_000 {
+            let number = format!("N-{n}");
+            orders.push(keep(&events, true, &number));
+            asns.push(keep(&events, false, &number));
+            if n % 2 == 0 {
+                asns.push(keep(&events, false, &format!("{number}-again")));
+            }
+        }
+        assert_rising(&orders);
+        assert_rising(&asns);
+        let mut all: Vec<u64> = orders.iter().chain(&asns).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), orders.len() + asns.len(), "{orders:?} {asns:?}");
+    }
+
+    #[test]
+    fn after_a_restart_a_store_continues_after_the_ids_of_both_kinds() {
+        let dir = journal::tests::scratch_dir("shared-ids");
+        let (last_order, last_asn) = {
+            let events = TenantEvents::open(&dir).expect("open");
+            let last_order = keep(&events, true, "O-1");
+            // The ASN log holds the newest id of all.
+            let last_asn = (0..3)
+                .map(|n| keep(&events, false, &format!("A-{n}")))
+                .last()
+                .expect("three ASN events");
+            (last_order, last_asn)
+        };
+        assert!(last_asn > last_order);
+        let reopened = TenantEvents::open(&dir).expect("reopen");
+        let next_order = keep(&reopened, true, "O-2");
+        assert!(next_order > last_asn, "{next_order} > {last_asn}");
+        let next_asn = keep(&reopened, false, "A-3");
+        assert!(next_asn > next_order, "{next_asn} > {next_order}");
+        let kept: Vec<u64> = reopened.orders.after(0, 10).iter().map(|e| e.id).collect();
+        assert_eq!(kept, [last_order, next_order]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_store_whose_journals_share_ids_ahead_of_the_clock_continues_with_distinct_ones() {
+        // What a store written before the two kinds shared their ids may
+        // hold, read back after the clock went back: the same id in both.
+        let dir = journal::tests::scratch_dir("legacy-ids");
+        let ahead = first_event_id(SystemTime::now()) + 3_600_000_000;
+        let at = SystemTime::now();
+        for (file, content) in [
+            ("orders.jsonl", serde_json::json!({ "orderNumber": "O-1" })),
+            ("asns.jsonl", serde_json::json!({ "asnNumber": "A-1" })),
+        ] {
+            let (mut journal, _, _) = Journal::open(&dir.join(file)).expect("open");
+            journal.append(ahead, at, &content).expect("append");
+        }
+        let events = TenantEvents::open(&dir).expect("open");
+        let (order, asn) = (keep(&events, true, "O-2"), keep(&events, false, "A-2"));
+        assert!(order > ahead && asn > ahead, "{order} {asn} > {ahead}");
+        assert_ne!(order, asn);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

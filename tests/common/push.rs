@@ -6,6 +6,8 @@ use std::{
     time::Duration,
 };
 
+use futures::{Stream, StreamExt};
+use qlink_facade::proto::{WatchAsnEventsRequest, WatchOrderEventsRequest};
 use qlink_facade::{
     config::Config,
     demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
@@ -14,7 +16,7 @@ use qlink_facade::{
 };
 use serde_json::{Value, json};
 
-use super::{Facade, test_simulator_config};
+use super::{Facade, QIANYI, req, test_simulator_config};
 
 /// A `pushOrderInfo` content as the spec's example sends it.
 pub const ORDER_PUSH: &str = r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"UPS","trackNumber":"1Z999","warehouseOrderNumber":"W1","wmsStatus":"Shipped","status":"SUCCESS","shippingTime":1744098883894,"skuList":{"sku":"60000-test02","quantity":4},"errorMsg":""}"#;
@@ -64,6 +66,63 @@ pub async fn push_order(facade: &Facade, content: &str) -> (u16, Value) {
         DEMO_PUSH_SECRET_KEY,
     )
     .await
+}
+
+/// Pushes an ASN's receiving (`pushAsnInfo`), signed with the demo secret.
+pub async fn push_asn(facade: &Facade, content: &str) -> (u16, Value) {
+    push_to(
+        facade,
+        &asn_path(),
+        "pushAsnInfo",
+        content,
+        DEMO_PUSH_SECRET_KEY,
+    )
+    .await
+}
+
+/// A `pushAsnInfo` content for `asnNumber` `number` and batch `batch_no`.
+pub fn asn_push(number: &str, batch_no: &str) -> String {
+    format!(
+        r#"{{"asnNumber":"{number}","warehouseCode":"Test-bin","wmsStatus":"RECEIVING","referenceNumber":"{number}","updateTime":1744098883894,"skuList":{{"sku":"V-012B-R","estimatedQuantity":121,"receivedQuantity":2,"goodQuantity":2,"badQuantity":0}},"batchNo":"{batch_no}"}}"#
+    )
+}
+
+/// The (event id, order number) of every order event a watcher from the
+/// start gets within a short wait.
+pub async fn watched_orders(facade: &Facade) -> Vec<(u64, String)> {
+    let stream = facade
+        .orders()
+        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    drain(stream, |event| (event.event_id, event.order_number)).await
+}
+
+/// The (event id, ASN number) of every ASN event a watcher from the start
+/// gets within a short wait.
+pub async fn watched_asns(facade: &Facade) -> Vec<(u64, String)> {
+    let stream = facade
+        .asns()
+        .watch_asn_events(req(QIANYI, WatchAsnEventsRequest { after_event_id: 0 }))
+        .await
+        .expect("watch")
+        .into_inner();
+    drain(stream, |event| (event.event_id, event.asn_number)).await
+}
+
+/// What `stream` yields until it is quiet for a moment.
+async fn drain<M, T>(
+    mut stream: impl Stream<Item = Result<M, tonic::Status>> + Unpin,
+    seen: impl Fn(M) -> T,
+) -> Vec<T> {
+    let mut kept = Vec::new();
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(300), stream.next()).await
+    {
+        kept.push(seen(event.expect("event")));
+    }
+    kept
 }
 
 /// A directory name under the system's temp dir that no other test uses.
