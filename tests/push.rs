@@ -589,3 +589,34 @@ async fn event_ids_stay_unique_across_both_streams_after_a_restart() {
     assert!(orders[3].0 > newest_kept, "{orders:?} {newest_kept}");
     let _ = std::fs::remove_dir_all(&store);
 }
+
+#[tokio::test]
+async fn a_push_over_the_body_limit_is_refused_in_json_and_not_kept() {
+    let world = world().await;
+    // A signed push of 3 MiB, over the 2 MiB the webhooks read.
+    let padding = "x".repeat(3 * 1024 * 1024);
+    let content = ORDER_PUSH.replace(r#""errorMsg":"""#, &format!(r#""errorMsg":"{padding}""#));
+    let (status, answer) = push_order(&world.facade, &content).await;
+    assert_eq!(
+        (status, &answer["success"]),
+        (200, &json!(false)),
+        "{answer}"
+    );
+    let message = answer["errorMsg"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("larger than") && message.contains("2097152 bytes"),
+        "{answer}"
+    );
+    assert!(
+        watched_orders(&world.facade).await.is_empty(),
+        "nothing was kept"
+    );
+
+    // The listener goes on taking pushes of a sane size.
+    let (status, answer) = push_order(&world.facade, ORDER_PUSH).await;
+    assert_eq!(
+        (status, &answer["success"]),
+        (200, &json!(true)),
+        "{answer}"
+    );
+}

@@ -3,14 +3,18 @@
 //! and `POST /sys/automatic/receiveAsn/{warehouseExtraType}` (`pushAsnInfo`).
 //! The body is the Qianyi envelope `{accessId, method, content, sign}`; the
 //! signature is verified like any Qianyi request, with the tenant's `push`
-//! key. Accepted pushes become events in the tenant's log.
+//! key. Accepted pushes become events in the tenant's log. A body over
+//! [`PUSH_BODY_LIMIT`] is refused like any other bad push.
 
 use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{
+        DefaultBodyLimit, Path, State,
+        rejection::{BytesRejection, FailedToBufferBody},
+    },
     http::StatusCode,
     routing::post,
 };
@@ -27,6 +31,11 @@ use crate::{
         sign::{qianyi_sign, signatures_match},
     },
 };
+
+/// The largest push body read, in bytes. A push carries one order's or one
+/// ASN batch's status, a few kilobytes; the bound keeps a runaway pusher
+/// from making us buffer without end.
+pub const PUSH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// A tenant that receives pushes.
 #[derive(Debug, Clone)]
@@ -61,6 +70,9 @@ impl Webhooks {
         Router::new()
             .route("/sys/automatic/receiveOdo/{extra_type}", post(receive_odo))
             .route("/sys/automatic/receiveAsn/{extra_type}", post(receive_asn))
+            // Set here rather than left to axum's default so the bound the
+            // handlers name in their refusal is the one in force.
+            .layer(DefaultBodyLimit::max(PUSH_BODY_LIMIT))
             .with_state(self)
     }
 }
@@ -72,6 +84,8 @@ pub(super) enum PushError {
     UnknownExtraType(String),
     #[error("the body is not a Qianyi push: {0}")]
     Malformed(String),
+    #[error("the push is larger than {limit} bytes")]
+    TooLarge { limit: usize },
     #[error("sign verification failed")]
     BadSignature,
     #[error("content lacks the required {0}")]
@@ -92,6 +106,7 @@ impl PushError {
             Self::NotStored => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnknownExtraType(_)
             | Self::Malformed(_)
+            | Self::TooLarge { .. }
             | Self::BadSignature
             | Self::Missing(_)
             | Self::WrongMethod { .. } => StatusCode::OK,
@@ -140,12 +155,16 @@ fn refused(err: &PushError) -> Answer {
     (err.status(), Json(answer))
 }
 
+/// The body as read; a rejection (too large, say) becomes the refusal
+/// answered in JSON, where axum would answer it in plain text.
+type PushBody = Result<Bytes, BytesRejection>;
+
 async fn receive_odo(
     State(hooks): State<Webhooks>,
     Path(extra_type): Path<String>,
-    body: Bytes,
+    body: PushBody,
 ) -> Answer {
-    hooks.receive(ORDER_PUSH, &extra_type, &body, |target, content| {
+    hooks.receive(ORDER_PUSH, &extra_type, body, |target, content| {
         let event = order_event(content)?;
         // A repeat only of the order's latest push: a status may come back
         // (SENDING → FAILED → SENDING), and then it is news again.
@@ -165,9 +184,9 @@ async fn receive_odo(
 async fn receive_asn(
     State(hooks): State<Webhooks>,
     Path(extra_type): Path<String>,
-    body: Bytes,
+    body: PushBody,
 ) -> Answer {
-    hooks.receive(ASN_PUSH, &extra_type, &body, |target, content| {
+    hooks.receive(ASN_PUSH, &extra_type, body, |target, content| {
         let event = asn_event(content)?;
         let id = target
             .events
@@ -191,6 +210,19 @@ async fn receive_asn(
     })
 }
 
+/// Why the body could not be read, as the pusher hears it.
+fn unread(rejection: BytesRejection) -> PushError {
+    match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            PushError::TooLarge {
+                limit: PUSH_BODY_LIMIT,
+            }
+        }
+        // The pusher went away mid-body, most likely; it hears nothing.
+        other => PushError::Malformed(other.body_text()),
+    }
+}
+
 /// Logs why a push could not be journaled; the pusher only hears to retry.
 fn not_stored(err: std::io::Error) -> PushError {
     tracing::error!(error = %err, "cannot write a push to its journal");
@@ -203,7 +235,7 @@ impl Webhooks {
         &self,
         push: PushKind,
         extra_type: &str,
-        body: &[u8],
+        body: PushBody,
         store: impl FnOnce(&PushTarget, &Value) -> Result<(Option<u64>, String), PushError>,
     ) -> Answer {
         let kind = push.name;
@@ -211,7 +243,13 @@ impl Webhooks {
         let tenant = target.map_or("unknown", |target| &*target.tenant);
         let outcome = target
             .ok_or_else(|| PushError::UnknownExtraType(extra_type.to_owned()))
-            .and_then(|target| Ok((target, verified_content(&target.config, push.method, body)?)))
+            .and_then(|target| {
+                let body = body.map_err(unread)?;
+                Ok((
+                    target,
+                    verified_content(&target.config, push.method, &body)?,
+                ))
+            })
             .and_then(|(target, content)| store(target, &content));
         match outcome {
             Ok((Some(event_id), number)) => {
