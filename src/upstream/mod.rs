@@ -2,6 +2,7 @@
 //! [`WarehouseBackend`](crate::domain::WarehouseBackend), plus what they share
 //! (signing, HTTP transport, tolerant JSON parsing). Nothing here knows gRPC.
 
+pub mod content;
 mod error;
 mod http;
 pub mod lenient;

@@ -11,6 +11,8 @@
 
 use sha1::{Digest, Sha1};
 
+use super::content::{Content, write_json_string};
+
 /// qlink: `sha1Hex({"appKey":…,"content":…} + appSecret)`, where content is
 /// the exact request body.
 pub fn qlink_sign(app_key: &str, content: &str, app_secret: &str) -> String {
@@ -21,6 +23,18 @@ pub fn qlink_sign(app_key: &str, content: &str, app_secret: &str) -> String {
 /// is the exact `content` string of the request body.
 pub fn qianyi_sign(access_id: &str, content: &str, secret_key: &str) -> String {
     sign("accessId", access_id, content, secret_key)
+}
+
+/// [`qlink_sign`] of `content`'s JSON text, from the escaped text
+/// [`Content::encode`] made alongside it.
+pub fn qlink_sign_content(app_key: &str, content: &Content, app_secret: &str) -> String {
+    sign_content("appKey", app_key, content, app_secret)
+}
+
+/// [`qianyi_sign`] of `content`'s JSON text, from the escaped text
+/// [`Content::encode`] made alongside it.
+pub fn qianyi_sign_content(access_id: &str, content: &Content, secret_key: &str) -> String {
+    sign_content("accessId", access_id, content, secret_key)
 }
 
 /// The string that is hashed, before the secret is appended.
@@ -40,6 +54,27 @@ fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
     hex::encode(Sha1::digest(&signed))
 }
 
+fn sign_content(key_name: &str, key: &str, content: &Content, secret: &str) -> String {
+    let mut head = Vec::with_capacity(key_name.len() + key.len() + 24);
+    head.push(b'{');
+    write_json_string(&mut head, key_name);
+    head.push(b':');
+    write_json_string(&mut head, key);
+    // Hashed piece by piece: the escaped content is not copied again.
+    let mut hasher = Sha1::new();
+    if content.is_empty() {
+        head.push(b'}');
+        hasher.update(&head);
+    } else {
+        head.extend_from_slice(b",\"content\":\"");
+        hasher.update(&head);
+        hasher.update(content.escaped());
+        hasher.update(b"\"}");
+    }
+    hasher.update(secret.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
 /// Room for the text to sign plus the secret; escaping rarely adds more
 /// than the slack.
 fn signed_capacity(key: &str, content: &str, secret: &str) -> usize {
@@ -56,13 +91,6 @@ fn write_string_to_sign(out: &mut Vec<u8>, key_name: &str, key: &str, content: &
         write_json_string(out, content);
     }
     out.push(b'}');
-}
-
-fn write_json_string(out: &mut Vec<u8>, text: &str) {
-    // serde_json's string escaping is the JSON standard one (and Jackson's /
-    // fastjson's defaults): `"` `\` and control characters only. Writing a
-    // `str` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// Compares signatures in constant time, ignoring hex case.
@@ -142,6 +170,28 @@ mod tests {
         assert_eq!(
             qlink_sign("1", content, "密钥"),
             sha1_hex(&format!("{expected}密钥"))
+        );
+    }
+
+    #[test]
+    fn signing_encoded_content_is_signing_its_text() {
+        let value = serde_json::json!({
+            "warehouseKey": ["afd1dd995b9e432c907d3f8237b3f69b"],
+            "note": "测试 \"quoted\" a\\b\nc\u{1}",
+        });
+        let content = Content::encode(&value).expect("encode");
+        let text = std::str::from_utf8(content.json()).expect("utf-8");
+        assert_eq!(
+            qlink_sign_content("1", &content, "密钥"),
+            qlink_sign("1", text, "密钥")
+        );
+        assert_eq!(
+            qianyi_sign_content("ibxakq31y", &content, "s"),
+            qianyi_sign("ibxakq31y", text, "s")
+        );
+        assert_eq!(
+            qlink_sign_content("1", &Content::empty(), "secret"),
+            "8d5f15f87e73cdcb21ec80caa6c17a1a97370069"
         );
     }
 

@@ -21,8 +21,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{
-    HttpTransport, QianyiCredentials, UpstreamError, UpstreamErrorKind, lenient::Envelope,
-    sign::qianyi_sign,
+    HttpTransport, QianyiCredentials, UpstreamError, UpstreamErrorKind,
+    content::{Content, write_json_string},
+    lenient::Envelope,
+    sign::qianyi_sign_content,
 };
 use crate::domain::{
     AsnCancelOutcome, AsnRef, AsnState, Channel, CreatedAsn, CreatedOrder, InventoryPage,
@@ -74,16 +76,6 @@ impl std::fmt::Debug for QianyiBackend {
     }
 }
 
-/// The request body, keys in the spec's order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestBody<'a> {
-    access_id: &'a str,
-    method: &'a str,
-    content: &'a str,
-    sign: &'a str,
-}
-
 /// "No business parameters": the content is the empty string.
 const NO_CONTENT: Option<&()> = None;
 
@@ -111,15 +103,23 @@ impl QianyiBackend {
     }
 
     /// The exact body bytes for `method` with `content`, signed.
-    fn body(&self, method: &str, content: &str) -> Result<Vec<u8>, UpstreamErrorKind> {
-        let sign = qianyi_sign(&self.access_id, content, self.secret_key.expose_secret());
-        serde_json::to_vec(&RequestBody {
-            access_id: &self.access_id,
-            method,
-            content,
-            sign: &sign,
-        })
-        .map_err(|err| UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")))
+    /// `{"accessId":…,"method":…,"content":"…","sign":…}`, keys in the
+    /// spec's order, the content as the JSON string it was signed as.
+    fn body(&self, method: &str, content: &Content) -> Vec<u8> {
+        let sign = qianyi_sign_content(&self.access_id, content, self.secret_key.expose_secret());
+        let mut body = Vec::with_capacity(
+            content.escaped().len() + self.access_id.len() + method.len() + sign.len() + 48,
+        );
+        body.extend_from_slice(br#"{"accessId":"#);
+        write_json_string(&mut body, &self.access_id);
+        body.extend_from_slice(br#","method":"#);
+        write_json_string(&mut body, method);
+        body.extend_from_slice(br#","content":""#);
+        body.extend_from_slice(content.escaped());
+        body.extend_from_slice(br#"","sign":"#);
+        write_json_string(&mut body, &sign);
+        body.push(b'}');
+        body
     }
 
     /// One call that must succeed: `success: false` is `Rejected`.
@@ -152,20 +152,24 @@ impl QianyiBackend {
         content: Option<&(impl Serialize + Sync)>,
     ) -> Result<Bytes, UpstreamError> {
         let content = match content {
-            Some(params) => serde_json::to_string(params).map_err(|err| {
+            Some(params) => Content::encode(params).map_err(|err| {
                 self.error(
                     method,
                     UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
                 )
             })?,
-            None => String::new(),
+            None => Content::empty(),
         };
         self.post(method, &content)
             .await
             .map_err(|kind| self.error(method, kind))
     }
 
-    async fn post(&self, method: &'static str, content: &str) -> Result<Bytes, UpstreamErrorKind> {
+    async fn post(
+        &self,
+        method: &'static str,
+        content: &Content,
+    ) -> Result<Bytes, UpstreamErrorKind> {
         let headers = self.headers.clone().map_err(|name| {
             // Config validation rejects such values; never quote them.
             UpstreamErrorKind::Connect(format!(
@@ -177,7 +181,7 @@ impl QianyiBackend {
                 "the tenant's base_url is not a URL; nothing was sent".to_owned(),
             )
         })?;
-        let body = self.body(method, content)?;
+        let body = self.body(method, content);
         let request_bytes = body.len();
         let answer = if READ_METHODS.contains(&method) {
             self.transport
@@ -673,6 +677,7 @@ mod tests {
     use crate::domain::{
         AsnBox, AsnItem, AsnStatus, Cod, OrderItem, OrderStatus, Package, Receiver,
     };
+    use crate::upstream::sign::qianyi_sign;
 
     const ACCESS_ID: &str = "3215435";
     const SECRET_KEY: &str = "s3cret";
@@ -756,7 +761,7 @@ mod tests {
     #[test]
     fn warehouses_body_has_empty_content_and_keys_in_spec_order() {
         let backend = backend("http://127.0.0.1:1/qianyi");
-        let body = String::from_utf8(backend.body("warehouses", "").unwrap()).unwrap();
+        let body = String::from_utf8(backend.body("warehouses", &Content::empty())).unwrap();
         let sign = qianyi_sign(ACCESS_ID, "", SECRET_KEY);
         assert_eq!(
             body,
@@ -779,7 +784,14 @@ mod tests {
             content,
             r#"{"pageSize":1000,"page":1,"warehouseCode":"WH000005"}"#
         );
-        let body = String::from_utf8(backend.body("syncInventory", &content).unwrap()).unwrap();
+        let encoded = Content::encode(&wire::InventoryContent {
+            page_size: 1000,
+            page: 1,
+            warehouse_code: "WH000005",
+            warehouse_sku: None,
+        })
+        .unwrap();
+        let body = String::from_utf8(backend.body("syncInventory", &encoded)).unwrap();
         let sign = qianyi_sign(ACCESS_ID, &content, SECRET_KEY);
         assert_eq!(
             body,
