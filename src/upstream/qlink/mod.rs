@@ -22,8 +22,8 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use super::{
-    QlinkCredentials, UpstreamError, UpstreamErrorKind, http::HttpTransport, lenient::Envelope,
-    sign::qlink_sign,
+    QlinkCredentials, UpstreamError, UpstreamErrorKind, content::Content, http::HttpTransport,
+    lenient::Envelope, sign::qlink_sign_content,
 };
 use crate::{
     domain::{
@@ -36,6 +36,20 @@ use crate::{
 
 /// Where every operation's path starts.
 const PATH_PREFIX: &str = "/global-api/v1/warehouse";
+
+/// Every operation [`QlinkBackend`] calls, whose URLs it builds once.
+const OPERATIONS: [&str; 10] = [
+    "initWarehouses",
+    "initChannels",
+    "createOrder",
+    "cancelOrder",
+    "getOrder",
+    "createAsnOrder",
+    "getAsnList",
+    "cancelAsnOrder",
+    "syncInventory",
+    "insertSkuInfo",
+];
 
 /// The most inventory pages one stream asks for, against a warehouse that
 /// never says "last page".
@@ -60,6 +74,8 @@ pub struct QlinkBackend {
     /// `endpoint` parsed, once; `None` when it is not a URL (config
     /// validation rejects such a `base_url`).
     endpoint_url: Option<Url>,
+    /// `{endpoint}/{operation}` for each of [`OPERATIONS`], built once.
+    operation_urls: Vec<(&'static str, Url)>,
     credentials: QlinkCredentials,
     /// Every header but `sign`, built once; `Err` names the configured
     /// header whose value cannot be sent.
@@ -89,10 +105,18 @@ impl QlinkBackend {
         let endpoint_url = Url::parse(&endpoint)
             .ok()
             .filter(|url| !url.cannot_be_a_base());
+        let operation_urls = OPERATIONS
+            .iter()
+            .filter_map(|&operation| {
+                let url = join_operation(endpoint_url.as_ref()?, operation)?;
+                Some((operation, url))
+            })
+            .collect();
         Self {
             tenant,
             endpoint,
             endpoint_url,
+            operation_urls,
             credentials,
             headers,
             transport,
@@ -127,13 +151,13 @@ impl QlinkBackend {
         kind: CallKind,
         body: &impl Serialize,
     ) -> Result<Bytes, UpstreamError> {
-        let content = encode(body).map_err(|err| {
+        let content = Content::encode(body).map_err(|err| {
             self.error(
                 operation,
                 UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
             )
         })?;
-        let sign = qlink_sign(
+        let sign = qlink_sign_content(
             &self.credentials.app_key,
             &content,
             self.credentials.app_secret.expose_secret(),
@@ -152,24 +176,23 @@ impl QlinkBackend {
             .map_err(|kind| self.error(operation, kind))?;
         tracing::debug!(tenant = %self.tenant, operation, bytes = content.len(), "sending qlink request");
         self.transport
-            .post(kind, operation, url, headers, content.into_bytes())
+            .post(kind, operation, url, headers, content.into_json())
             .await
             .map_err(|kind| self.error(operation, kind))
     }
 
-    /// `{endpoint}/{operation}`, without parsing a URL again.
+    /// `{endpoint}/{operation}`, built when the backend was.
     fn operation_url(&self, operation: &str) -> Result<Url, UpstreamErrorKind> {
-        let not_a_url = || {
-            UpstreamErrorKind::Connect(
-                "the tenant's base_url is not a URL; nothing was sent".to_owned(),
-            )
-        };
-        let mut url = self.endpoint_url.clone().ok_or_else(not_a_url)?;
-        url.path_segments_mut()
-            .map_err(|()| not_a_url())?
-            .pop_if_empty()
-            .push(operation);
-        Ok(url)
+        self.operation_urls
+            .iter()
+            .find(|(known, _)| *known == operation)
+            .map(|(_, url)| url.clone())
+            .or_else(|| join_operation(self.endpoint_url.as_ref()?, operation))
+            .ok_or_else(|| {
+                UpstreamErrorKind::Connect(
+                    "the tenant's base_url is not a URL; nothing was sent".to_owned(),
+                )
+            })
     }
 
     fn envelope(&self, operation: &'static str, answer: &[u8]) -> Result<Envelope, UpstreamError> {
@@ -195,6 +218,13 @@ impl QlinkBackend {
         wire::inventory_page(&wire::result_of(&envelope), page, query.page_size)
             .map_err(|kind| self.error(OP, kind))
     }
+}
+
+/// `{endpoint}/{operation}`, without parsing a URL again.
+fn join_operation(endpoint: &Url, operation: &str) -> Option<Url> {
+    let mut url = endpoint.clone();
+    url.path_segments_mut().ok()?.pop_if_empty().push(operation);
+    Some(url)
 }
 
 /// A configured header value that HTTP cannot carry (a control character,
@@ -428,18 +458,13 @@ impl WarehouseBackend for QlinkBackend {
     }
 }
 
-/// A request body's JSON text: the `content` that is signed and sent.
-fn encode(body: &impl Serialize) -> Result<String, serde_json::Error> {
-    serde_json::to_string(body)
-}
-
 /// The `createOrder` content for `order`, byte for byte as
 /// [`QlinkBackend`] sends it; for benchmarks.
 pub fn create_order_content(
     warehouse_key: &str,
     order: &NewOrder,
 ) -> Result<String, serde_json::Error> {
-    encode(&wire::CreateOrder::new(warehouse_key, order))
+    serde_json::to_string(&wire::CreateOrder::new(warehouse_key, order))
 }
 
 #[cfg(test)]
@@ -451,7 +476,10 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
-    use crate::upstream::{AuthInfo, sign::signatures_match};
+    use crate::upstream::{
+        AuthInfo,
+        sign::{qlink_sign, signatures_match},
+    };
 
     /// What the loopback warehouse saw, and what it answers.
     #[derive(Default)]
