@@ -33,9 +33,11 @@ impl Content {
 
     /// Encodes `value` compactly, exactly as `serde_json::to_vec` does.
     pub fn encode(value: &impl Serialize) -> Result<Self, serde_json::Error> {
-        // Most bodies are a few hundred bytes; an order is a few kilobytes.
-        let mut json = Vec::with_capacity(1024);
-        let mut escaped = Vec::with_capacity(1152);
+        // Room for a 20-item order without growing: most bodies are a few
+        // hundred bytes, and a larger buffer costs no more to allocate than
+        // a small one, while every doubling copies what was written so far.
+        let mut json = Vec::with_capacity(8 * 1024);
+        let mut escaped = Vec::with_capacity(9 * 1024);
         let formatter = Twofold {
             escaped: &mut escaped,
         };

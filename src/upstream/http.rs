@@ -140,13 +140,14 @@ impl Service<UpstreamCall> for ReqwestService {
     }
 
     fn call(&mut self, call: UpstreamCall) -> Self::Future {
-        let request = self
-            .client
-            .post(call.url)
-            .headers(call.headers)
-            .body(call.body);
+        // The headers are moved in whole, not inserted one by one into the
+        // empty map a `RequestBuilder` starts with.
+        let mut request = reqwest::Request::new(reqwest::Method::POST, call.url);
+        *request.headers_mut() = call.headers;
+        *request.body_mut() = Some(call.body.into());
+        let response = self.client.execute(request);
         Box::pin(async move {
-            let response = request.send().await.map_err(classify)?;
+            let response = response.await.map_err(classify)?;
             let status = response.status();
             let retry_after = response
                 .headers()
