@@ -17,11 +17,12 @@ use std::{
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use qlink_facade::{
+    domain::NewOrder,
     proto::{
         self, inventory_service_client::InventoryServiceClient,
         order_service_client::OrderServiceClient, warehouse_service_client::WarehouseServiceClient,
     },
-    upstream::sign::{qianyi_sign, qlink_sign},
+    upstream::sign::{qianyi_sign, qlink_sign, qlink_sign_content},
 };
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
@@ -52,14 +53,19 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Scenario {
     ListWarehouses,
     CreateOrder,
+    /// CreateOrder again, against a floor that encodes the order's JSON on
+    /// every call, as a client with an order to send must, instead of
+    /// replaying the facade's bytes.
+    CreateOrderEncoding,
     SyncInventory,
     GetOrders,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Self::ListWarehouses,
         Self::CreateOrder,
+        Self::CreateOrderEncoding,
         Self::SyncInventory,
         Self::GetOrders,
     ];
@@ -68,6 +74,7 @@ impl Scenario {
         match self {
             Self::ListWarehouses => "ListWarehouses",
             Self::CreateOrder => "CreateOrder",
+            Self::CreateOrderEncoding => "CreateOrderEncoding",
             Self::SyncInventory => "SyncInventory",
             Self::GetOrders => "GetOrders",
         }
@@ -75,7 +82,10 @@ impl Scenario {
 
     /// One facade call is one upstream HTTP call.
     pub fn is_single_call(self) -> bool {
-        matches!(self, Self::ListWarehouses | Self::CreateOrder)
+        matches!(
+            self,
+            Self::ListWarehouses | Self::CreateOrder | Self::CreateOrderEncoding
+        )
     }
 }
 
@@ -198,6 +208,8 @@ struct Inner {
     qlink_endpoint: String,
     qianyi_endpoint: String,
     order: proto::CreateOrderRequest,
+    /// `order` validated, as a direct client would hold it.
+    new_order: NewOrder,
     order_refs: Vec<proto::OrderRef>,
     /// Filled by [`Bench::prepare`] from what the facade sent.
     bodies: Bodies,
@@ -300,6 +312,8 @@ impl Bench {
             qlink_endpoint: format!("{}/global-api/v1/warehouse", upstream.qlink_base_url()),
             qianyi_endpoint: upstream.qianyi_endpoint(),
             order: realistic_order(),
+            new_order: NewOrder::try_from(realistic_order())
+                .map_err(|err| format!("the realistic order is invalid: {err:?}"))?,
             order_refs,
             bodies: Bodies::default(),
         };
@@ -311,6 +325,13 @@ impl Bench {
         upstream.start_capture();
         inner.facade_create_order().await?;
         inner.bodies.create_order = only_body(upstream.take_captured(), "createOrder")?;
+        let encoded = inner.encode_order()?;
+        if encoded.as_bytes() != inner.bodies.create_order.as_ref() {
+            return Err(format!(
+                "the floor encodes the order as {encoded:?}, the facade sent {:?}",
+                String::from_utf8_lossy(&inner.bodies.create_order)
+            ));
+        }
 
         upstream.start_capture();
         inner.facade_sync_inventory().await?;
@@ -390,7 +411,17 @@ impl Bench {
                 .await
                 .and_then(|bytes| answer_of::<Acknowledged>("createOrder", &bytes))
                 .map(drop),
-            (Scenario::CreateOrder, Path::Facade) => inner.facade_create_order().await,
+            (Scenario::CreateOrderEncoding, Path::Floor) => {
+                let body = Bytes::from(inner.encode_order()?);
+                inner
+                    .qlink_direct("createOrder", body)
+                    .await
+                    .and_then(|bytes| answer_of::<Acknowledged>("createOrder", &bytes))
+                    .map(drop)
+            }
+            (Scenario::CreateOrder | Scenario::CreateOrderEncoding, Path::Facade) => {
+                inner.facade_create_order().await
+            }
             (Scenario::SyncInventory, Path::Floor) => inner.floor_sync_inventory().await,
             (Scenario::SyncInventory, Path::Facade) => inner.facade_sync_inventory().await,
             (Scenario::GetOrders, Path::Floor) => inner.floor_get_orders().await,
@@ -433,6 +464,13 @@ fn only_body(captured: Vec<(String, Bytes)>, operation: &str) -> Result<Bytes, S
 }
 
 impl Inner {
+    /// The createOrder content of the realistic order, encoded now, as a
+    /// client calling the warehouse directly encodes each order it sends.
+    fn encode_order(&self) -> Result<String, String> {
+        qlink_facade::upstream::qlink::create_order_content(WAREHOUSE_KEY, &self.new_order)
+            .map_err(|err| format!("cannot encode the order: {err}"))
+    }
+
     /// The next connection to the facade, round robin.
     fn channel(&self) -> Channel {
         let turn = self.next_channel.fetch_add(1, Ordering::Relaxed);
@@ -720,13 +758,28 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64, u64)> {
     if let Ok(new_order) = qlink_facade::domain::NewOrder::try_from(order.clone()) {
         time(
             format!(
-                "createOrder content of the {ORDER_ITEMS}-item NewOrder, as the facade encodes it"
+                "createOrder content of the {ORDER_ITEMS}-item NewOrder encoded and signed, as the facade does it (one pass makes the text and its escaped copy)"
             ),
             &mut || {
-                let _ = black_box(qlink_facade::upstream::qlink::create_order_content(
+                if let Ok(content) = qlink_facade::upstream::qlink::create_order_encoded(
                     black_box(WAREHOUSE_KEY),
                     black_box(&new_order),
-                ));
+                ) {
+                    black_box(qlink_sign_content(APP_KEY, &content, APP_SECRET));
+                }
+            },
+        );
+        time(
+            format!(
+                "the same the plain way, as the CreateOrderEncoding floor does: serde_json::to_string, then qlink_sign"
+            ),
+            &mut || {
+                if let Ok(content) = qlink_facade::upstream::qlink::create_order_content(
+                    black_box(WAREHOUSE_KEY),
+                    black_box(&new_order),
+                ) {
+                    black_box(qlink_sign(APP_KEY, &content, APP_SECRET));
+                }
             },
         );
     }

@@ -459,12 +459,22 @@ impl WarehouseBackend for QlinkBackend {
 }
 
 /// The `createOrder` content for `order`, byte for byte as
-/// [`QlinkBackend`] sends it; for benchmarks.
+/// [`QlinkBackend`] sends it, encoded the plain way, as a client calling
+/// the warehouse directly would; for benchmarks.
 pub fn create_order_content(
     warehouse_key: &str,
     order: &NewOrder,
 ) -> Result<String, serde_json::Error> {
     serde_json::to_string(&wire::CreateOrder::new(warehouse_key, order))
+}
+
+/// [`create_order_content`] as [`QlinkBackend`] encodes it, with the
+/// escaped text it signs; for benchmarks.
+pub fn create_order_encoded(
+    warehouse_key: &str,
+    order: &NewOrder,
+) -> Result<Content, serde_json::Error> {
+    Content::encode(&wire::CreateOrder::new(warehouse_key, order))
 }
 
 #[cfg(test)]
