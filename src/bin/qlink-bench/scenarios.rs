@@ -770,9 +770,8 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64, u64)> {
             },
         );
         time(
-            format!(
-                "the same the plain way, as the CreateOrderEncoding floor does: serde_json::to_string, then qlink_sign"
-            ),
+            "the same the plain way, as the CreateOrderEncoding floor does: serde_json::to_string, then qlink_sign"
+                .to_owned(),
             &mut || {
                 if let Ok(content) = qlink_facade::upstream::qlink::create_order_content(
                     black_box(WAREHOUSE_KEY),
