@@ -84,6 +84,15 @@ impl Twofold<'_> {
         writer.write_all(token)
     }
 
+    /// The `,` before every array value or object key but the first.
+    fn separator<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            self.both(writer, b",")
+        }
+    }
+
     /// Text that may hold anything (a raw fragment, an escape sequence).
     fn scanned<W: ?Sized + Write>(&mut self, writer: &mut W, text: &[u8]) -> io::Result<()> {
         escape_into(self.escaped, text);
@@ -181,11 +190,7 @@ impl Formatter for Twofold<'_> {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            self.both(writer, b",")
-        }
+        self.separator(writer, first)
     }
 
     fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
@@ -201,11 +206,7 @@ impl Formatter for Twofold<'_> {
         writer: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            self.both(writer, b",")
-        }
+        self.separator(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
