@@ -5,14 +5,17 @@
 //! (`{"appKey":…,"content":"{\"warehouseKey\":…}"}`), and Qianyi's body
 //! carries it that way too. Escaping the finished text afterwards means
 //! scanning kilobytes for quotes one byte at a time. The serializer already
-//! knows where every quote and backslash goes, so [`Content::encode`] has a
-//! [`Formatter`] write each token twice, plainly and escaped. Most of the
-//! escaped text is then copied, not searched (BENCHMARKS.md, seventh round).
+//! knows where every quote and backslash goes, so the serializer behind
+//! [`Content::encode`] writes each token twice, plainly and escaped. Most of the
+//! escaped text is then copied, not searched (BENCHMARKS.md, seventh and
+//! eighth rounds).
 
-use std::io::{self, Write};
+mod twofold;
 
 use serde::Serialize;
-use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
+
+pub(crate) use twofold::RAW_VALUE_TOKEN;
+use twofold::Twofold;
 
 /// The JSON text of a request's content and the same text escaped as the
 /// inside of a JSON string, as `serde_json` escapes a `str`: `"` and `\`
@@ -36,14 +39,12 @@ impl Content {
         // Room for a 20-item order without growing: most bodies are a few
         // hundred bytes, and a larger buffer costs no more to allocate than
         // a small one, while every doubling copies what was written so far.
-        let mut json = Vec::with_capacity(8 * 1024);
-        let mut escaped = Vec::with_capacity(9 * 1024);
-        let formatter = Twofold {
-            escaped: &mut escaped,
+        let mut out = Twofold {
+            json: Vec::with_capacity(8 * 1024),
+            escaped: Vec::with_capacity(9 * 1024),
         };
-        value.serialize(&mut serde_json::Serializer::with_formatter(
-            &mut json, formatter,
-        ))?;
+        value.serialize(&mut out)?;
+        let Twofold { json, escaped } = out;
         Ok(Self { json, escaped })
     }
 
@@ -68,157 +69,6 @@ impl Content {
     /// The JSON text, for a request body.
     pub fn into_json(self) -> Vec<u8> {
         self.json
-    }
-}
-
-/// Writes every token plainly to the serializer's writer, as
-/// [`CompactFormatter`] does, and escaped to `escaped`.
-struct Twofold<'a> {
-    escaped: &'a mut Vec<u8>,
-}
-
-impl Twofold<'_> {
-    /// A token with no `"`, `\` or control character: the same text in both.
-    fn both<W: ?Sized + Write>(&mut self, writer: &mut W, token: &[u8]) -> io::Result<()> {
-        self.escaped.extend_from_slice(token);
-        writer.write_all(token)
-    }
-
-    /// The `,` before every array value or object key but the first.
-    fn separator<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            self.both(writer, b",")
-        }
-    }
-
-    /// Text that may hold anything (a raw fragment, an escape sequence).
-    fn scanned<W: ?Sized + Write>(&mut self, writer: &mut W, text: &[u8]) -> io::Result<()> {
-        escape_into(self.escaped, text);
-        writer.write_all(text)
-    }
-}
-
-/// Up to 64 bytes written by `write` into a buffer on the stack: room for
-/// any number (`i128::MIN` has 40 characters) or escape sequence.
-fn on_stack(
-    write: impl FnOnce(&mut io::Cursor<&mut [u8]>) -> io::Result<()>,
-    then: impl FnOnce(&[u8]) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut buffer = [0u8; 64];
-    let mut cursor = io::Cursor::new(&mut buffer[..]);
-    write(&mut cursor)?;
-    let len = usize::try_from(cursor.position()).unwrap_or(0);
-    then(&buffer[..len])
-}
-
-/// Numbers are ASCII digits, signs, points and exponents: written once by
-/// [`CompactFormatter`], then copied to both.
-macro_rules! number {
-    ($($method:ident: $ty:ty),* $(,)?) => {$(
-        fn $method<W: ?Sized + Write>(&mut self, writer: &mut W, value: $ty) -> io::Result<()> {
-            on_stack(|text| CompactFormatter.$method(text, value), |text| self.both(writer, text))
-        }
-    )*};
-}
-
-impl Formatter for Twofold<'_> {
-    fn write_null<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.both(writer, b"null")
-    }
-
-    fn write_bool<W: ?Sized + Write>(&mut self, writer: &mut W, value: bool) -> io::Result<()> {
-        self.both(writer, if value { b"true" } else { b"false" })
-    }
-
-    number! {
-        write_i8: i8, write_i16: i16, write_i32: i32, write_i64: i64, write_i128: i128,
-        write_u8: u8, write_u16: u16, write_u32: u32, write_u64: u64, write_u128: u128,
-        write_f32: f32, write_f64: f64,
-    }
-
-    fn write_number_str<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        value: &str,
-    ) -> io::Result<()> {
-        self.scanned(writer, value.as_bytes())
-    }
-
-    fn begin_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.escaped.extend_from_slice(br#"\""#);
-        writer.write_all(b"\"")
-    }
-
-    fn end_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.escaped.extend_from_slice(br#"\""#);
-        writer.write_all(b"\"")
-    }
-
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        // serde_json cuts fragments at every character it escapes, so a
-        // fragment needs no escaping at either level.
-        self.both(writer, fragment.as_bytes())
-    }
-
-    fn write_char_escape<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        char_escape: CharEscape,
-    ) -> io::Result<()> {
-        on_stack(
-            |sequence| CompactFormatter.write_char_escape(sequence, char_escape),
-            |sequence| self.scanned(writer, sequence),
-        )
-    }
-
-    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.both(writer, b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.both(writer, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.separator(writer, first)
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.both(writer, b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.both(writer, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.separator(writer, first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.both(writer, b":")
-    }
-
-    fn write_raw_fragment<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        self.scanned(writer, fragment.as_bytes())
     }
 }
 
@@ -312,6 +162,178 @@ mod tests {
             raw: raw("{\"a\" : \"x\\\"y\",\t\"n\":\n[1.50]}"),
             number: raw("12.50"),
         });
+    }
+
+    #[test]
+    fn every_character_that_needs_escaping_is_found_wherever_it_is() {
+        // Every byte value at every position of strings of up to 24 bytes,
+        // so every path (short, whole words, an overlapping last word) sees
+        // it; the rest of each string is clean text.
+        for len in 1..=24 {
+            for position in 0..len {
+                for byte in 0u8..=0x7f {
+                    let mut text = vec![b'a'; len];
+                    text[position] = byte;
+                    let text = String::from_utf8(text).expect("ASCII");
+                    assert_same_as_plain(&text);
+                }
+                let mut text = "é".repeat(len);
+                text.insert(position * 'é'.len_utf8(), '"');
+                assert_same_as_plain(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn every_serde_shape_is_written_as_serde_json_writes_it() {
+        use std::collections::BTreeMap;
+
+        #[derive(Serialize)]
+        enum Variant {
+            Unit,
+            Newtype(&'static str),
+            Tuple(u8, &'static str),
+            Struct { a: i32, b: Option<&'static str> },
+        }
+        #[derive(Serialize)]
+        struct UnitStruct;
+        #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+        struct Newtype(u64);
+        #[derive(Serialize)]
+        struct TupleStruct(i8, f32);
+        #[derive(Serialize)]
+        struct Renamed {
+            #[serde(rename = "quoted \"key\"\n")]
+            quoted: char,
+            #[serde(rename = "键")]
+            chinese: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            skipped: Option<u8>,
+            nothing: Option<u8>,
+            unit: (),
+        }
+        /// Calls `serialize_bytes` and `collect_str`, which derives never do.
+        struct Bytes;
+        impl Serialize for Bytes {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeTuple;
+                let mut tuple = serializer.serialize_tuple(3)?;
+                tuple.serialize_element(&BytesOf(b"\x00\"ab\xff"))?;
+                tuple.serialize_element(&BytesOf(b""))?;
+                tuple.serialize_element(&Shown("say \"hi\"\t"))?;
+                tuple.end()
+            }
+        }
+        struct BytesOf(&'static [u8]);
+        impl Serialize for BytesOf {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+        struct Shown(&'static str);
+        impl Serialize for Shown {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self.0)
+            }
+        }
+
+        assert_same_as_plain(&(
+            Variant::Unit,
+            Variant::Newtype("a\\b"),
+            Variant::Tuple(7, "x"),
+            Variant::Struct { a: -1, b: None },
+            Variant::Struct { a: 2, b: Some("y") },
+        ));
+        assert_same_as_plain(&(UnitStruct, Newtype(u64::MAX), TupleStruct(-8, 0.1)));
+        assert_same_as_plain(&Renamed {
+            quoted: '"',
+            chinese: "值",
+            skipped: None,
+            nothing: None,
+            unit: (),
+        });
+        assert_same_as_plain(&Bytes);
+        assert_same_as_plain(&(
+            f32::INFINITY,
+            f64::NEG_INFINITY,
+            1.0e-7f64,
+            3.0f32,
+            'é',
+            '\u{1}',
+        ));
+        assert_same_as_plain(&Vec::<u8>::new());
+        assert_same_as_plain(&BTreeMap::<u8, u8>::new());
+
+        // Map keys become strings as serde_json makes them.
+        assert_same_as_plain(&BTreeMap::from([(-3i64, "a"), (4, "b")]));
+        assert_same_as_plain(&BTreeMap::from([(u128::MAX, 1)]));
+        assert_same_as_plain(&BTreeMap::from([(false, 0), (true, 1)]));
+        assert_same_as_plain(&BTreeMap::from([('"', 0), ('\n', 1)]));
+        assert_same_as_plain(&BTreeMap::from([(Some("k"), 1)]));
+        assert_same_as_plain(&BTreeMap::from([(Newtype(9), 1)]));
+        assert_same_as_plain(&BTreeMap::from([(
+            "a\"b",
+            BTreeMap::from([("c", Variant::Unit)]),
+        )]));
+        #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+        enum Key {
+            Plain,
+        }
+        assert_same_as_plain(&BTreeMap::from([(Key::Plain, 1)]));
+    }
+
+    #[test]
+    fn keys_serde_json_refuses_are_refused() {
+        use std::collections::BTreeMap;
+
+        fn float_map(key: f64) -> impl Serialize {
+            struct OneEntry(f64);
+            impl Serialize for OneEntry {
+                fn serialize<S: serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> Result<S::Ok, S::Error> {
+                    use serde::ser::SerializeMap;
+                    let mut map = serializer.serialize_map(Some(1))?;
+                    map.serialize_entry(&self.0, &1)?;
+                    map.end()
+                }
+            }
+            OneEntry(key)
+        }
+
+        // A finite float key is quoted; a non-finite one is an error.
+        assert_same_as_plain(&float_map(1.5));
+        for refused in [f64::NAN, f64::INFINITY] {
+            assert!(serde_json::to_vec(&float_map(refused)).is_err());
+            assert!(Content::encode(&float_map(refused)).is_err());
+        }
+        let vec_keys = BTreeMap::from([(vec![1u8], 1)]);
+        assert!(serde_json::to_vec(&vec_keys).is_err());
+        assert!(Content::encode(&vec_keys).is_err());
+        let unit_keys = BTreeMap::from([((), 1)]);
+        assert!(serde_json::to_vec(&unit_keys).is_err());
+        assert!(Content::encode(&unit_keys).is_err());
+        let none_keys = BTreeMap::from([(None::<&str>, 1)]);
+        assert!(serde_json::to_vec(&none_keys).is_err());
+        assert!(Content::encode(&none_keys).is_err());
+    }
+
+    #[test]
+    fn decimals_are_raw_numbers_in_serde_json_and_here() {
+        use std::str::FromStr;
+
+        use rust_decimal::Decimal;
+
+        use crate::upstream::number::Num;
+
+        let amounts = ["12.50", "-0.001", "0", "79228162514264337593543950335"]
+            .map(|text| Num(Decimal::from_str(text).expect("decimal")));
+        assert_eq!(
+            serde_json::to_string(&amounts).expect("encode"),
+            "[12.50,-0.001,0,79228162514264337593543950335]"
+        );
+        assert_same_as_plain(&amounts);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! so they are written from the decimal's text, never through `f64`.
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer, ser::Error as _};
-use serde_json::value::RawValue;
+use serde::{Serialize, Serializer, ser::SerializeStruct as _};
+
+use super::content::RAW_VALUE_TOKEN;
 
 /// A decimal written as a JSON number with its exact text (`12.50`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,12 +13,15 @@ pub struct Num(pub Decimal);
 
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Written on the stack and borrowed as a `RawValue`: an order
-        // carries dozens of these, and this keeps them off the heap.
+        // Written on the stack and serialized as serde_json's `RawValue`
+        // serializes itself: an order carries dozens of these, and this
+        // keeps them off the heap without parsing the text back to check
+        // what `decimal_text` wrote.
         let mut buffer = [0u8; TEXT_CAPACITY];
         let text = decimal_text(&self.0, &mut buffer);
-        let raw: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
-        raw.serialize(serializer)
+        let mut raw = serializer.serialize_struct(RAW_VALUE_TOKEN, 1)?;
+        raw.serialize_field(RAW_VALUE_TOKEN, text)?;
+        raw.end()
     }
 }
 
