@@ -177,49 +177,47 @@ impl Metrics {
 
     /// One gRPC call. `tenant` and `method` must come from a bounded set:
     /// configured tenants and served RPCs, or a fixed stand-in.
+    ///
+    /// The labels are taken by value and moved from one series' key to the
+    /// next: every call shares these `Arc`s, and each clone and drop is an
+    /// atomic write that the two cores take turns owning.
     pub fn record_request(
         &self,
-        tenant: &Arc<str>,
-        method: &Arc<str>,
+        tenant: Arc<str>,
+        method: Arc<str>,
         code: &'static str,
         seconds: f64,
     ) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                tenant: tenant.clone(),
-                method: method.clone(),
-                code,
-            })
-            .inc();
+        let labels = RequestLabels {
+            tenant,
+            method,
+            code,
+        };
+        self.requests.get_or_create(&labels).inc();
+        let RequestLabels { tenant, method, .. } = labels;
         self.request_seconds
-            .get_or_create(&MethodLabels {
-                tenant: tenant.clone(),
-                method: method.clone(),
-            })
+            .get_or_create(&MethodLabels { tenant, method })
             .observe(seconds);
     }
 
     /// One HTTP attempt to a warehouse; `outcome` is `ok`, an HTTP status or
-    /// an error kind.
+    /// an error kind. Labels by value, as in [`Metrics::record_request`].
     pub fn record_attempt(
         &self,
-        tenant: &Arc<str>,
+        tenant: Arc<str>,
         operation: &'static str,
         outcome: Cow<'static, str>,
         seconds: f64,
     ) {
-        self.upstream_attempts
-            .get_or_create(&AttemptLabels {
-                tenant: tenant.clone(),
-                operation,
-                outcome,
-            })
-            .inc();
+        let labels = AttemptLabels {
+            tenant,
+            operation,
+            outcome,
+        };
+        self.upstream_attempts.get_or_create(&labels).inc();
+        let AttemptLabels { tenant, .. } = labels;
         self.upstream_seconds
-            .get_or_create(&OperationLabels {
-                tenant: tenant.clone(),
-                operation,
-            })
+            .get_or_create(&OperationLabels { tenant, operation })
             .observe(seconds);
     }
 

@@ -503,8 +503,8 @@ async fn without_a_callers_trace_each_call_starts_one_that_its_attempts_and_page
 async fn metrics_and_health_are_served_over_http() {
     let metrics = Metrics::shared();
     metrics.record_request(
-        &"t".into(),
-        &"qlink.v1.WarehouseService/ListWarehouses".into(),
+        "t".into(),
+        "qlink.v1.WarehouseService/ListWarehouses".into(),
         "OK",
         0.001,
     );

@@ -88,12 +88,7 @@ where
                     recorded.record("http.status", 200);
                 }
                 recorded.record("outcome", &*outcome);
-                metrics.record_attempt(
-                    &tenant,
-                    operation,
-                    outcome,
-                    started.elapsed().as_secs_f64(),
-                );
+                metrics.record_attempt(tenant, operation, outcome, started.elapsed().as_secs_f64());
                 result
             }
             .instrument(span),

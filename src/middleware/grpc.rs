@@ -135,7 +135,7 @@ where
                 };
                 let code = code_name(code);
                 recorded.record("grpc.code", code);
-                metrics.record_request(&tenant, &method, code, started.elapsed().as_secs_f64());
+                metrics.record_request(tenant, method, code, started.elapsed().as_secs_f64());
                 response
             }
             .instrument(span),

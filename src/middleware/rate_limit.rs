@@ -83,16 +83,18 @@ where
     }
 
     fn call(&mut self, call: UpstreamCall) -> Self::Future {
+        let Some(limiter) = self.limiter.clone() else {
+            // Unlimited: straight through, without cloning the stack below
+            // (each clone is a handful of shared reference counts).
+            return Box::pin(self.inner.call(call));
+        };
         // The inner service was made ready for this call; keep that one and
         // leave a fresh clone behind (tower's usual clone-and-swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let limiter = self.limiter.clone();
         let metrics = self.metrics.clone();
         Box::pin(async move {
-            if let Some(limiter) = limiter {
-                wait_turn(&limiter, &metrics, &call.tenant).await?;
-            }
+            wait_turn(&limiter, &metrics, &call.tenant).await?;
             inner.call(call).await
         })
     }
