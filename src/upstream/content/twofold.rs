@@ -74,8 +74,9 @@ impl Twofold {
         }
     }
 
-    fn integer(&mut self, value: impl itoa::Integer) {
+    fn integer(&mut self, value: impl itoa::Integer) -> Result {
         self.both(itoa::Buffer::new().format(value).as_bytes());
+        Ok(())
     }
 
     /// A float as serde_json writes it: `null` when it is not finite.
@@ -164,6 +165,15 @@ fn key_must_be_a_string() -> Error {
     Error::custom("key must be a string")
 }
 
+/// Every integer type, written by `integer` (both serializers have one).
+macro_rules! integers {
+    ($($method:ident: $ty:ty),* $(,)?) => {$(
+        fn $method(self, value: $ty) -> Result {
+            self.integer(value)
+        }
+    )*};
+}
+
 impl<'a> ser::Serializer for &'a mut Twofold {
     type Ok = ();
     type Error = Error;
@@ -180,54 +190,10 @@ impl<'a> ser::Serializer for &'a mut Twofold {
         Ok(())
     }
 
-    fn serialize_i8(self, value: i8) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_i16(self, value: i16) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_i32(self, value: i32) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_i64(self, value: i64) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_i128(self, value: i128) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_u8(self, value: u8) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_u16(self, value: u16) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_u32(self, value: u32) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_u64(self, value: u64) -> Result {
-        self.integer(value);
-        Ok(())
-    }
-
-    fn serialize_u128(self, value: u128) -> Result {
-        self.integer(value);
-        Ok(())
+    integers! {
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128,
     }
 
     fn serialize_f32(self, value: f32) -> Result {
@@ -256,7 +222,7 @@ impl<'a> ser::Serializer for &'a mut Twofold {
             if index > 0 {
                 self.both(b",");
             }
-            self.integer(*byte);
+            self.integer(*byte)?;
         }
         self.both(b"]");
         Ok(())
@@ -419,57 +385,30 @@ impl Compound<'_> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
+/// The four kinds of array serde has: elements, one after another.
+macro_rules! array_compound {
+    ($($trait:ident::$method:ident),* $(,)?) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
+                self.element(value)
+            }
 
-    fn end(self) -> Result {
-        Compound::end(self)
-    }
+            fn end(self) -> Result {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self)
-    }
-}
+array_compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field,
+);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
@@ -497,31 +436,29 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
+/// Both kinds of object with fields named in the code.
+macro_rules! struct_compound {
+    ($($trait:ident),* $(,)?) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result {
-        self.field(key, value)
-    }
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result {
+                self.field(key, value)
+            }
 
-    fn end(self) -> Result {
-        Compound::end(self)
-    }
+            fn end(self) -> Result {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result {
-        Compound::end(self)
-    }
-}
+struct_compound!(SerializeStruct, SerializeStructVariant);
 
 /// What a [`Scalar`] writes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -634,44 +571,10 @@ impl ser::Serializer for Scalar<'_> {
         self.quoted_token(if value { b"true" } else { b"false" })
     }
 
-    fn serialize_i8(self, value: i8) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_i16(self, value: i16) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_i32(self, value: i32) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_i64(self, value: i64) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_i128(self, value: i128) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_u8(self, value: u8) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_u16(self, value: u16) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_u32(self, value: u32) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_u64(self, value: u64) -> Result {
-        self.integer(value)
-    }
-
-    fn serialize_u128(self, value: u128) -> Result {
-        self.integer(value)
+    integers! {
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128,
     }
 
     fn serialize_f32(self, value: f32) -> Result {
