@@ -123,19 +123,26 @@ async fn callers_cannot_add_metric_series_with_made_up_paths_or_tenants() {
     )
     .await;
     let mut grpc = tonic::client::Grpc::new(facade.channel());
-    for n in 0..3 {
+    // Made-up services, and made-up or missing methods of served ones.
+    let paths = [
+        "/made.up.Service0/Call0".to_owned(),
+        "/made.up.Service1/Call1".to_owned(),
+        "/qlink.v1.OrderService/MadeUpCall".to_owned(),
+        "/qlink.v1.OrderService/".to_owned(),
+        "/qlink.v1.OrderService".to_owned(),
+        "/".to_owned(),
+    ];
+    for path in &paths {
         grpc.ready().await.expect("ready");
         let status = grpc
             .unary::<_, (), _>(
                 req("known", ()),
-                format!("/made.up.Service{n}/Call{n}")
-                    .parse()
-                    .expect("path"),
+                path.parse().expect("path"),
                 tonic_prost::ProstCodec::default(),
             )
             .await
             .expect_err("no such RPC");
-        assert_eq!(status.code(), Code::Unimplemented);
+        assert_eq!(status.code(), Code::Unimplemented, "{path}: {status:?}");
     }
     let status = facade
         .warehouses()
@@ -148,7 +155,7 @@ async fn callers_cannot_add_metric_series_with_made_up_paths_or_tenants() {
     assert!(!text.contains("made"), "{text}");
     assert!(
         text.contains(
-            r#"qlink_facade_grpc_requests_total{tenant="known",method="unknown",code="UNIMPLEMENTED"} 3"#
+            r#"qlink_facade_grpc_requests_total{tenant="known",method="unknown",code="UNIMPLEMENTED"} 6"#
         ),
         "{text}"
     );
