@@ -17,7 +17,7 @@ impl OrderService for FacadeApi {
     ) -> Result<Response<proto::CreateOrderResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = within(deadline, tenant.backend.create_order(&order))
+        let created = within(deadline, tenant.backend.create_order(order))
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CreateOrderResponse {

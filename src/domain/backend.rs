@@ -27,8 +27,9 @@ pub trait WarehouseBackend: Send + Sync + 'static {
     async fn list_channels(&self, warehouse_code: &str) -> Result<Vec<Channel>, UpstreamError>;
 
     /// Creates one order. A per-item `success:false` is [`UpstreamError`]
-    /// of kind `Rejected`.
-    async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, UpstreamError>;
+    /// of kind `Rejected`. The order is handed over: an implementation
+    /// frees it once it is encoded, before the warehouse answers.
+    async fn create_order(&self, order: NewOrder) -> Result<CreatedOrder, UpstreamError>;
 
     /// Cancels orders; one outcome per input order, in input order.
     async fn cancel_orders(

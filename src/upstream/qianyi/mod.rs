@@ -152,16 +152,40 @@ impl QianyiBackend {
         content: Option<&(impl Serialize + Sync)>,
     ) -> Result<Bytes, UpstreamError> {
         let content = match content {
-            Some(params) => Content::encode(params).map_err(|err| {
-                self.error(
-                    method,
-                    UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
-                )
-            })?,
+            Some(params) => self.encode(method, params)?,
             None => Content::empty(),
         };
         self.post(method, &content)
             .await
+            .map_err(|kind| self.error(method, kind))
+    }
+
+    /// A call's content as it is sent and signed.
+    fn encode(
+        &self,
+        method: &'static str,
+        params: &impl Serialize,
+    ) -> Result<Content, UpstreamError> {
+        Content::encode(params).map_err(|err| {
+            self.error(
+                method,
+                UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
+            )
+        })
+    }
+
+    /// [`send`](Self::send) of content already encoded.
+    async fn send_content(
+        &self,
+        method: &'static str,
+        content: &Content,
+    ) -> Result<Envelope, UpstreamError> {
+        let answer = self
+            .post(method, content)
+            .await
+            .map_err(|kind| self.error(method, kind))?;
+        Envelope::parse(&answer)
+            .and_then(Envelope::into_success)
             .map_err(|kind| self.error(method, kind))
     }
 
@@ -317,12 +341,15 @@ impl WarehouseBackend for QianyiBackend {
         wire::channels(&root(envelope), warehouse_code).map_err(|kind| self.error(METHOD, kind))
     }
 
-    async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, UpstreamError> {
-        let envelope = self
-            .send("createOrder", Some(&wire::OrderContent::new(order)))
-            .await?;
+    async fn create_order(&self, mut order: NewOrder) -> Result<CreatedOrder, UpstreamError> {
+        const METHOD: &str = "createOrder";
+        let content = self.encode(METHOD, &wire::OrderContent::new(&order))?;
+        let order_number = std::mem::take(&mut order.order_number);
+        // Freed now, on the thread that decoded it, not after the answer.
+        drop(order);
+        let envelope = self.send_content(METHOD, &content).await?;
         Ok(CreatedOrder {
-            order_number: order.order_number.clone(),
+            order_number,
             warehouse_order_number: wire::warehouse_order_number(&root(envelope)),
         })
     }
@@ -1838,7 +1865,7 @@ mod tests {
         })
         .await;
         let order = order();
-        let created = backend(&url).create_order(&order).await.unwrap();
+        let created = backend(&url).create_order(order.clone()).await.unwrap();
         assert_eq!(created.warehouse_order_number, "S111111-09987666");
         assert_eq!(created.order_number, order.order_number);
         let seen = seen(&fake);

@@ -151,12 +151,31 @@ impl QlinkBackend {
         kind: CallKind,
         body: &impl Serialize,
     ) -> Result<Bytes, UpstreamError> {
-        let content = Content::encode(body).map_err(|err| {
+        let content = self.encode(operation, body)?;
+        self.send_content(operation, kind, content).await
+    }
+
+    /// The request's content as it is sent and signed.
+    fn encode(
+        &self,
+        operation: &'static str,
+        body: &impl Serialize,
+    ) -> Result<Content, UpstreamError> {
+        Content::encode(body).map_err(|err| {
             self.error(
                 operation,
                 UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
             )
-        })?;
+        })
+    }
+
+    /// Signs `content` and POSTs it; the answer's bytes.
+    async fn send_content(
+        &self,
+        operation: &'static str,
+        kind: CallKind,
+        content: Content,
+    ) -> Result<Bytes, UpstreamError> {
         let sign = qlink_sign_content(
             &self.credentials.app_key,
             &content,
@@ -341,16 +360,16 @@ impl WarehouseBackend for QlinkBackend {
             .map_err(|kind| self.error(OP, kind))
     }
 
-    async fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, UpstreamError> {
+    async fn create_order(&self, mut order: NewOrder) -> Result<CreatedOrder, UpstreamError> {
         const OP: &str = "createOrder";
-        let body = wire::CreateOrder::new(self.warehouse_key(), order);
-        let envelope = self.send(OP, CallKind::Write, &body).await?;
-        wire::created_order(
-            &wire::result_of(&envelope),
-            &envelope.code,
-            &order.order_number,
-        )
-        .map_err(|kind| self.error(OP, kind))
+        let content = self.encode(OP, &wire::CreateOrder::new(self.warehouse_key(), &order))?;
+        let order_number = std::mem::take(&mut order.order_number);
+        // Freed now, on the thread that decoded it, not after the answer.
+        drop(order);
+        let answer = self.send_content(OP, CallKind::Write, content).await?;
+        let envelope = self.envelope(OP, &answer)?;
+        wire::created_order(&wire::result_of(&envelope), &envelope.code, &order_number)
+            .map_err(|kind| self.error(OP, kind))
     }
 
     async fn cancel_orders(
