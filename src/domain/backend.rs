@@ -45,8 +45,8 @@ pub trait WarehouseBackend: Send + Sync + 'static {
         orders: &[OrderRef],
     ) -> Result<Vec<OrderState>, UpstreamError>;
 
-    /// Creates one ASN.
-    async fn create_asn(&self, asn: &NewAsn) -> Result<CreatedAsn, UpstreamError>;
+    /// Creates one ASN; handed over as [`create_order`](Self::create_order)'s order is.
+    async fn create_asn(&self, asn: NewAsn) -> Result<CreatedAsn, UpstreamError>;
 
     /// Looks ASNs up; the ASNs the warehouse reported.
     async fn get_asns(

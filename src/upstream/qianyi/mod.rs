@@ -180,13 +180,23 @@ impl QianyiBackend {
         method: &'static str,
         content: &Content,
     ) -> Result<Envelope, UpstreamError> {
+        self.exchange_content(method, content)
+            .await?
+            .into_success()
+            .map_err(|kind| self.error(method, kind))
+    }
+
+    /// [`exchange`](Self::exchange) of content already encoded.
+    async fn exchange_content(
+        &self,
+        method: &'static str,
+        content: &Content,
+    ) -> Result<Envelope, UpstreamError> {
         let answer = self
             .post(method, content)
             .await
             .map_err(|kind| self.error(method, kind))?;
-        Envelope::parse(&answer)
-            .and_then(Envelope::into_success)
-            .map_err(|kind| self.error(method, kind))
+        Envelope::parse(&answer).map_err(|kind| self.error(method, kind))
     }
 
     async fn post(
@@ -434,11 +444,13 @@ impl WarehouseBackend for QianyiBackend {
             .await
     }
 
-    async fn create_asn(&self, asn: &NewAsn) -> Result<CreatedAsn, UpstreamError> {
+    async fn create_asn(&self, mut asn: NewAsn) -> Result<CreatedAsn, UpstreamError> {
         const METHOD: &str = "createAsnOrder";
-        let envelope = self
-            .exchange(METHOD, Some(&wire::AsnContent::new(asn)))
-            .await?;
+        let content = self.encode(METHOD, &wire::AsnContent::new(&asn))?;
+        let asn_number = std::mem::take(&mut asn.asn_number);
+        // Freed now, on the thread that decoded it, not after the answer.
+        drop(asn);
+        let envelope = self.exchange_content(METHOD, &content).await?;
         let flagged = has_success_flag(&envelope.fields);
         let (success, message, code) = (
             envelope.success,
@@ -455,7 +467,7 @@ impl WarehouseBackend for QianyiBackend {
             return Err(self.error(METHOD, rejected(&first.info, &message, code)));
         }
         Ok(CreatedAsn {
-            asn_number: asn.asn_number.clone(),
+            asn_number,
             wms_asn_number: wire::wms_asn_number(&root, &results),
         })
     }
@@ -1798,13 +1810,13 @@ mod tests {
             bulk_cargo_by_piece: false,
             container_model: String::new(),
         };
-        let created = backend.create_asn(&asn).await.unwrap();
+        let created = backend.create_asn(asn.clone()).await.unwrap();
         assert_eq!(
             (created.asn_number.as_str(), created.wms_asn_number.as_str()),
             ("A1", "W-9")
         );
         asn.asn_number = "BAD".to_owned();
-        let err = backend.create_asn(&asn).await.unwrap_err();
+        let err = backend.create_asn(asn.clone()).await.unwrap_err();
         assert!(
             matches!(&err.kind, UpstreamErrorKind::Rejected { message, .. } if message == "sku X unknown"),
             "{err}"

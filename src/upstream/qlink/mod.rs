@@ -395,11 +395,15 @@ impl WarehouseBackend for QlinkBackend {
         wire::order_states(&wire::result_of(&envelope), orders).map_err(|kind| self.error(OP, kind))
     }
 
-    async fn create_asn(&self, asn: &NewAsn) -> Result<CreatedAsn, UpstreamError> {
+    async fn create_asn(&self, mut asn: NewAsn) -> Result<CreatedAsn, UpstreamError> {
         const OP: &str = "createAsnOrder";
-        let body = wire::CreateAsnOrder::new(self.warehouse_key(), asn);
-        let envelope = self.send(OP, CallKind::Write, &body).await?;
-        wire::created_asn(&wire::result_of(&envelope), &envelope.code, &asn.asn_number)
+        let content = self.encode(OP, &wire::CreateAsnOrder::new(self.warehouse_key(), &asn))?;
+        let asn_number = std::mem::take(&mut asn.asn_number);
+        // Freed now, on the thread that decoded it, not after the answer.
+        drop(asn);
+        let answer = self.send_content(OP, CallKind::Write, content).await?;
+        let envelope = self.envelope(OP, &answer)?;
+        wire::created_asn(&wire::result_of(&envelope), &envelope.code, &asn_number)
             .map_err(|kind| self.error(OP, kind))
     }
 
