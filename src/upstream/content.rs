@@ -14,6 +14,8 @@ mod twofold;
 
 use serde::Serialize;
 
+use super::UpstreamErrorKind;
+
 pub(crate) use twofold::RAW_VALUE_TOKEN;
 use twofold::Twofold;
 
@@ -46,6 +48,14 @@ impl Content {
         value.serialize(&mut out)?;
         let Twofold { json, escaped } = out;
         Ok(Self { json, escaped })
+    }
+
+    /// [`encode`](Self::encode) for a request: a value that does not
+    /// encode is a malformed request, and nothing is sent.
+    pub fn encode_request(value: &impl Serialize) -> Result<Self, UpstreamErrorKind> {
+        Self::encode(value).map_err(|err| {
+            UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}"))
+        })
     }
 
     /// The JSON text, byte for byte as it is sent and signed.

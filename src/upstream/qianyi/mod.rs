@@ -128,10 +128,8 @@ impl QianyiBackend {
         method: &'static str,
         content: Option<&(impl Serialize + Sync)>,
     ) -> Result<Envelope, UpstreamError> {
-        self.exchange(method, content)
-            .await?
-            .into_success()
-            .map_err(|kind| self.error(method, kind))
+        let content = self.content(method, content)?;
+        self.send_content(method, &content).await
     }
 
     /// One call, with the answer's envelope as it came (`success` may be
@@ -141,8 +139,8 @@ impl QianyiBackend {
         method: &'static str,
         content: Option<&(impl Serialize + Sync)>,
     ) -> Result<Envelope, UpstreamError> {
-        let answer = self.exchange_raw(method, content).await?;
-        Envelope::parse(&answer).map_err(|kind| self.error(method, kind))
+        let content = self.content(method, content)?;
+        self.exchange_content(method, &content).await
     }
 
     /// One call's answer as it came, unparsed.
@@ -151,27 +149,31 @@ impl QianyiBackend {
         method: &'static str,
         content: Option<&(impl Serialize + Sync)>,
     ) -> Result<Bytes, UpstreamError> {
-        let content = match content {
-            Some(params) => self.encode(method, params)?,
-            None => Content::empty(),
-        };
+        let content = self.content(method, content)?;
         self.post(method, &content)
             .await
             .map_err(|kind| self.error(method, kind))
     }
 
-    /// A call's content as it is sent and signed.
+    /// A call's content as it is sent and signed; none is empty content.
+    fn content(
+        &self,
+        method: &'static str,
+        params: Option<&impl Serialize>,
+    ) -> Result<Content, UpstreamError> {
+        match params {
+            Some(params) => self.encode(method, params),
+            None => Ok(Content::empty()),
+        }
+    }
+
+    /// The content of `params`.
     fn encode(
         &self,
         method: &'static str,
         params: &impl Serialize,
     ) -> Result<Content, UpstreamError> {
-        Content::encode(params).map_err(|err| {
-            self.error(
-                method,
-                UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
-            )
-        })
+        Content::encode_request(params).map_err(|kind| self.error(method, kind))
     }
 
     /// [`send`](Self::send) of content already encoded.

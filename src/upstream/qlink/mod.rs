@@ -161,12 +161,7 @@ impl QlinkBackend {
         operation: &'static str,
         body: &impl Serialize,
     ) -> Result<Content, UpstreamError> {
-        Content::encode(body).map_err(|err| {
-            self.error(
-                operation,
-                UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")),
-            )
-        })
+        Content::encode_request(body).map_err(|kind| self.error(operation, kind))
     }
 
     /// Signs `content` and POSTs it; the answer's bytes.
