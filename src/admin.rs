@@ -1,6 +1,6 @@
 //! The HTTP listener (`[server] http_addr`): Prometheus `/metrics`,
-//! `/healthz` (the process is up), `/readyz` (it serves gRPC), and the
-//! Qianyi push webhooks.
+//! `/healthz` (the process is up), `/readyz` (it serves gRPC and its store
+//! takes commits), and the Qianyi push webhooks.
 
 use std::{
     future::Future,
@@ -21,6 +21,8 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     /// Set once the gRPC listener accepts calls; cleared on shutdown.
     pub ready: Arc<AtomicBool>,
+    /// Whether the store's last health check committed in time.
+    pub store_up: Arc<AtomicBool>,
 }
 
 /// The admin routes plus the webhooks.
@@ -56,9 +58,14 @@ async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n")
-    } else {
+    if !state.ready.load(Ordering::Relaxed) {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    } else if !state.store_up.load(Ordering::Relaxed) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the store is down\n",
+        )
+    } else {
+        (StatusCode::OK, "ready\n")
     }
 }

@@ -1,25 +1,18 @@
 //! The command line: serve (from a config file, or in demo mode) or run the
 //! simulator alone.
 
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    sync::{Arc, atomic::AtomicBool},
-};
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand};
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 
 use crate::{
-    admin::{self, AdminState},
+    app::App,
     config::Config,
     demo,
     metrics::Metrics,
-    push::webhook::Webhooks,
-    server,
     simulator::{AccountsFile, QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
     telemetry,
-    tenant::TenantRegistry,
 };
 
 /// How long shutdown waits for in-flight calls.
@@ -152,7 +145,7 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let metrics = Metrics::shared();
-    let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
+    let app = App::open(&config, metrics).await?;
     let listener = TcpListener::bind(config.server.grpc_addr)
         .await
         .map_err(|err| {
@@ -163,30 +156,16 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         })?;
     let addr = listener.local_addr()?;
 
-    let (stop, stopped) = watch::channel(false);
-    let ready = Arc::new(AtomicBool::new(false));
-    match TcpListener::bind(config.server.http_addr).await {
+    let http_listener = match TcpListener::bind(config.server.http_addr).await {
         Ok(http_listener) => {
             let http_addr = http_listener.local_addr()?;
-            let state = AdminState {
-                metrics: metrics.clone(),
-                ready: ready.clone(),
-            };
-            let webhooks = Webhooks::new(tenants.push_targets(), metrics.clone());
-            let mut stopped = stopped.clone();
-            tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                };
-                if let Err(err) = admin::serve(http_listener, state, webhooks, shutdown).await {
-                    tracing::error!(error = %err, "HTTP listener failed");
-                }
-            });
             tracing::info!(http_addr = %http_addr, "serving /metrics, /healthz, /readyz and the push webhooks");
+            Some(http_listener)
         }
         // Demo mode should start even when the default port is taken.
         Err(err) if demo_mode => {
             tracing::warn!(http_addr = %config.server.http_addr, error = %err, "cannot listen for metrics and health; continuing without them");
+            None
         }
         Err(err) => {
             return Err(format!(
@@ -195,21 +174,19 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             )
             .into());
         }
-    }
+    };
 
-    ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    tracing::info!(grpc_addr = %addr, tenants = ?tenants.ids(), "qlink-facade ready");
+    let signal = shutdown_signal();
+    tracing::info!(grpc_addr = %addr, tenants = ?app.tenants().ids(), "qlink-facade ready");
     if demo_mode {
         tracing::info!(
             "try: grpcurl -plaintext -H 'x-tenant-id: {}' {addr} qlink.v1.WarehouseService/ListWarehouses",
             demo::DEMO_QLINK_TENANT
         );
     }
-    let shutdown_ready = ready.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-    let serving = server::serve(listener, tenants, metrics, async move {
-        shutdown_signal().await;
-        shutdown_ready.store(false, std::sync::atomic::Ordering::Relaxed);
+    let serving = app.serve(listener, http_listener, async move {
+        signal.await;
         let _ = signalled.send(());
     });
     // Drain in-flight calls, but do not wait forever on a stuck client.
@@ -223,7 +200,6 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         result = serving => result?,
         () = drain_limit => tracing::warn!(limit_secs = DRAIN_LIMIT.as_secs(), "in-flight calls did not finish in time; stopping anyway"),
     }
-    let _ = stop.send(true);
     tracing::info!("qlink-facade stopped");
     if let Some(simulator) = demo_simulator {
         simulator.shutdown().await;
@@ -259,37 +235,54 @@ async fn simulate(args: &SimulateArgs) -> Result<(), Box<dyn std::error::Error>>
         ..SimulatorConfig::default()
     };
     let simulator = SimulatorHandle::spawn(config, args.listen).await?;
+    let signal = shutdown_signal();
     tracing::info!(
         qlink_base_url = %simulator.qlink_base_url(),
         qianyi_endpoint = %simulator.qianyi_endpoint(),
         "warehouse simulator ready"
     );
-    shutdown_signal().await;
+    signal.await;
     simulator.shutdown().await;
     Ok(())
 }
 
-/// Completes on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Completes on ctrl-c or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal sent as soon as
+/// the process says it is ready is not lost (nor fatal).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut interrupt, mut terminate) = signals;
+            let interrupted = async {
+                match &mut interrupt {
+                    Some(signal) => drop(signal.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
+            let terminated = async {
+                match &mut terminate {
+                    Some(signal) => drop(signal.recv().await),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = interrupted => {},
+                () = terminated => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down: draining in-flight calls");
     }
-    tracing::info!("shutting down: draining in-flight calls");
 }

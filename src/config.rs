@@ -5,7 +5,7 @@
 //! Parsing takes the environment as a function, so tests pass values in and
 //! never mutate the process environment.
 
-use std::{collections::HashSet, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::HashSet, net::SocketAddr, time::Duration};
 
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::{
     middleware::{UpstreamPolicy, rate_limit::Rate, retry::RetryConfig},
     push::PushConfig,
+    store::{StoreConfig, StoreLocation},
     telemetry::TelemetryConfig,
     upstream::{AuthInfo, QianyiCredentials, QlinkCredentials},
 };
@@ -45,6 +46,8 @@ pub enum ConfigError {
     },
     #[error("[telemetry] otlp_endpoint: {problem}")]
     Telemetry { problem: String },
+    #[error("[store] {key}: {problem}")]
+    Store { key: &'static str, problem: String },
     #[error("no tenant is configured: add at least one [[tenant]]")]
     NoTenants,
 }
@@ -54,6 +57,8 @@ pub enum ConfigError {
 pub struct Config {
     pub server: ServerConfig,
     pub telemetry: TelemetryConfig,
+    /// Where push events (and write outcomes) are kept.
+    pub store: StoreConfig,
     pub tenants: Vec<TenantConfig>,
 }
 
@@ -138,8 +143,19 @@ struct RawConfig {
     server: RawServer,
     #[serde(default)]
     telemetry: RawTelemetry,
+    #[serde(default)]
+    store: RawStore,
     #[serde(default, rename = "tenant")]
     tenants: Vec<RawTenant>,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Option<String>,
+    push_retention: Option<String>,
+    max_connections: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,13 +209,14 @@ struct RawAuthInfo {
     value: String,
 }
 
-/// `push = { extra_type, access_id, secret_key, store }`.
+/// `push = { extra_type, access_id, secret_key }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPush {
     extra_type: String,
     access_id: String,
     secret_key: String,
+    /// Gone: read only to say where pushes are kept now.
     store: Option<String>,
 }
 
@@ -226,9 +243,9 @@ impl Config {
         if raw.tenants.is_empty() {
             return Err(ConfigError::NoTenants);
         }
+        let store = store_config(raw.store, env)?;
         let mut seen = HashSet::new();
         let mut extra_types = HashSet::new();
-        let mut push_stores = HashSet::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
         for raw_tenant in raw.tenants {
             let tenant = TenantConfig::from_raw(raw_tenant, env)?;
@@ -251,19 +268,6 @@ impl Config {
                     ),
                 });
             }
-            // One journal per kind in a store: two tenants would mix events.
-            if let Some(store) = tenant.push.as_ref().and_then(|push| push.store.clone())
-                && !push_stores.insert(store.clone())
-            {
-                return Err(ConfigError::Tenant {
-                    tenant: tenant.id,
-                    key: "push",
-                    problem: format!(
-                        "another tenant keeps its pushes in store {:?}; each tenant needs its own directory",
-                        store.display().to_string()
-                    ),
-                });
-            }
             tenants.push(tenant);
         }
         let otlp_endpoint = match raw.telemetry.otlp_endpoint {
@@ -280,9 +284,55 @@ impl Config {
         Ok(Self {
             server,
             telemetry,
+            store,
             tenants,
         })
     }
+}
+
+/// Validates `[store]`; without one, the default file in the working directory.
+fn store_config(
+    raw: RawStore,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StoreConfig, ConfigError> {
+    let mut store = StoreConfig::default();
+    if let Some(url) = raw.url {
+        let url = expand(&url, env).map_err(|problem| ConfigError::Store {
+            key: "url",
+            problem,
+        })?;
+        store.location = StoreLocation::parse(&url).map_err(|problem| ConfigError::Store {
+            key: "url",
+            problem,
+        })?;
+    }
+    if let Some(text) = raw.push_retention {
+        store.push_retention = duration("push_retention", &text)?;
+    }
+    if let Some(connections) = raw.max_connections {
+        if connections == 0 {
+            return Err(ConfigError::Store {
+                key: "max_connections",
+                problem: "must be at least 1".into(),
+            });
+        }
+        store.max_connections = connections;
+    }
+    Ok(store)
+}
+
+/// A `[store]` duration such as "7d", "24h" or "90s"; at least a second.
+fn duration(key: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    let problem = |problem: String| ConfigError::Store { key, problem };
+    let value = humantime::parse_duration(text.trim()).map_err(|err| {
+        problem(format!(
+            "{text:?} is not a duration like \"7d\" or \"24h\": {err}"
+        ))
+    })?;
+    if value < Duration::from_secs(1) {
+        return Err(problem("must be at least 1s".into()));
+    }
+    Ok(value)
 }
 
 fn server_addr(
@@ -560,18 +610,16 @@ impl TenantConfig {
                 {
                     return Err(reader.problem("push", "extra_type must be letters, digits, '-', '_' or '.' (it is a URL path segment)"));
                 }
-                let store = match &push.store {
-                    Some(store) => Some(PathBuf::from(
-                        expand(store, env).map_err(|p| reader.problem("push", p))?,
-                    ))
-                    .filter(|store| !store.as_os_str().is_empty()),
-                    None => None,
-                };
+                if push.store.is_some() {
+                    return Err(reader.problem(
+                        "push",
+                        "store is no longer a setting: every tenant's pushes are kept in the [store] database (url = \"sqlite://…\" or \"postgres://…\")",
+                    ));
+                }
                 Some(PushConfig {
                     extra_type,
                     access_id: read(&push.access_id)?,
                     secret_key: SecretString::from(read(&push.secret_key)?),
-                    store,
                 })
             }
         };
@@ -712,17 +760,54 @@ secret_key = "${ACME_EU_SECRET}"
     }
 
     #[test]
-    fn two_tenants_cannot_share_a_push_store() {
-        let tenant = |id: &str, extra_type: &str| {
-            format!(
-                "[[tenant]]\nid='{id}'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\npush={{extra_type='{extra_type}', access_id='Q', secret_key='s', store='/var/lib/q/shared'}}\n"
-            )
-        };
-        let err = Config::from_toml(&(tenant("one", "A") + &tenant("two", "B")), &env).unwrap_err();
+    fn push_store_is_gone_and_says_where_pushes_are_kept() {
+        let text = "[[tenant]]\nid='one'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\npush={extra_type='A', access_id='Q', secret_key='s', store='/var/lib/q/one'}\n";
+        let err = Config::from_toml(text, &env).unwrap_err().to_string();
         assert!(
-            err.to_string().contains("two") && err.to_string().contains("/var/lib/q/shared"),
+            err.contains("tenant one: push") && err.contains("[store]"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_store_defaults_to_a_file_in_the_working_directory() {
+        let config = Config::from_toml(CONTRACT_EXAMPLE, &env).unwrap();
+        assert!(matches!(
+            &config.store.location,
+            StoreLocation::Sqlite(path) if path == std::path::Path::new("qlink-facade.db")
+        ));
+        assert_eq!(
+            config.store.push_retention,
+            Duration::from_secs(7 * 24 * 3600)
+        );
+    }
+
+    #[test]
+    fn the_store_section_is_read_and_checked() {
+        let tenant = "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\n";
+        let with = |store: &str| format!("[store]\n{store}\n{tenant}");
+        let env = |name: &str| (name == "PGPASSWORD").then(|| "hunter2".to_owned());
+        let config = Config::from_toml(
+            &with("url = \"postgres://facade:${PGPASSWORD}@db:5432/qlink\"\npush_retention = \"36h\"\nmax_connections = 4"),
+            &env,
+        )
+        .unwrap();
+        assert!(matches!(config.store.location, StoreLocation::Postgres(_)));
+        assert_eq!(config.store.push_retention, Duration::from_secs(36 * 3600));
+        assert_eq!(config.store.max_connections, 4);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        for (store, words) in [
+            ("url = \"mysql://root:hunter2@db/q\"", "[store] url"),
+            ("push_retention = \"soon\"", "[store] push_retention"),
+            ("push_retention = \"10ms\"", "at least 1s"),
+            ("max_connections = 0", "[store] max_connections"),
+        ] {
+            let err = Config::from_toml(&with(store), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(words), "{store}: {err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]
@@ -736,12 +821,13 @@ secret_key = "${ACME_EU_SECRET}"
             config.tenants[1]
                 .push
                 .as_ref()
-                .map(|push| (push.extra_type.as_str(), push.store.as_deref())),
-            Some((
-                "XY",
-                Some(std::path::Path::new("/var/lib/qlink-facade/acme-eu"))
-            ))
+                .map(|push| push.extra_type.as_str()),
+            Some("XY")
         );
+        assert!(matches!(
+            &config.store.location,
+            StoreLocation::Sqlite(path) if path == std::path::Path::new("/var/lib/qlink-facade/qlink-facade.db")
+        ));
     }
 
     #[test]

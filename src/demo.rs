@@ -1,5 +1,5 @@
 //! Demo mode: with no configuration, run the built-in simulator on loopback
-//! and serve one demo tenant per protocol against it.
+//! and serve one demo tenant per protocol against it, on a temporary store.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use crate::{
     middleware::UpstreamPolicy,
     push::PushConfig,
     simulator::SimulatorConfig,
+    store::StoreConfig,
     upstream::{QianyiCredentials, QlinkCredentials},
 };
 
@@ -65,7 +66,6 @@ pub fn demo_config(
                 extra_type: DEMO_PUSH_EXTRA_TYPE.to_owned(),
                 access_id: DEMO_PUSH_ACCESS_ID.to_owned(),
                 secret_key: SecretString::from(DEMO_PUSH_SECRET_KEY.to_owned()),
-                store: None,
             }),
             protocol: ProtocolConfig::Qianyi(QianyiCredentials {
                 access_id: account.access_id.clone(),
@@ -78,6 +78,8 @@ pub fn demo_config(
     Config {
         server: ServerConfig::default(),
         telemetry: Default::default(),
+        // A fresh file each time, removed when the facade stops.
+        store: StoreConfig::temporary(),
         tenants,
     }
 }

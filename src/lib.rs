@@ -16,6 +16,7 @@ pub mod proto {
 
 pub mod admin;
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -25,6 +26,7 @@ pub mod middleware;
 pub mod push;
 pub mod server;
 pub mod simulator;
+pub mod store;
 pub mod telemetry;
 pub mod tenant;
 pub mod upstream;

@@ -12,6 +12,7 @@ use prometheus_client::{
     metrics::{
         counter::Counter,
         family::Family,
+        gauge::Gauge,
         histogram::{Histogram, exponential_buckets},
     },
     registry::Registry,
@@ -74,6 +75,8 @@ pub struct Metrics {
     rate_limit_rejections: Family<TenantLabels, Counter>,
     load_shed: Family<TenantLabels, Counter>,
     pushes: Family<PushLabels, Counter>,
+    store_up: Gauge,
+    events_pruned: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -144,11 +147,25 @@ impl Metrics {
         let pushes = Family::default();
         registry.register(
             "push_events",
-            "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused)",
+            "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused, not_stored)",
             pushes.clone(),
+        );
+        let store_up = Gauge::default();
+        registry.register(
+            "store_up",
+            "1 while the store commits this process's heartbeats in time, else 0",
+            store_up.clone(),
+        );
+        let events_pruned = Counter::default();
+        registry.register(
+            "events_pruned",
+            "Push events removed by retention",
+            events_pruned.clone(),
         );
         Self {
             pushes,
+            store_up,
+            events_pruned,
             registry,
             requests,
             request_seconds,
@@ -262,5 +279,13 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             })
             .inc();
+    }
+
+    pub fn set_store_up(&self, up: bool) {
+        self.store_up.set(i64::from(up));
+    }
+
+    pub fn record_pruned(&self, events: u64) {
+        self.events_pruned.inc_by(events);
     }
 }

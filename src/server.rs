@@ -23,6 +23,7 @@ use crate::{
         inventory_service_server::InventoryServiceServer, order_service_server::OrderServiceServer,
         sku_service_server::SkuServiceServer, warehouse_service_server::WarehouseServiceServer,
     },
+    store::Store,
     tenant::TenantRegistry,
 };
 
@@ -40,11 +41,12 @@ pub enum ServeError {
 pub async fn serve(
     listener: TcpListener,
     tenants: Arc<TenantRegistry>,
+    store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let call_layer = GrpcCallLayer::new(metrics, tenants.ids(), served_rpcs());
-    let api = FacadeApi::new(tenants);
+    let api = FacadeApi::new(tenants, store);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

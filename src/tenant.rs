@@ -7,7 +7,7 @@ use crate::{
     config::{ProtocolConfig, TenantConfig},
     domain::WarehouseBackend,
     metrics::Metrics,
-    push::{TenantEvents, journal::JournalError, webhook::PushTarget},
+    push::webhook::PushTarget,
     upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
 };
 
@@ -15,8 +15,6 @@ use crate::{
 pub struct Tenant {
     pub id: Arc<str>,
     pub backend: Arc<dyn WarehouseBackend>,
-    /// Pushes received for this tenant (empty unless `push` is configured).
-    pub events: Arc<TenantEvents>,
     config: TenantConfig,
 }
 
@@ -62,11 +60,6 @@ pub enum BuildError {
         tenant: String,
         source: reqwest::Error,
     },
-    #[error("tenant {tenant}: cannot open the push store: {source}")]
-    PushStore {
-        tenant: String,
-        source: JournalError,
-    },
 }
 
 /// All tenants, by id.
@@ -91,15 +84,6 @@ impl TenantRegistry {
                 tenant: config.id.clone(),
                 source,
             })?;
-            let events = match config.push.as_ref().and_then(|push| push.store.as_deref()) {
-                Some(store) => {
-                    TenantEvents::open(store).map_err(|source| BuildError::PushStore {
-                        tenant: config.id.clone(),
-                        source,
-                    })?
-                }
-                None => TenantEvents::default(),
-            };
             let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
                 ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
                     id.clone(),
@@ -119,7 +103,6 @@ impl TenantRegistry {
                 Arc::new(Tenant {
                     id,
                     backend,
-                    events: Arc::new(events),
                     config: config.clone(),
                 }),
             );
@@ -158,7 +141,6 @@ impl TenantRegistry {
                 Some(PushTarget {
                     tenant: tenant.id.clone(),
                     config: tenant.config.push.clone()?,
-                    events: tenant.events.clone(),
                 })
             })
             .collect()

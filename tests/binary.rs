@@ -4,91 +4,12 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::mpsc,
-    time::Duration,
+use std::{process::Command, time::Duration};
+
+use common::{
+    process::{Running, client, free_port},
+    req,
 };
-
-use common::req;
-use qlink_facade::proto::warehouse_service_client::WarehouseServiceClient;
-
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_qlink-facade"));
-        command
-            .args(args)
-            .env_remove("QLINK_FACADE_CONFIG")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("start qlink-facade");
-        let stderr = child.stderr.take().expect("stderr");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits (at most 60 s) for a log line containing `text`.
-    fn wait_for(&mut self, text: &str) -> String {
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no log line with {text:?}; saw:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-
-    /// SIGTERM, then every remaining log line.
-    fn stop(mut self) -> Vec<String> {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let status = self.child.wait().expect("wait");
-        assert!(status.success(), "clean exit on SIGTERM, got {status:?}");
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        self.seen
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-async fn client(port: u16) -> WarehouseServiceClient<tonic::transport::Channel> {
-    qlink_facade::upstream::install_crypto_provider();
-    WarehouseServiceClient::connect(format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("connect")
-}
 
 #[tokio::test]
 async fn demo_mode_serves_both_demo_tenants_and_stops_on_sigterm() {
@@ -168,6 +89,9 @@ async fn logs_never_show_a_secret_even_when_calls_fail() {
 grpc_addr = "127.0.0.1:{port}"
 http_addr = "127.0.0.1:0"
 
+[store]
+url = "sqlite://{store}"
+
 [[tenant]]
 id = "q"
 protocol = "qlink"
@@ -185,7 +109,8 @@ protocol = "qianyi"
 base_url = "http://127.0.0.1:{sim_port}/qianyi"
 access_id = "demo-access-id"
 secret_key = "${{Y_SECRET}}"
-"#
+"#,
+            store = dir.join("facade.db").display()
         ),
     )
     .expect("write config");
@@ -234,6 +159,63 @@ secret_key = "${{Y_SECRET}}"
             );
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A config file with one Qianyi tenant (the simulator need not run) and
+/// `store` as its `[store]` section.
+fn one_tenant_config(dir: &std::path::Path, port: u16, store: &str) -> std::path::PathBuf {
+    let path = dir.join("facade.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ngrpc_addr = \"127.0.0.1:{port}\"\nhttp_addr = \"127.0.0.1:0\"\n{store}\n[[tenant]]\nid = \"y\"\nprotocol = \"qianyi\"\nbase_url = \"http://127.0.0.1:1/qianyi\"\naccess_id = \"a\"\nsecret_key = \"k\"\n"
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+#[test]
+fn without_a_store_section_the_default_file_is_made_in_the_working_directory_and_named() {
+    let dir = std::env::temp_dir().join(format!("qlink-facade-cwd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = one_tenant_config(&dir, free_port(), "");
+    let mut facade = Running::start_in(&dir, &["--config", &config.to_string_lossy()], &[]);
+    let line = facade.wait_for("store open");
+    let expected = dir.join("qlink-facade.db");
+    assert!(
+        line.contains(&expected.display().to_string()),
+        "the log names the file: {line}"
+    );
+    facade.wait_for("qlink-facade ready");
+    assert!(expected.exists(), "{} was created", expected.display());
+    facade.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_stops_start_up_naming_it_without_the_password() {
+    let dir = std::env::temp_dir().join(format!("qlink-facade-badstore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = one_tenant_config(
+        &dir,
+        free_port(),
+        "[store]\nurl = \"postgres://facade:${PGPASSWORD}@127.0.0.1:1/qlink\"\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_qlink-facade"))
+        .args(["--config", &config.to_string_lossy()])
+        .env("PGPASSWORD", "hunter2")
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the store postgres://facade:***@127.0.0.1:1/qlink"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -428,9 +428,9 @@ async fn watching_a_tenant_without_push_is_failed_precondition() {
 }
 
 #[tokio::test]
-async fn pushes_kept_in_a_store_survive_a_restart() {
-    let store = scratch_store("push-store");
-    let (_simulator, config) = demo_with_push_store(&store).await;
+async fn pushes_survive_a_restart_on_the_same_store() {
+    let db = ScratchDb::new("push-store");
+    let (_simulator, config) = demo_with_store(db.store()).await;
 
     let before = spawn_facade(config.clone()).await;
     let (status, _) = push_order(&before, ORDER_PUSH).await;
@@ -446,8 +446,6 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
         .expect("an event")
         .expect("ok");
     drop(before);
-    // The store is one process's at a time: wait for the first server to let go.
-    wait_until_released(&store).await;
 
     // A new server on the same store: the push is there, with its id, and
     // the next one continues after it.
@@ -478,7 +476,6 @@ async fn pushes_kept_in_a_store_survive_a_restart() {
         "the repeat of the kept push was recognised and not delivered again"
     );
     assert!(next.event_id > kept.event_id);
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 /// Each stream's ids rise, and no id is in both streams.
@@ -554,8 +551,8 @@ async fn a_tenants_order_and_asn_events_never_share_an_event_id() {
 
 #[tokio::test]
 async fn event_ids_stay_unique_across_both_streams_after_a_restart() {
-    let store = scratch_store("push-shared-ids");
-    let (_simulator, config) = demo_with_push_store(&store).await;
+    let db = ScratchDb::new("push-shared-ids");
+    let (_simulator, config) = demo_with_store(db.store()).await;
 
     let before = spawn_facade(config.clone()).await;
     push_interleaved(&before, "OLD", 3).await;
@@ -565,7 +562,6 @@ async fn event_ids_stay_unique_across_both_streams_after_a_restart() {
     let kept_asns = watched_asns(&before).await;
     let newest_kept = kept_asns.last().expect("kept ASN events").0;
     drop(before);
-    wait_until_released(&store).await;
 
     let after = spawn_facade(config).await;
     push_interleaved(&after, "NEW", 3).await;
@@ -587,7 +583,6 @@ async fn event_ids_stay_unique_across_both_streams_after_a_restart() {
     assert_ids_distinct_and_rising(&orders, &asns);
     // The first order after the restart comes after the last ASN before it.
     assert!(orders[3].0 > newest_kept, "{orders:?} {newest_kept}");
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 #[tokio::test]

@@ -1,16 +1,17 @@
-//! A push store that cannot be written: the push is refused with 503 so the
-//! warehouse sends it again, nothing half-kept is delivered, and the resent
-//! push is kept once, also across a restart.
+//! A store that cannot commit: the push is refused with 503 so the
+//! warehouse sends it again, `/readyz` says not ready, nothing half-kept is
+//! delivered, and the resent push is kept once, also across a restart.
 //!
-//! The write is made to fail for real by lowering this process's file-size
-//! limit (RLIMIT_FSIZE) below the journal's next line, which holds for root
-//! too. The limit is process-wide, so this test has a binary of its own.
+//! The commit is made to fail for real by lowering this process's file-size
+//! limit (RLIMIT_FSIZE) to a few bytes, so SQLite cannot write its log,
+//! which holds for root too. The limit is process-wide, so this test has a
+//! binary of its own.
 
 #![cfg(target_os = "linux")]
 
 mod common;
 
-use std::path::Path;
+use std::time::Duration;
 
 use common::{push::*, *};
 
@@ -33,27 +34,25 @@ fn set_file_size_limit(bytes: libc::rlim_t) -> libc::rlim_t {
     }
 }
 
-fn journal_len(store: &Path) -> u64 {
-    std::fs::metadata(store.join("orders.jsonl"))
-        .map(|meta| meta.len())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again() {
-    let store = scratch_store("push-store-full");
-    let (_simulator, config) = demo_with_push_store(&store).await;
+    let db = ScratchDb::new("push-store-full");
+    let (_simulator, config) = demo_with_store(db.store()).await;
     let facade = spawn_facade(config.clone()).await;
     let second = ORDER_PUSH.replace("DA250117100074", "DA-SECOND");
 
     let (status, _) = push_order(&facade, ORDER_PUSH).await;
     assert_eq!(status, 200);
 
-    // Room for a few bytes of the next line only: it is cut mid-write.
-    let kept_len = journal_len(&store);
-    assert!(kept_len > 0, "the first push is in the journal");
-    let previous = set_file_size_limit(kept_len + 10);
+    // No file of this process may grow past a few bytes: the commit of the
+    // next push cannot be written.
+    let previous = set_file_size_limit(16);
     let (status, answer) = push_order(&facade, &second).await;
+    let readiness = eventually(Duration::from_secs(10), || async {
+        let status = readyz(&facade).await;
+        (status == 503).then_some(status)
+    })
+    .await;
     set_file_size_limit(previous);
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["success"], false);
@@ -64,9 +63,9 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
         "{answer}"
     );
     assert_eq!(
-        journal_len(&store),
-        kept_len + 10,
-        "the failed line was cut where the limit stopped it"
+        readiness,
+        Some(503),
+        "not ready while the store takes no commits"
     );
     let first_only = watched_orders(&facade).await;
     assert_eq!(
@@ -87,13 +86,22 @@ async fn a_push_the_store_cannot_keep_is_refused_and_kept_once_when_sent_again()
         both.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
         ["DA250117100074", "DA-SECOND"]
     );
+    let ready_again = eventually(Duration::from_secs(10), || async {
+        let status = readyz(&facade).await;
+        (status == 200).then_some(status)
+    })
+    .await;
+    assert_eq!(ready_again, Some(200), "ready once the store commits again");
 
-    // After a restart the journal, cut line and all, gives back exactly
-    // those two, with their ids.
+    // After a restart on the same file exactly those two are there, with
+    // their ids.
     drop(facade);
-    wait_until_released(&store).await;
     let restarted = spawn_facade(config).await;
     assert_eq!(watched_orders(&restarted).await, both);
-    drop(restarted);
-    let _ = std::fs::remove_dir_all(&store);
+}
+
+async fn readyz(facade: &Facade) -> u16 {
+    reqwest::get(format!("http://{}/readyz", facade.http_addr))
+        .await
+        .map_or(0, |response| response.status().as_u16())
 }

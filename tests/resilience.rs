@@ -520,11 +520,16 @@ async fn metrics_and_health_are_served_over_http() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let store_up = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let state = qlink_facade::admin::AdminState {
         metrics: metrics.clone(),
         ready: ready.clone(),
+        store_up: store_up.clone(),
     };
-    let webhooks = qlink_facade::push::webhook::Webhooks::new(Vec::new(), metrics);
+    let store = qlink_facade::store::open(&qlink_facade::store::StoreConfig::temporary(), "test")
+        .await
+        .expect("store");
+    let webhooks = qlink_facade::push::webhook::Webhooks::new(Vec::new(), store, metrics);
     tokio::spawn(qlink_facade::admin::serve(
         listener,
         state,
@@ -554,6 +559,14 @@ async fn metrics_and_health_are_served_over_http() {
         .await
         .expect("readyz");
     assert_eq!(readiness.status(), 200);
+    store_up.store(false, std::sync::atomic::Ordering::Relaxed);
+    let readiness = client
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(readiness.status(), 503, "not ready while the store is down");
+    store_up.store(true, std::sync::atomic::Ordering::Relaxed);
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
     let readiness = client
         .get(format!("http://{addr}/readyz"))

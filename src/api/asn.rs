@@ -1,9 +1,8 @@
 //! AsnService: create, follow and cancel inbound (ASN) orders.
 
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, events, pushed_events, status, within};
+use super::{FacadeApi, convert, events, receives_pushes, status, within};
 use crate::{
     domain::NewAsn,
     proto::{self, asn_service_server::AsnService},
@@ -67,20 +66,22 @@ impl AsnService for FacadeApi {
         }))
     }
 
-    type WatchAsnEventsStream = ReceiverStream<Result<proto::WatchAsnEventsResponse, Status>>;
+    type WatchAsnEventsStream = events::EventStream<proto::WatchAsnEventsResponse>;
 
     async fn watch_asn_events(
         &self,
         request: Request<proto::WatchAsnEventsRequest>,
     ) -> Result<Response<Self::WatchAsnEventsStream>, Status> {
         let tenant = self.tenant(&request).map_err(status)?;
-        let events = pushed_events(&tenant)?;
+        receives_pushes(&tenant)?;
         let after = request.into_inner().after_event_id;
-        Ok(Response::new(events::follow(
-            events,
-            |events| &events.asns,
+        let stream = events::follow(
+            self.store.clone(),
+            tenant.id.clone(),
             after,
             events::asn_event,
-        )))
+        )
+        .await?;
+        Ok(Response::new(stream))
     }
 }

@@ -1,58 +1,49 @@
-//! The `Watch*Events` streams: the kept events after the caller's cursor,
-//! then each new one as it is pushed. A spawned follower writes into a small
-//! bounded channel and stops when the caller goes away.
+//! The `Watch*Events` streams: the tenant's kept events after the caller's
+//! cursor, then each new one as it is pushed (`push::watch` pages them from
+//! the store); here they become messages, and a stream's end its status.
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use futures::{StreamExt, stream::BoxStream};
 use tonic::Status;
 
 use crate::{
     proto,
-    push::{AsnEvent, Event, EventLog, OrderEvent, TenantEvents},
+    push::{
+        AsnEvent, Event, OrderEvent,
+        watch::{self, Pushed, WatchError},
+    },
+    store::Store,
 };
 
-/// Events converted but not yet taken by the caller.
-const EVENTS_IN_FLIGHT: usize = 16;
-/// Events read from the log at a time.
-const READ_BATCH: usize = 64;
+/// A stream as the generated servers return it.
+pub type EventStream<M> = BoxStream<'static, Result<M, Status>>;
 
-/// Follows one of a tenant's logs from `after`.
-pub fn follow<T, M>(
-    events: Arc<TenantEvents>,
-    log: fn(&TenantEvents) -> &EventLog<T>,
+/// Follows `tenant`'s events of kind `T` from `after`, as messages. A
+/// cursor retention has overtaken is refused before the stream starts.
+pub async fn follow<T: Pushed, M: Send + 'static>(
+    store: Arc<dyn Store>,
+    tenant: Arc<str>,
     after: u64,
-    convert: fn(&Event<T>) -> M,
-) -> ReceiverStream<Result<M, Status>>
-where
-    T: Send + Sync + 'static,
-    M: Send + 'static,
-{
-    let (sender, receiver) = mpsc::channel(EVENTS_IN_FLIGHT);
-    tokio::spawn(async move {
-        let log = log(&events);
-        let mut changes = log.subscribe();
-        let mut cursor = after;
-        loop {
-            changes.borrow_and_update();
-            let batch = log.after(cursor, READ_BATCH);
-            if batch.is_empty() {
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { return },
-                    () = sender.closed() => return,
-                }
-                continue;
-            }
-            for event in batch {
-                cursor = event.id;
-                if sender.send(Ok(convert(&event))).await.is_err() {
-                    return;
-                }
-            }
+    convert: fn(Event<T>) -> M,
+) -> Result<EventStream<M>, Status> {
+    watch::check_cursor::<T>(&*store, &tenant, after)
+        .await
+        .map_err(watch_status)?;
+    Ok(watch::follow(store, tenant, after, convert)
+        .map(|item| item.map_err(watch_status))
+        .boxed())
+}
+
+/// How a stream ends when it cannot go on.
+fn watch_status(err: WatchError) -> Status {
+    match &err {
+        WatchError::Pruned { .. } => Status::out_of_range(err.to_string()),
+        WatchError::Store(store) => {
+            tracing::warn!(error = %store, "an event stream ended: the store failed");
+            Status::unavailable(err.to_string())
         }
-    });
-    ReceiverStream::new(receiver)
+    }
 }
 
 fn timestamp_ms(ms: Option<i64>) -> Option<prost_types::Timestamp> {
@@ -63,19 +54,19 @@ fn timestamp_ms(ms: Option<i64>) -> Option<prost_types::Timestamp> {
     })
 }
 
-pub fn order_event(event: &Event<OrderEvent>) -> proto::WatchOrderEventsResponse {
-    let body = &event.body;
+pub fn order_event(event: Event<OrderEvent>) -> proto::WatchOrderEventsResponse {
+    let body = event.body;
     proto::WatchOrderEventsResponse {
         event_id: event.id,
         received_at: Some(event.received_at.into()),
-        order_number: body.order_number.clone(),
-        online_order_id: body.online_order_id.clone(),
-        warehouse_code: body.warehouse_code.clone(),
-        customer_code: body.customer_code.clone(),
-        carrier: body.carrier.clone(),
-        track_number: body.track_number.clone(),
-        warehouse_order_number: body.warehouse_order_number.clone(),
-        wms_status: body.wms_status.clone(),
+        order_number: body.order_number,
+        online_order_id: body.online_order_id,
+        warehouse_code: body.warehouse_code,
+        customer_code: body.customer_code,
+        carrier: body.carrier,
+        track_number: body.track_number,
+        warehouse_order_number: body.warehouse_order_number,
+        wms_status: body.wms_status,
         status: body
             .status
             .map_or(proto::OrderStatus::Unspecified, proto::OrderStatus::from)
@@ -83,44 +74,41 @@ pub fn order_event(event: &Event<OrderEvent>) -> proto::WatchOrderEventsResponse
         shipping_time: timestamp_ms(body.shipping_time_ms),
         items: body
             .items
-            .iter()
-            .map(|(sku, quantity)| proto::PushedOrderItem {
-                sku: sku.clone(),
-                quantity: *quantity,
-            })
+            .into_iter()
+            .map(|(sku, quantity)| proto::PushedOrderItem { sku, quantity })
             .collect(),
-        error_msg: body.error_msg.clone(),
+        error_msg: body.error_msg,
     }
 }
 
-pub fn asn_event(event: &Event<AsnEvent>) -> proto::WatchAsnEventsResponse {
-    let body = &event.body;
+pub fn asn_event(event: Event<AsnEvent>) -> proto::WatchAsnEventsResponse {
+    let body = event.body;
     proto::WatchAsnEventsResponse {
         event_id: event.id,
         received_at: Some(event.received_at.into()),
-        asn_number: body.asn_number.clone(),
-        warehouse_code: body.warehouse_code.clone(),
-        customer_code: body.customer_code.clone(),
-        wms_status: body.wms_status.clone(),
+        asn_number: body.asn_number,
+        warehouse_code: body.warehouse_code,
+        customer_code: body.customer_code,
+        wms_status: body.wms_status,
         status: body
             .status
             .map_or(proto::AsnStatus::Unspecified, proto::AsnStatus::from)
             .into(),
-        reference_number: body.reference_number.clone(),
+        reference_number: body.reference_number,
         finish_time: timestamp_ms(body.finish_time_ms),
         update_time: timestamp_ms(body.update_time_ms),
         items: body
             .items
-            .iter()
+            .into_iter()
             .map(|item| proto::AsnItemReceipt {
-                sku: item.sku.clone(),
-                name: item.name.clone(),
+                sku: item.sku,
+                name: item.name,
                 estimated_quantity: item.estimated_quantity,
                 received_quantity: item.received_quantity,
                 good_quantity: item.good_quantity,
                 bad_quantity: item.bad_quantity,
             })
             .collect(),
-        batch_no: body.batch_no.clone(),
+        batch_no: body.batch_no,
     }
 }

@@ -21,21 +21,24 @@ pub use error::{ApiError, Violations};
 
 use crate::{
     middleware::{DEFAULT_CALL_DEADLINE, deadline},
+    store::Store,
     tenant::{Tenant, TenantError, TenantRegistry},
 };
 
 /// The metadata key naming the tenant of a call.
 pub const TENANT_METADATA: &str = "x-tenant-id";
 
-/// Implements every service of the API over the tenants' backends.
+/// Implements every service of the API over the tenants' backends and the
+/// store their pushes are kept in.
 #[derive(Debug, Clone)]
 pub struct FacadeApi {
     tenants: Arc<TenantRegistry>,
+    store: Arc<dyn Store>,
 }
 
 impl FacadeApi {
-    pub fn new(tenants: Arc<TenantRegistry>) -> Self {
-        Self { tenants }
+    pub fn new(tenants: Arc<TenantRegistry>, store: Arc<dyn Store>) -> Self {
+        Self { tenants, store }
     }
 
     /// The tenant and deadline of a call: before anything else happens.
@@ -70,15 +73,15 @@ impl FacadeApi {
     }
 }
 
-/// The tenant's pushes, or FAILED_PRECONDITION when it receives none.
-fn pushed_events(tenant: &Tenant) -> Result<Arc<crate::push::TenantEvents>, Status> {
+/// FAILED_PRECONDITION unless the tenant receives pushes.
+fn receives_pushes(tenant: &Tenant) -> Result<(), Status> {
     if !tenant.receives_pushes() {
         return Err(Status::failed_precondition(format!(
             "tenant {} receives no pushes: configure push = {{ extra_type, access_id, secret_key }}",
             tenant.id
         )));
     }
-    Ok(tenant.events.clone())
+    Ok(())
 }
 
 /// Turns a handler error into a status, logging what an operator needs.

@@ -1,9 +1,8 @@
 //! OrderService: create, cancel and follow outbound orders.
 
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, events, pushed_events, status, within};
+use super::{FacadeApi, convert, events, receives_pushes, status, within};
 use crate::{
     domain::NewOrder,
     proto::{self, order_service_server::OrderService},
@@ -66,20 +65,22 @@ impl OrderService for FacadeApi {
         }))
     }
 
-    type WatchOrderEventsStream = ReceiverStream<Result<proto::WatchOrderEventsResponse, Status>>;
+    type WatchOrderEventsStream = events::EventStream<proto::WatchOrderEventsResponse>;
 
     async fn watch_order_events(
         &self,
         request: Request<proto::WatchOrderEventsRequest>,
     ) -> Result<Response<Self::WatchOrderEventsStream>, Status> {
         let tenant = self.tenant(&request).map_err(status)?;
-        let events = pushed_events(&tenant)?;
+        receives_pushes(&tenant)?;
         let after = request.into_inner().after_event_id;
-        Ok(Response::new(events::follow(
-            events,
-            |events| &events.orders,
+        let stream = events::follow(
+            self.store.clone(),
+            tenant.id.clone(),
             after,
             events::order_event,
-        )))
+        )
+        .await?;
+        Ok(Response::new(stream))
     }
 }

@@ -39,12 +39,11 @@ use std::{
     io,
     net::SocketAddr,
     process::ExitCode,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use clap::Parser;
-use qlink_facade::{config::Config, metrics::Metrics, server, tenant::TenantRegistry};
+use qlink_facade::{app::App, config::Config, metrics::Metrics, store::StoreConfig};
 use tokio::{
     net::{TcpListener, TcpSocket},
     runtime::Runtime,
@@ -357,12 +356,12 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
             .block_on(loopback::spawn_relay(echo))
             .map_err(io_problem("cannot start the relay"))?,
     };
-    let config = Config::from_toml(&scenarios::facade_config(&upstream), &|_| None)
+    let mut config = Config::from_toml(&scenarios::facade_config(&upstream), &|_| None)
         .map_err(|err| format!("facade config: {err}"))?;
-    let metrics = Metrics::shared();
-    let tenants = Arc::new(
-        TenantRegistry::build(&config.tenants, metrics.clone()).map_err(|err| err.to_string())?,
-    );
+    config.store = StoreConfig::temporary();
+    let app = facade_rt
+        .block_on(App::open(&config, Metrics::shared()))
+        .map_err(|err| err.to_string())?;
     let listener = facade_rt
         .block_on(bind_facade(args.facade_nodelay))
         .map_err(io_problem("cannot bind the facade"))?;
@@ -370,7 +369,7 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
         .local_addr()
         .map_err(io_problem("facade address"))?;
     facade_rt.spawn(async move {
-        if let Err(err) = server::serve(listener, tenants, metrics, std::future::pending()).await {
+        if let Err(err) = app.serve(listener, None, std::future::pending()).await {
             eprintln!("qlink-bench: the facade stopped: {err}");
         }
     });

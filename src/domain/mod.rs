@@ -6,6 +6,7 @@
 //! unit both protocols use.
 
 mod backend;
+pub mod fingerprint;
 
 pub use backend::{InventoryStream, WarehouseBackend};
 
@@ -147,7 +148,7 @@ pub struct ItemOutcome {
 
 /// Order states both protocols share; the warehouse's raw status is kept
 /// beside it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum OrderStatus {
     Unspecified,
     Sending,
@@ -297,7 +298,7 @@ pub struct AsnRef {
 }
 
 /// ASN states of the protocols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum AsnStatus {
     Unspecified,
     New,
@@ -348,7 +349,7 @@ pub struct AsnState {
 }
 
 /// Received quantities of one product of an ASN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AsnReceipt {
     pub sku: String,
     pub name: String,

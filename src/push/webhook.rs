@@ -22,10 +22,11 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{AsnEvent, OrderEvent, PushConfig, TenantEvents};
+use super::{AsnEvent, OrderEvent, PushConfig};
 use crate::{
-    domain::{AsnReceipt, AsnStatus, OrderStatus},
+    domain::{AsnReceipt, AsnStatus, OrderStatus, fingerprint::fingerprint},
     metrics::Metrics,
+    store::{Appended, EventKind, NewPush, Store, StoreError},
     upstream::{
         lenient::{int_of, string_of},
         sign::{qianyi_sign, signatures_match},
@@ -42,18 +43,23 @@ pub const PUSH_BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub struct PushTarget {
     pub tenant: Arc<str>,
     pub config: PushConfig,
-    pub events: Arc<TenantEvents>,
 }
 
-/// The webhook routes' state: tenants by `warehouseExtraType`.
+/// The webhook routes' state: tenants by `warehouseExtraType`, and the
+/// store their pushes are kept in.
 #[derive(Debug, Clone)]
 pub struct Webhooks {
     targets: Arc<HashMap<String, PushTarget>>,
+    store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
 }
 
 impl Webhooks {
-    pub fn new(targets: impl IntoIterator<Item = PushTarget>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        targets: impl IntoIterator<Item = PushTarget>,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             targets: Arc::new(
                 targets
@@ -61,6 +67,7 @@ impl Webhooks {
                     .map(|target| (target.config.extra_type.clone(), target))
                     .collect(),
             ),
+            store,
             metrics,
         }
     }
@@ -79,7 +86,7 @@ impl Webhooks {
 
 /// Why a push was refused; the pusher gets `{"success":false,"errorMsg":…}`.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum PushError {
+pub enum PushError {
     #[error("unknown warehouseExtraType {0:?}")]
     UnknownExtraType(String),
     #[error("the body is not a Qianyi push: {0}")]
@@ -92,7 +99,7 @@ pub(super) enum PushError {
     Missing(&'static str),
     #[error("method {got:?} is not {expected}")]
     WrongMethod { expected: &'static str, got: String },
-    /// The journal could not be written; the pusher should send it again.
+    /// The store could not commit it; the pusher should send it again.
     #[error("cannot keep the push now; send it again later")]
     NotStored,
 }
@@ -124,18 +131,18 @@ struct PushAnswer {
 
 type Answer = (StatusCode, Json<PushAnswer>);
 
-/// What a webhook receives: the metrics' kind and the envelope's `method`.
+/// What a webhook receives: the stream it feeds and the envelope's `method`.
 struct PushKind {
-    name: &'static str,
+    kind: EventKind,
     method: &'static str,
 }
 
 const ORDER_PUSH: PushKind = PushKind {
-    name: "order",
+    kind: EventKind::Order,
     method: "pushOrderInfo",
 };
 const ASN_PUSH: PushKind = PushKind {
-    name: "asn",
+    kind: EventKind::Asn,
     method: "pushAsnInfo",
 };
 
@@ -164,21 +171,7 @@ async fn receive_odo(
     Path(extra_type): Path<String>,
     body: PushBody,
 ) -> Answer {
-    hooks.receive(ORDER_PUSH, &extra_type, body, |target, content| {
-        let event = order_event(content)?;
-        // A repeat only of the order's latest push: a status may come back
-        // (SENDING → FAILED → SENDING), and then it is news again.
-        let id = target
-            .events
-            .orders
-            .append_unless(event.clone(), content, |mut newest_first| {
-                newest_first
-                    .find(|kept| kept.order_number == event.order_number)
-                    .is_some_and(|latest| *latest == event)
-            })
-            .map_err(not_stored)?;
-        Ok((id, event.order_number))
-    })
+    hooks.receive(ORDER_PUSH, &extra_type, body).await
 }
 
 async fn receive_asn(
@@ -186,28 +179,7 @@ async fn receive_asn(
     Path(extra_type): Path<String>,
     body: PushBody,
 ) -> Answer {
-    hooks.receive(ASN_PUSH, &extra_type, body, |target, content| {
-        let event = asn_event(content)?;
-        let id = target
-            .events
-            .asns
-            .append_unless(event.clone(), content, |mut newest_first| {
-                if event.batch_no.is_empty() {
-                    // As for orders: a repeat only of the ASN's latest push.
-                    newest_first
-                        .find(|kept| kept.asn_number == event.asn_number)
-                        .is_some_and(|latest| *latest == event)
-                } else {
-                    // The spec's batchNo exists so a repeated batch is
-                    // consumed once, whenever it comes again.
-                    newest_first.any(|kept| {
-                        kept.asn_number == event.asn_number && kept.batch_no == event.batch_no
-                    })
-                }
-            })
-            .map_err(not_stored)?;
-        Ok((id, event.asn_number))
-    })
+    hooks.receive(ASN_PUSH, &extra_type, body).await
 }
 
 /// Why the body could not be read, as the pusher hears it.
@@ -223,61 +195,92 @@ fn unread(rejection: BytesRejection) -> PushError {
     }
 }
 
-/// Logs why a push could not be journaled; the pusher only hears to retry.
-fn not_stored(err: std::io::Error) -> PushError {
-    tracing::error!(error = %err, "cannot write a push to its journal");
+/// Logs why a push could not be kept; the pusher only hears to retry.
+fn not_stored(err: StoreError) -> PushError {
+    tracing::error!(error = %err, "cannot keep a push in the store");
     PushError::NotStored
 }
 
 impl Webhooks {
-    /// Verifies the envelope, then lets `store` read the content and keep the event.
-    fn receive(
-        &self,
-        push: PushKind,
-        extra_type: &str,
-        body: PushBody,
-        store: impl FnOnce(&PushTarget, &Value) -> Result<(Option<u64>, String), PushError>,
-    ) -> Answer {
-        let kind = push.name;
+    /// Verifies the envelope, reads the content and keeps the event.
+    async fn receive(&self, push: PushKind, extra_type: &str, body: PushBody) -> Answer {
+        let kind = push.kind.as_str();
         let target = self.targets.get(extra_type);
         let tenant = target.map_or("unknown", |target| &*target.tenant);
-        let outcome = target
-            .ok_or_else(|| PushError::UnknownExtraType(extra_type.to_owned()))
-            .and_then(|target| {
-                let body = body.map_err(unread)?;
-                Ok((
-                    target,
-                    verified_content(&target.config, push.method, &body)?,
-                ))
-            })
-            .and_then(|(target, content)| store(target, &content));
+        let outcome = match target {
+            Some(target) => self.keep(target, &push, body).await,
+            None => Err(PushError::UnknownExtraType(extra_type.to_owned())),
+        };
         match outcome {
-            Ok((Some(event_id), number)) => {
+            Ok((Appended::Kept(event_id), number)) => {
                 self.metrics.record_push(tenant, kind, "accepted");
                 tracing::info!(tenant, kind, event_id, number = %number, "push received");
                 accepted()
             }
-            Ok((None, number)) => {
+            Ok((Appended::Duplicate, number)) => {
                 self.metrics.record_push(tenant, kind, "duplicate");
                 tracing::info!(tenant, kind, number = %number, "repeated push ignored");
                 accepted()
             }
             Err(err) => {
-                self.metrics.record_push(tenant, kind, "refused");
+                let outcome = match err {
+                    PushError::NotStored => "not_stored",
+                    _ => "refused",
+                };
+                self.metrics.record_push(tenant, kind, outcome);
                 tracing::warn!(tenant, kind, error = %err, "push refused");
                 refused(&err)
             }
         }
     }
+
+    /// Keeps a verified push in the store; answers with its fate and number.
+    async fn keep(
+        &self,
+        target: &PushTarget,
+        push: &PushKind,
+        body: PushBody,
+    ) -> Result<(Appended, String), PushError> {
+        let body = body.map_err(unread)?;
+        let (text, content) = verified_content(&target.config, push.method, &body)?;
+        let new = match push.kind {
+            EventKind::Order => {
+                let event = order_event(&content)?;
+                NewPush {
+                    tenant: target.tenant.clone(),
+                    kind: EventKind::Order,
+                    fingerprint: fingerprint(&event),
+                    number: event.order_number,
+                    batch_no: String::new(),
+                    content: text,
+                }
+            }
+            EventKind::Asn => {
+                let event = asn_event(&content)?;
+                NewPush {
+                    tenant: target.tenant.clone(),
+                    kind: EventKind::Asn,
+                    fingerprint: fingerprint(&event),
+                    number: event.asn_number,
+                    batch_no: event.batch_no,
+                    content: text,
+                }
+            }
+        };
+        let number = new.number.clone();
+        let appended = self.store.append_push(new).await.map_err(not_stored)?;
+        Ok((appended, number))
+    }
 }
 
-/// The envelope's content, parsed, once `accessId` and `sign` check out.
-/// A missing `method` is let pass; one naming another push is refused.
+/// The envelope's content, as pushed and parsed, once `accessId` and
+/// `sign` check out. A missing `method` is let pass; one naming another
+/// push is refused.
 fn verified_content(
     config: &PushConfig,
     method: &'static str,
     body: &[u8],
-) -> Result<Value, PushError> {
+) -> Result<(String, Value), PushError> {
     let envelope: Value =
         serde_json::from_slice(body).map_err(|err| PushError::Malformed(err.to_string()))?;
     let field = |key: &str| envelope.get(key).map(string_of).unwrap_or_default();
@@ -299,7 +302,7 @@ fn verified_content(
         });
     }
     match serde_json::from_str::<Value>(&content) {
-        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(value @ Value::Object(_)) => Ok((content, value)),
         Ok(_) => Err(PushError::Malformed("content is not a JSON object".into())),
         Err(err) => Err(PushError::Malformed(format!("content is not JSON: {err}"))),
     }
@@ -340,7 +343,7 @@ fn sku_list(content: &Value) -> Vec<&Value> {
     }
 }
 
-pub(super) fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
+pub fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
     let (status, wms_status) = (text(content, "status"), text(content, "wmsStatus"));
     // `None` only when the push names no status at all.
     let named_status = !status.is_empty() || !wms_status.is_empty();
@@ -368,7 +371,7 @@ pub(super) fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
     })
 }
 
-pub(super) fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
+pub fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
     let wms_status = text(content, "wmsStatus");
     let quantity = |item: &Value, key: &str| item.get(key).and_then(int_of).unwrap_or(0);
     Ok(AsnEvent {

@@ -3,11 +3,14 @@
 
 #![allow(dead_code)]
 
+pub mod process;
 pub mod push;
+pub mod store;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use qlink_facade::{
+    app::App,
     config::Config,
     demo,
     metrics::Metrics,
@@ -16,9 +19,7 @@ use qlink_facade::{
         order_service_client::OrderServiceClient, sku_service_client::SkuServiceClient,
         warehouse_service_client::WarehouseServiceClient,
     },
-    server,
     simulator::{SimulatorConfig, SimulatorHandle},
-    tenant::TenantRegistry,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::{Request, transport::Channel};
@@ -74,35 +75,20 @@ pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) ->
             ..Default::default()
         })
     });
-    let tenants =
-        Arc::new(TenantRegistry::build(&config.tenants, metrics.clone()).expect("tenants build"));
+    let app = App::open(&config, metrics)
+        .await
+        .expect("the facade starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
     let addr = listener.local_addr().expect("facade addr");
     let http_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     let http_addr = http_listener.local_addr().expect("http addr");
-    let state = qlink_facade::admin::AdminState {
-        metrics: metrics.clone(),
-        ready: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-    };
-    let webhooks =
-        qlink_facade::push::webhook::Webhooks::new(tenants.push_targets(), metrics.clone());
     // Both servers stop when the `Facade` is dropped (the sender with it).
-    let (stop, stopped) = watch::channel(());
-    let mut admin_stopped = stopped.clone();
-    tokio::spawn(qlink_facade::admin::serve(
-        http_listener,
-        state,
-        webhooks,
-        async move {
-            let _ = admin_stopped.changed().await;
-        },
-    ));
-    let mut grpc_stopped = stopped;
+    let (stop, mut stopped) = watch::channel(());
     tokio::spawn(async move {
         let shutdown = async move {
-            let _ = grpc_stopped.changed().await;
+            let _ = stopped.changed().await;
         };
-        if let Err(err) = server::serve(listener, tenants, metrics, shutdown).await {
+        if let Err(err) = app.serve(listener, Some(http_listener), shutdown).await {
             panic!("facade server failed: {err}");
         }
     });

@@ -1,10 +1,7 @@
-//! Pushing to the facade's webhooks as a Qianyi warehouse does, and push
-//! stores on disk.
+//! Pushing to the facade's webhooks as a Qianyi warehouse does, and stores
+//! to keep them in.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use futures::{Stream, StreamExt};
 use qlink_facade::proto::{WatchAsnEventsRequest, WatchOrderEventsRequest};
@@ -12,6 +9,7 @@ use qlink_facade::{
     config::Config,
     demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
     simulator::SimulatorHandle,
+    store::{StoreConfig, StoreLocation},
     upstream::sign::qianyi_sign,
 };
 use serde_json::{Value, json};
@@ -125,18 +123,37 @@ async fn drain<M, T>(
     kept
 }
 
-/// A directory name under the system's temp dir that no other test uses.
-pub fn scratch_store(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "qlink-facade-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ))
+/// A SQLite file under the system's temp dir that no other test uses
+/// (removed, with its write-ahead log, when dropped).
+pub struct ScratchDb(pub PathBuf);
+
+impl ScratchDb {
+    pub fn new(name: &str) -> Self {
+        Self(std::env::temp_dir().join(format!(
+            "qlink-facade-{name}-{}-{:016x}.db",
+            std::process::id(),
+            fastrand::u64(..)
+        )))
+    }
+
+    /// A store config for this file.
+    pub fn store(&self) -> StoreConfig {
+        StoreConfig::at(StoreLocation::Sqlite(self.0.clone()))
+    }
 }
 
-/// A simulator, and the demo config against it with every tenant's pushes
-/// kept in `store`.
-pub async fn demo_with_push_store(store: &Path) -> (SimulatorHandle, Config) {
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.0.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
+}
+
+/// A simulator, and the demo config against it with the store `store`.
+pub async fn demo_with_store(store: StoreConfig) -> (SimulatorHandle, Config) {
     let simulator = SimulatorHandle::spawn(
         test_simulator_config(),
         "127.0.0.1:0".parse().expect("addr"),
@@ -148,22 +165,6 @@ pub async fn demo_with_push_store(store: &Path) -> (SimulatorHandle, Config) {
         simulator.qlink_base_url(),
         simulator.qianyi_endpoint(),
     );
-    for tenant in &mut config.tenants {
-        if let Some(push) = &mut tenant.push {
-            push.store = Some(store.to_owned());
-        }
-    }
+    config.store = store;
     (simulator, config)
-}
-
-/// Waits until a stopped facade has let go of `store`, so another may open it.
-pub async fn wait_until_released(store: &Path) {
-    let released = async {
-        while qlink_facade::push::TenantEvents::open(store).is_err() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), released)
-        .await
-        .expect("the stopped server releases its push store");
 }

@@ -1,0 +1,201 @@
+//! One running facade: the store opened, the tenants built, the background
+//! work started (store health, retention), and both listeners served until
+//! shutdown. The binary and the tests assemble the service through here, so
+//! they run the same thing.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::{
+    admin::{self, AdminState},
+    config::Config,
+    metrics::Metrics,
+    push::webhook::Webhooks,
+    server::{self, ServeError},
+    store::{self, Store, StoreError},
+    tenant::{BuildError, TenantRegistry},
+};
+
+/// How often the store's health is checked (a heartbeat committed).
+const HEALTH_EVERY: Duration = Duration::from_secs(2);
+/// How long a heartbeat may take before the store counts as down.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The facade could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tenants(#[from] BuildError),
+}
+
+/// A facade ready to serve.
+#[derive(Debug)]
+pub struct App {
+    metrics: Arc<Metrics>,
+    store: Arc<dyn Store>,
+    tenants: Arc<TenantRegistry>,
+    /// Whether the last health check committed; `/readyz` needs it.
+    store_up: Arc<AtomicBool>,
+    background: Background,
+}
+
+impl App {
+    /// Opens the store (creating and migrating it) and builds every tenant.
+    pub async fn open(config: &Config, metrics: Arc<Metrics>) -> Result<Self, StartError> {
+        let store = store::open(&config.store, &store::replica_name()).await?;
+        tracing::info!(store = store.describe(), "store open");
+        let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
+        // Up until a health check says otherwise: it has just opened.
+        let store_up = Arc::new(AtomicBool::new(true));
+        metrics.set_store_up(true);
+        let background = Background(vec![
+            tokio::spawn(watch_health(
+                store.clone(),
+                store_up.clone(),
+                metrics.clone(),
+            )),
+            tokio::spawn(prune(
+                store.clone(),
+                config.store.push_retention,
+                metrics.clone(),
+            )),
+        ]);
+        Ok(Self {
+            metrics,
+            store,
+            tenants,
+            store_up,
+            background,
+        })
+    }
+
+    pub fn tenants(&self) -> &Arc<TenantRegistry> {
+        &self.tenants
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Serves gRPC on `grpc` and, when given, metrics, health and the push
+    /// webhooks on `http`, until `shutdown` completes and in-flight calls
+    /// have drained. `/readyz` is ready from now until shutdown begins,
+    /// while the store is up.
+    pub async fn serve(
+        self,
+        grpc: TcpListener,
+        http: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let ready = Arc::new(AtomicBool::new(true));
+        // Dropped when this future is (done, or given up on by the caller),
+        // which stops the HTTP listener too.
+        let (_http_running, http_stop) = watch::channel(());
+        if let Some(http) = http {
+            let state = AdminState {
+                metrics: self.metrics.clone(),
+                ready: ready.clone(),
+                store_up: self.store_up.clone(),
+            };
+            let webhooks = Webhooks::new(
+                self.tenants.push_targets(),
+                self.store.clone(),
+                self.metrics.clone(),
+            );
+            let mut http_stop = http_stop;
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = http_stop.changed().await;
+                };
+                if let Err(err) = admin::serve(http, state, webhooks, stopped).await {
+                    tracing::error!(error = %err, "HTTP listener failed");
+                }
+            });
+        }
+        let result = server::serve(
+            grpc,
+            self.tenants.clone(),
+            self.store.clone(),
+            self.metrics.clone(),
+            async move {
+                shutdown.await;
+                ready.store(false, Ordering::Relaxed);
+            },
+        )
+        .await;
+        drop(self.background);
+        result
+    }
+}
+
+/// Background tasks, stopped with the app.
+#[derive(Debug)]
+struct Background(Vec<JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Commits a heartbeat every [`HEALTH_EVERY`]; the store is up while they
+/// commit in time. Logs each change.
+async fn watch_health(store: Arc<dyn Store>, up: Arc<AtomicBool>, metrics: Arc<Metrics>) {
+    let mut ticks = tokio::time::interval(HEALTH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let checked = match tokio::time::timeout(HEALTH_TIMEOUT, store.heartbeat()).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::TimedOut(HEALTH_TIMEOUT)),
+        };
+        let now_up = checked.is_ok();
+        if up.swap(now_up, Ordering::Relaxed) != now_up {
+            match &checked {
+                Ok(()) => tracing::info!(store = store.describe(), "the store is reachable again"),
+                Err(err) => {
+                    tracing::error!(store = store.describe(), error = %err, "the store is down: not ready, pushes answered 503")
+                }
+            }
+        }
+        metrics.set_store_up(now_up);
+    }
+}
+
+/// Removes push events older than `retention`, checking a few dozen times
+/// per retention period (at most every 10 minutes, at least every second).
+async fn prune(store: Arc<dyn Store>, retention: Duration, metrics: Arc<Metrics>) {
+    let every = (retention / 24).clamp(Duration::from_secs(1), Duration::from_secs(600));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(cutoff) = SystemTime::now().checked_sub(retention) else {
+            continue;
+        };
+        match store.prune_events(store::millis(cutoff)).await {
+            Ok(0) => {}
+            Ok(removed) => {
+                metrics.record_pruned(removed);
+                tracing::info!(
+                    removed,
+                    retention_secs = retention.as_secs(),
+                    "pruned push events past retention"
+                );
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot prune push events; will try again"),
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! One test suite for the `Store` trait, run on every engine: SQLite
+//! always, PostgreSQL when `QLINK_TEST_POSTGRES_URL` names a server (see
+//! `tests/common/store.rs`). Each case opens its own database.
+
+mod common;
+
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
+
+use common::{push::ScratchDb, store::*};
+use qlink_facade::{
+    domain::fingerprint::fingerprint,
+    store::{self, Appended, EventKind, NewPush, Store, StoreConfig},
+};
+
+/// A store of each engine the machine has, with a guard that removes it.
+async fn engines(test: &str) -> Vec<(StoreConfig, Option<ScratchDb>)> {
+    let db = ScratchDb::new(test);
+    let mut engines = vec![(db.store(), Some(db))];
+    if let Some(url) = fresh_postgres(test).await {
+        engines.push((postgres_store(&url), None));
+    }
+    engines
+}
+
+async fn open(config: &StoreConfig) -> Arc<dyn Store> {
+    store::open(config, "suite").await.expect("open the store")
+}
+
+fn push(tenant: &str, kind: EventKind, number: &str, batch_no: &str, body: &str) -> NewPush {
+    NewPush {
+        tenant: Arc::from(tenant),
+        kind,
+        number: number.to_owned(),
+        batch_no: batch_no.to_owned(),
+        fingerprint: fingerprint(&(number, batch_no, body)),
+        content: format!(r#"{{"number":"{number}","body":"{body}"}}"#),
+    }
+}
+
+fn kept(appended: Appended) -> u64 {
+    match appended {
+        Appended::Kept(id) => id,
+        Appended::Duplicate => panic!("kept, not a repeat"),
+    }
+}
+
+#[tokio::test]
+async fn ids_rise_per_tenant_across_both_kinds() {
+    for (config, _guard) in engines("store-ids").await {
+        let store = open(&config).await;
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            let kind = if n % 2 == 0 {
+                EventKind::Order
+            } else {
+                EventKind::Asn
+            };
+            ids.push(kept(
+                store
+                    .append_push(push("t1", kind, &format!("N-{n}"), "", "x"))
+                    .await
+                    .expect("append"),
+            ));
+        }
+        assert!(ids.windows(2).all(|pair| pair[1] == pair[0] + 1), "{ids:?}");
+        // Ids start at the clock, so a fresh store's exceed an old one's.
+        assert!(ids[0] > 1_700_000_000_000_000, "{}", ids[0]);
+        let other = kept(
+            store
+                .append_push(push("t2", EventKind::Order, "N-0", "", "x"))
+                .await
+                .expect("append"),
+        );
+        assert!(other > 1_700_000_000_000_000);
+
+        let orders = store
+            .events_after("t1", EventKind::Order, 0, 10)
+            .await
+            .expect("read");
+        assert_eq!(
+            orders.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [ids[0], ids[2]],
+            "{}",
+            store.describe()
+        );
+        assert_eq!(orders[0].content, r#"{"number":"N-0","body":"x"}"#);
+        let asns = store
+            .events_after("t1", EventKind::Asn, ids[1], 10)
+            .await
+            .expect("read");
+        assert_eq!(asns.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[3]]);
+        let first = store
+            .events_after("t1", EventKind::Order, 0, 1)
+            .await
+            .expect("read");
+        assert_eq!(first.len(), 1, "a page holds at most the limit");
+    }
+}
+
+#[tokio::test]
+async fn repeats_are_decided_by_the_store() {
+    for (config, _guard) in engines("store-repeats").await {
+        let store = open(&config).await;
+        let append = |p: NewPush| {
+            let store = store.clone();
+            async move { store.append_push(p).await.expect("append") }
+        };
+        // The latest of an order, again: a repeat. An older one: news.
+        kept(append(push("t", EventKind::Order, "O-1", "", "SENDING")).await);
+        assert_eq!(
+            append(push("t", EventKind::Order, "O-1", "", "SENDING")).await,
+            Appended::Duplicate
+        );
+        kept(append(push("t", EventKind::Order, "O-1", "", "FAILED")).await);
+        kept(append(push("t", EventKind::Order, "O-1", "", "SENDING")).await);
+        // An ASN batch is kept once, whatever came in between.
+        kept(append(push("t", EventKind::Asn, "A-1", "B-1", "2")).await);
+        kept(append(push("t", EventKind::Asn, "A-1", "B-2", "5")).await);
+        assert_eq!(
+            append(push("t", EventKind::Asn, "A-1", "B-1", "2")).await,
+            Appended::Duplicate
+        );
+        // The same numbers for another tenant are its own.
+        kept(append(push("u", EventKind::Order, "O-1", "", "SENDING")).await);
+        kept(append(push("u", EventKind::Asn, "A-1", "B-1", "2")).await);
+        let orders = store
+            .events_after("t", EventKind::Order, 0, 100)
+            .await
+            .expect("read");
+        assert_eq!(orders.len(), 3, "{}", store.describe());
+    }
+}
+
+#[tokio::test]
+async fn concurrent_pushes_are_all_kept_with_distinct_rising_ids() {
+    for (config, _guard) in engines("store-concurrent").await {
+        let store = open(&config).await;
+        let senders: Vec<_> = (0..20)
+            .map(|sender| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut ids = Vec::new();
+                    for n in 0..25 {
+                        let number = format!("S{sender}-{n}");
+                        ids.push(kept(
+                            store
+                                .append_push(push("t", EventKind::Order, &number, "", "x"))
+                                .await
+                                .expect("append"),
+                        ));
+                    }
+                    ids
+                })
+            })
+            .collect();
+        let mut all = BTreeSet::new();
+        for sender in senders {
+            let ids = sender.await.expect("sender");
+            assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+            all.extend(ids);
+        }
+        assert_eq!(all.len(), 500);
+        let mut read = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let page = store
+                .events_after("t", EventKind::Order, cursor, 64)
+                .await
+                .expect("read");
+            let Some(last) = page.last() else { break };
+            cursor = last.id;
+            read.extend(page.into_iter().map(|event| event.id));
+        }
+        assert_eq!(
+            read,
+            all.into_iter().collect::<Vec<_>>(),
+            "{}",
+            store.describe()
+        );
+    }
+}
+
+#[tokio::test]
+async fn pruning_removes_old_events_and_remembers_how_far() {
+    for (config, _guard) in engines("store-prune").await {
+        let store = open(&config).await;
+        let old: Vec<u64> = {
+            let mut ids = Vec::new();
+            for n in 0..3 {
+                ids.push(kept(
+                    store
+                        .append_push(push("t", EventKind::Order, &format!("O-{n}"), "", "x"))
+                        .await
+                        .expect("append"),
+                ));
+            }
+            ids
+        };
+        let asn = kept(
+            store
+                .append_push(push("t", EventKind::Asn, "A-0", "B", "x"))
+                .await
+                .expect("append"),
+        );
+        assert_eq!(
+            store.kept("t", EventKind::Order).await.expect("kept"),
+            store::Kept {
+                oldest: Some(old[0]),
+                pruned_through: 0
+            }
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let cutoff = store::millis(std::time::SystemTime::now());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let new = kept(
+            store
+                .append_push(push("t", EventKind::Order, "O-new", "", "x"))
+                .await
+                .expect("append"),
+        );
+        assert_eq!(store.prune_events(cutoff).await.expect("prune"), 4);
+        assert_eq!(
+            store.kept("t", EventKind::Order).await.expect("kept"),
+            store::Kept {
+                oldest: Some(new),
+                pruned_through: old[2]
+            },
+            "{}",
+            store.describe()
+        );
+        assert_eq!(
+            store.kept("t", EventKind::Asn).await.expect("kept"),
+            store::Kept {
+                oldest: None,
+                pruned_through: asn
+            }
+        );
+        let left = store
+            .events_after("t", EventKind::Order, 0, 10)
+            .await
+            .expect("read");
+        assert_eq!(left.iter().map(|e| e.id).collect::<Vec<_>>(), [new]);
+        // A pruned ASN batch may come again and is news then.
+        kept(
+            store
+                .append_push(push("t", EventKind::Asn, "A-0", "B", "x"))
+                .await
+                .expect("append"),
+        );
+        assert_eq!(store.prune_events(cutoff).await.expect("prune again"), 0);
+    }
+}
+
+#[tokio::test]
+async fn watchers_are_woken_by_their_tenants_pushes() {
+    for (config, _guard) in engines("store-wake").await {
+        let store = open(&config).await;
+        let mut mine = store.changes("t");
+        let mut others = store.changes("u");
+        mine.borrow_and_update();
+        others.borrow_and_update();
+        kept(
+            store
+                .append_push(push("t", EventKind::Order, "O-1", "", "x"))
+                .await
+                .expect("append"),
+        );
+        tokio::time::timeout(Duration::from_secs(1), mine.changed())
+            .await
+            .expect("woken within a second")
+            .expect("store alive");
+        assert!(
+            !others.has_changed().expect("alive"),
+            "another tenant's watchers sleep on"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_processes_on_one_store_keep_a_push_once_and_wake_each_other() {
+    for (config, _guard) in engines("store-two").await {
+        let (a, b) = (open(&config).await, open(&config).await);
+        let mut on_b = b.changes("t");
+        on_b.borrow_and_update();
+        // The same push at once through both.
+        let same = push("t", EventKind::Asn, "A-1", "B-1", "x");
+        let (first, second) = tokio::join!(a.append_push(same.clone()), b.append_push(same));
+        let outcomes = [first.expect("a"), second.expect("b")];
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|outcome| **outcome == Appended::Duplicate)
+                .count(),
+            1,
+            "{outcomes:?} on {}",
+            a.describe()
+        );
+        let order = push("t", EventKind::Order, "O-1", "", "x");
+        let (first, second) = tokio::join!(a.append_push(order.clone()), b.append_push(order));
+        let outcomes = [first.expect("a"), second.expect("b")];
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|outcome| **outcome == Appended::Duplicate)
+                .count(),
+            1,
+            "{outcomes:?} on {}",
+            a.describe()
+        );
+        if a.describe().starts_with("postgres") {
+            // A push kept by A wakes B's watchers (LISTEN/NOTIFY).
+            on_b.borrow_and_update();
+            kept(
+                a.append_push(push("t", EventKind::Order, "O-2", "", "x"))
+                    .await
+                    .expect("append"),
+            );
+            tokio::time::timeout(Duration::from_secs(1), on_b.changed())
+                .await
+                .expect("B woken within a second")
+                .expect("store alive");
+        }
+        let seen_by_b = b
+            .events_after("t", EventKind::Order, 0, 10)
+            .await
+            .expect("read");
+        assert!(!seen_by_b.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_store_reopened_keeps_its_events_and_continues_their_ids() {
+    for (config, _guard) in engines("store-reopen").await {
+        let before = {
+            let store = open(&config).await;
+            kept(
+                store
+                    .append_push(push("t", EventKind::Order, "O-1", "", "x"))
+                    .await
+                    .expect("append"),
+            )
+        };
+        let store = open(&config).await;
+        let events = store
+            .events_after("t", EventKind::Order, 0, 10)
+            .await
+            .expect("read");
+        assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), [before]);
+        assert_eq!(
+            store
+                .append_push(push("t", EventKind::Order, "O-1", "", "x"))
+                .await
+                .expect("append"),
+            Appended::Duplicate,
+            "the repeat rule holds across a restart"
+        );
+        let next = kept(
+            store
+                .append_push(push("t", EventKind::Order, "O-2", "", "x"))
+                .await
+                .expect("append"),
+        );
+        assert_eq!(next, before + 1);
+        store.heartbeat().await.expect("heartbeat");
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_opened_names_it_without_its_password() {
+    let config = postgres_store("postgres://facade:hunter2@127.0.0.1:1/qlink");
+    let err = store::open(&config, "suite")
+        .await
+        .expect_err("nothing listens on port 1");
+    let message = err.to_string();
+    assert!(
+        message.contains("postgres://facade:***@127.0.0.1:1/qlink"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+
+    let not_a_dir = ScratchDb::new("store-not-a-dir");
+    std::fs::write(&not_a_dir.0, b"x").expect("a plain file");
+    let config = StoreConfig::at(qlink_facade::store::StoreLocation::Sqlite(
+        not_a_dir.0.join("store.db"),
+    ));
+    let err = store::open(&config, "suite")
+        .await
+        .expect_err("a file is in the way");
+    assert!(err.to_string().contains("store.db"), "{err}");
+}
