@@ -294,13 +294,6 @@ async fn an_asn_batch_pushed_twice_is_delivered_once() {
     assert_eq!(second.status, AsnStatus::Finished as i32);
 }
 
-/// Order pushes as (orderNumber, status) for `ORDER_PUSH`'s content.
-fn order_push(number: &str, status: &str) -> String {
-    ORDER_PUSH
-        .replace("DA250117100074", number)
-        .replace(r#""status":"SUCCESS""#, &format!(r#""status":"{status}""#))
-}
-
 #[tokio::test]
 async fn a_status_that_comes_back_is_delivered_again_and_only_a_repeat_of_the_latest_is_not() {
     let world = world().await;
@@ -614,4 +607,179 @@ async fn a_push_over_the_body_limit_is_refused_in_json_and_not_kept() {
         (200, &json!(true)),
         "{answer}"
     );
+}
+
+/// The order numbers and ids `stream` yields until it is quiet.
+async fn numbers_and_ids(
+    stream: tonic::Streaming<qlink_facade::proto::WatchOrderEventsResponse>,
+) -> Vec<(u64, String)> {
+    drain(stream, |event| (event.event_id, event.order_number)).await
+}
+
+#[tokio::test]
+async fn a_watcher_that_reconnects_with_its_cursor_gets_exactly_the_events_it_missed() {
+    for (store, _guard) in common::store::engines("push-reconnect").await {
+        let (_simulator, config) = demo_with_store(store).await;
+        let facade = spawn_facade(config).await;
+        for n in 0..3 {
+            let (status, _) = push_order(&facade, &order_push(&format!("R-{n}"), "SUCCESS")).await;
+            assert_eq!(status, 200);
+        }
+        let mut first = order_stream(facade.channel(), 0).await.expect("watch");
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let event = first.next().await.expect("an event").expect("ok");
+            seen.push((event.event_id, event.order_number));
+        }
+        let cursor = seen[2].0;
+        drop(first);
+
+        // While it is away: four new pushes and a repeat of the latest.
+        for n in 3..7 {
+            let (status, _) = push_order(&facade, &order_push(&format!("R-{n}"), "SUCCESS")).await;
+            assert_eq!(status, 200);
+        }
+        let (status, _) = push_order(&facade, &order_push("R-6", "SUCCESS")).await;
+        assert_eq!(status, 200);
+
+        let mut resumed = order_stream(facade.channel(), cursor).await.expect("watch");
+        let mut missed = Vec::new();
+        for _ in 3..7 {
+            let event = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+                .await
+                .expect("a missed event")
+                .expect("an event")
+                .expect("ok");
+            missed.push((event.event_id, event.order_number));
+        }
+        assert_eq!(
+            missed.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+            ["R-3", "R-4", "R-5", "R-6"]
+        );
+        assert!(missed[0].0 > cursor && missed.windows(2).all(|p| p[0].0 < p[1].0));
+        // Then live, on the same stream, with nothing in between.
+        let (status, _) = push_order(&facade, &order_push("R-7", "SUCCESS")).await;
+        assert_eq!(status, 200);
+        let live = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+            .await
+            .expect("the live event")
+            .expect("an event")
+            .expect("ok");
+        assert_eq!(
+            (live.order_number.as_str(), live.event_id),
+            ("R-7", missed[3].0 + 1)
+        );
+    }
+}
+
+#[tokio::test]
+async fn events_past_retention_are_pruned_and_a_cursor_before_them_is_out_of_range() {
+    for (mut store, _guard) in common::store::engines("push-prune").await {
+        store.push_retention = Duration::from_secs(3);
+        let (_simulator, config) = demo_with_store(store).await;
+        let facade = spawn_facade(config).await;
+        for number in ["OLD-1", "OLD-2"] {
+            let (status, _) = push_order(&facade, &order_push(number, "SUCCESS")).await;
+            assert_eq!(status, 200);
+        }
+        let old = numbers_and_ids(order_stream(facade.channel(), 0).await.expect("watch")).await;
+        assert_eq!(old.len(), 2);
+        let pruned = eventually(Duration::from_secs(10), || async {
+            let kept = numbers_and_ids(order_stream(facade.channel(), 0).await.ok()?).await;
+            kept.is_empty().then_some(())
+        })
+        .await;
+        assert!(pruned.is_some(), "the old events were pruned");
+        let (status, _) = push_order(&facade, &order_push("NEW-1", "SUCCESS")).await;
+        assert_eq!(status, 200);
+        let new = numbers_and_ids(order_stream(facade.channel(), 0).await.expect("watch")).await;
+        assert_eq!(new.len(), 1);
+        let new_id = new[0].0;
+
+        // After the first old event: the second was missed, and it says so.
+        let status = order_stream(facade.channel(), old[0].0)
+            .await
+            .expect_err("out of range");
+        assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+        assert!(
+            status
+                .message()
+                .contains(&format!("the oldest kept is {new_id}")),
+            "{}",
+            status.message()
+        );
+        // After the newest pruned one nothing was missed.
+        let resumed = numbers_and_ids(
+            order_stream(facade.channel(), old[1].0)
+                .await
+                .expect("watch"),
+        )
+        .await;
+        assert_eq!(resumed, new);
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends_watches() {
+    let Some(url) = common::store::fresh_postgres("push-store-down").await else {
+        return;
+    };
+    // The facade reaches PostgreSQL through a proxy the test can cut.
+    let proxy = common::store::TcpProxy::start(&url).await;
+    let (_simulator, config) = demo_with_store(common::store::postgres_store(&proxy.url)).await;
+    let facade = spawn_facade(config).await;
+    let (status, _) = push_order(&facade, &order_push("UP-1", "SUCCESS")).await;
+    assert_eq!(status, 200);
+    assert_eq!(readyz(&facade).await, 200);
+    let mut watching = order_stream(facade.channel(), 0).await.expect("watch");
+    assert_eq!(
+        watching
+            .next()
+            .await
+            .expect("event")
+            .expect("ok")
+            .order_number,
+        "UP-1"
+    );
+
+    proxy.cut();
+    let unready = eventually(Duration::from_secs(15), || async {
+        (readyz(&facade).await == 503).then_some(())
+    })
+    .await;
+    assert!(unready.is_some(), "/readyz is 503 while the store is down");
+    let (status, answer) = push_order(&facade, &order_push("DOWN-1", "SUCCESS")).await;
+    assert_eq!(
+        status, 503,
+        "the warehouse is told to send it again: {answer}"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(15), watching.next())
+        .await
+        .expect("the watch ends")
+        .expect("with a status");
+    assert_eq!(
+        ended.expect_err("an error").code(),
+        Code::Unavailable,
+        "a watch whose store fails ends UNAVAILABLE"
+    );
+
+    proxy.restore();
+    let ready = eventually(Duration::from_secs(15), || async {
+        (readyz(&facade).await == 200).then_some(())
+    })
+    .await;
+    assert!(ready.is_some(), "ready again once the store is back");
+    let (status, answer) = push_order(&facade, &order_push("DOWN-1", "SUCCESS")).await;
+    assert_eq!(status, 200, "{answer}");
+    let kept = numbers_and_ids(order_stream(facade.channel(), 0).await.expect("watch")).await;
+    assert_eq!(
+        kept.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
+        ["UP-1", "DOWN-1"]
+    );
+}
+
+async fn readyz(facade: &Facade) -> u16 {
+    reqwest::get(format!("http://{}/readyz", facade.http_addr))
+        .await
+        .map_or(0, |response| response.status().as_u16())
 }

@@ -12,16 +12,6 @@ use qlink_facade::{
     store::{self, Appended, EventKind, NewPush, Store, StoreConfig},
 };
 
-/// A store of each engine the machine has, with a guard that removes it.
-async fn engines(test: &str) -> Vec<(StoreConfig, Option<ScratchDb>)> {
-    let db = ScratchDb::new(test);
-    let mut engines = vec![(db.store(), Some(db))];
-    if let Some(url) = fresh_postgres(test).await {
-        engines.push((postgres_store(&url), None));
-    }
-    engines
-}
-
 async fn open(config: &StoreConfig) -> Arc<dyn Store> {
     store::open(config, "suite").await.expect("open the store")
 }

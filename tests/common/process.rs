@@ -9,7 +9,12 @@ use std::{
     time::Duration,
 };
 
-use qlink_facade::proto::warehouse_service_client::WarehouseServiceClient;
+use std::path::Path;
+
+use qlink_facade::{
+    demo::{DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY, DEMO_QIANYI_TENANT},
+    proto::warehouse_service_client::WarehouseServiceClient,
+};
 
 pub struct Running {
     child: Child,
@@ -101,4 +106,38 @@ pub async fn client(port: u16) -> WarehouseServiceClient<tonic::transport::Chann
     WarehouseServiceClient::connect(format!("http://127.0.0.1:{port}"))
         .await
         .expect("connect")
+}
+
+/// A config with the demo Qianyi tenant's push settings (its warehouse is
+/// never called) on `store_url`.
+pub fn push_receiver_config(
+    dir: &Path,
+    grpc: u16,
+    http: u16,
+    store_url: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("facade.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[server]
+grpc_addr = "127.0.0.1:{grpc}"
+http_addr = "127.0.0.1:{http}"
+
+[store]
+url = "{store_url}"
+
+[[tenant]]
+id = "{DEMO_QIANYI_TENANT}"
+protocol = "qianyi"
+base_url = "http://127.0.0.1:1/qianyi"
+access_id = "unused"
+secret_key = "unused"
+push = {{ extra_type = "{DEMO_PUSH_EXTRA_TYPE}", access_id = "{DEMO_PUSH_ACCESS_ID}", secret_key = "{DEMO_PUSH_SECRET_KEY}" }}
+"#
+        ),
+    )
+    .expect("write config");
+    path
 }

@@ -35,23 +35,66 @@ pub async fn push_to(
     content: &str,
     secret: &str,
 ) -> (u16, Value) {
-    qlink_facade::upstream::install_crypto_provider();
-    let body = json!({
+    let body = signed_push(method, content, secret);
+    send_push(&reqwest::Client::new(), facade.http_addr, path, body)
+        .await
+        .expect("push")
+}
+
+/// The body of a push signed with `secret`, as the spec's section 12 says.
+pub fn signed_push(method: &str, content: &str, secret: &str) -> String {
+    json!({
         "accessId": DEMO_PUSH_ACCESS_ID,
         "method": method,
         "content": content,
         "sign": qianyi_sign(DEMO_PUSH_ACCESS_ID, content, secret),
-    });
-    let response = reqwest::Client::new()
-        .post(format!("http://{}{path}", facade.http_addr))
+    })
+    .to_string()
+}
+
+/// POSTs a push body to the HTTP listener at `http_addr`; (HTTP status,
+/// answer), or why it could not be sent.
+pub async fn send_push(
+    client: &reqwest::Client,
+    http_addr: std::net::SocketAddr,
+    path: &str,
+    body: String,
+) -> Result<(u16, Value), String> {
+    qlink_facade::upstream::install_crypto_provider();
+    let response = client
+        .post(format!("http://{http_addr}{path}"))
         .header("content-type", "application/json")
-        .body(body.to_string())
+        .body(body)
         .send()
         .await
-        .expect("push");
+        .map_err(|err| err.to_string())?;
     let status = response.status().as_u16();
-    let text = response.text().await.expect("answer");
-    (status, serde_json::from_str(&text).expect("json answer"))
+    let text = response.text().await.map_err(|err| err.to_string())?;
+    let answer = serde_json::from_str(&text).map_err(|err| format!("{err}: {text}"))?;
+    Ok((status, answer))
+}
+
+/// `ORDER_PUSH`'s content for `orderNumber` `number` and `status`.
+pub fn order_push(number: &str, status: &str) -> String {
+    ORDER_PUSH
+        .replace("DA250117100074", number)
+        .replace(r#""status":"SUCCESS""#, &format!(r#""status":"{status}""#))
+}
+
+/// A tenant's order events after `after`, as they come.
+pub async fn order_stream(
+    channel: tonic::transport::Channel,
+    after: u64,
+) -> Result<tonic::Streaming<qlink_facade::proto::WatchOrderEventsResponse>, tonic::Status> {
+    qlink_facade::proto::order_service_client::OrderServiceClient::new(channel)
+        .watch_order_events(req(
+            QIANYI,
+            WatchOrderEventsRequest {
+                after_event_id: after,
+            },
+        ))
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 /// Pushes an order's status (`pushOrderInfo`), signed with the demo secret.
@@ -110,7 +153,7 @@ pub async fn watched_asns(facade: &Facade) -> Vec<(u64, String)> {
 }
 
 /// What `stream` yields until it is quiet for a moment.
-async fn drain<M, T>(
+pub async fn drain<M, T>(
     mut stream: impl Stream<Item = Result<M, tonic::Status>> + Unpin,
     seen: impl Fn(M) -> T,
 ) -> Vec<T> {

@@ -1,0 +1,103 @@
+//! An acknowledged push survives a crash: the real binary is killed with
+//! SIGKILL while twenty senders push, and after a restart on the same store
+//! every push that was answered `success:true` is there, exactly once.
+
+mod common;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::{
+    process::{Running, free_port, push_receiver_config},
+    push::{ScratchDb, drain, odo_path, order_push, order_stream, send_push, signed_push},
+};
+use qlink_facade::demo::DEMO_PUSH_SECRET_KEY;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
+    qlink_facade::upstream::install_crypto_provider();
+    let dir = std::env::temp_dir().join(format!("qlink-facade-crash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = ScratchDb::new("crash");
+    let store_url = format!("sqlite://{}", db.0.display());
+    let (grpc, http) = (free_port(), free_port());
+    let config = push_receiver_config(&dir, grpc, http, &store_url);
+    let config_arg = config.to_string_lossy().into_owned();
+    let env = [("RUST_LOG", "info")];
+    let mut facade = Running::start(&["--config", &config_arg], &env);
+    facade.wait_for("qlink-facade ready");
+    let http_addr = format!("127.0.0.1:{http}").parse().expect("addr");
+
+    // number -> answered success:true
+    let acknowledged = Arc::new(Mutex::new(HashMap::new()));
+    let senders: Vec<_> = (0..20)
+        .map(|sender| {
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for n in 0..50 {
+                    let number = format!("K{sender:02}-{n:02}");
+                    let body = signed_push(
+                        "pushOrderInfo",
+                        &order_push(&number, "SUCCESS"),
+                        DEMO_PUSH_SECRET_KEY,
+                    );
+                    match send_push(&client, http_addr, &odo_path(), body).await {
+                        Ok((200, answer)) if answer["success"] == true => {
+                            acknowledged.lock().expect("lock").insert(number, true);
+                        }
+                        // The facade is gone: this push was not acknowledged.
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill it in the middle of the pushing.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().expect("lock").len() < 300 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    facade.kill();
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    let acknowledged: Vec<String> = acknowledged.lock().expect("lock").keys().cloned().collect();
+    assert!(
+        acknowledged.len() >= 300 && acknowledged.len() < 1000,
+        "killed mid-way: {} acknowledged",
+        acknowledged.len()
+    );
+
+    let mut restarted = Running::start(&["--config", &config_arg], &env);
+    restarted.wait_for("qlink-facade ready");
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let kept = drain(order_stream(channel, 0).await.expect("watch"), |event| {
+        event.order_number
+    })
+    .await;
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for number in &kept {
+        *counts.entry(number).or_default() += 1;
+    }
+    for number in &acknowledged {
+        assert_eq!(
+            counts.get(number.as_str()),
+            Some(&1),
+            "{number} was acknowledged, so it is kept exactly once"
+        );
+    }
+    assert!(
+        counts.values().all(|count| *count == 1),
+        "no push kept twice"
+    );
+    restarted.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
