@@ -44,6 +44,9 @@ enum Command {
     /// Runs only the warehouse simulator (both protocols), for other teams'
     /// clients and tests.
     Simulate(SimulateArgs),
+    /// Asks a running facade's gRPC health service; exits 0 when it is
+    /// SERVING, 1 otherwise (for container health checks).
+    Health(crate::probe::HealthArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -93,6 +96,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
             let _telemetry = telemetry::init(&Default::default());
             simulate(args).await
         }
+        Some(Command::Health(ref args)) => Ok(crate::probe::run(args).await?),
         None => serve(cli).await,
     }
 }

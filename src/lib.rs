@@ -23,6 +23,7 @@ pub mod demo;
 pub mod domain;
 pub mod metrics;
 pub mod middleware;
+pub mod probe;
 pub mod push;
 pub mod server;
 pub mod simulator;
