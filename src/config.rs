@@ -831,6 +831,18 @@ secret_key = "${ACME_EU_SECRET}"
     }
 
     #[test]
+    fn the_kubernetes_configs_load() {
+        for text in [
+            include_str!("../deploy/k8s/base/qlink-facade.toml"),
+            include_str!("../deploy/k8s/overlays/dev/qlink-facade.toml"),
+        ] {
+            let config = Config::from_toml(text, &|name| Some(format!("value-of-{name}"))).unwrap();
+            assert_eq!(config.server.grpc_addr.to_string(), "0.0.0.0:50051");
+            assert!(matches!(config.store.location, StoreLocation::Sqlite(_)));
+        }
+    }
+
+    #[test]
     fn no_tenants_is_an_error() {
         assert!(matches!(
             Config::from_toml("", &env),
