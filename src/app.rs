@@ -16,12 +16,14 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
     admin::{self, AdminState},
+    api::FacadeApi,
     config::Config,
     metrics::Metrics,
     push::webhook::Webhooks,
     server::{self, ServeError},
     store::{self, Store, StoreError},
     tenant::{BuildError, TenantRegistry},
+    writes::Writes,
 };
 
 /// How often the store's health is checked (a heartbeat committed).
@@ -44,6 +46,7 @@ pub struct App {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
     tenants: Arc<TenantRegistry>,
+    writes: Writes,
     /// Whether the last health check committed; `/readyz` needs it.
     store_up: Arc<AtomicBool>,
     background: Background,
@@ -52,9 +55,11 @@ pub struct App {
 impl App {
     /// Opens the store (creating and migrating it) and builds every tenant.
     pub async fn open(config: &Config, metrics: Arc<Metrics>) -> Result<Self, StartError> {
-        let store = store::open(&config.store, &store::replica_name()).await?;
+        let replica = store::replica_name();
+        let store = store::open(&config.store, &replica).await?;
         tracing::info!(store = store.describe(), "store open");
         let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
+        let writes = Writes::new(store.clone(), metrics.clone(), &replica, &config.store);
         // Up until a health check says otherwise: it has just opened.
         let store_up = Arc::new(AtomicBool::new(true));
         metrics.set_store_up(true);
@@ -69,11 +74,13 @@ impl App {
                 config.store.push_retention,
                 metrics.clone(),
             )),
+            tokio::spawn(writes.clone().reconcile_abandoned(tenants.clone())),
         ]);
         Ok(Self {
             metrics,
             store,
             tenants,
+            writes,
             store_up,
             background,
         })
@@ -122,16 +129,15 @@ impl App {
                 }
             });
         }
-        let result = server::serve(
-            grpc,
+        let api = FacadeApi::new(
             self.tenants.clone(),
             self.store.clone(),
-            self.metrics.clone(),
-            async move {
-                shutdown.await;
-                ready.store(false, Ordering::Relaxed);
-            },
-        )
+            self.writes.clone(),
+        );
+        let result = server::serve(grpc, api, self.metrics.clone(), async move {
+            shutdown.await;
+            ready.store(false, Ordering::Relaxed);
+        })
         .await;
         drop(self.background);
         result

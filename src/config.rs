@@ -100,6 +100,9 @@ pub struct TenantConfig {
     pub protocol: ProtocolConfig,
     /// Push webhooks this tenant receives.
     pub push: Option<PushConfig>,
+    /// Whether CreateOrder / CreateAsn are exactly-once (the default): off
+    /// only for a warehouse that refuses a repeated number itself.
+    pub exactly_once_writes: bool,
 }
 
 /// `rate_limit = { per_second, burst }`; burst defaults to per_second.
@@ -155,6 +158,8 @@ struct RawConfig {
 struct RawStore {
     url: Option<String>,
     push_retention: Option<String>,
+    write_window: Option<String>,
+    reconcile_after: Option<String>,
     max_connections: Option<u32>,
 }
 
@@ -200,6 +205,7 @@ struct RawTenant {
     tokens: Option<Vec<String>>,
     timeout_ms: Option<u64>,
     push: Option<RawPush>,
+    exactly_once_writes: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +314,12 @@ fn store_config(
     }
     if let Some(text) = raw.push_retention {
         store.push_retention = duration("push_retention", &text)?;
+    }
+    if let Some(text) = raw.write_window {
+        store.write_window = duration("write_window", &text)?;
+    }
+    if let Some(text) = raw.reconcile_after {
+        store.reconcile_after = duration("reconcile_after", &text)?;
     }
     if let Some(connections) = raw.max_connections {
         if connections == 0 {
@@ -635,6 +647,7 @@ impl TenantConfig {
             },
             protocol,
             push,
+            exactly_once_writes: raw.exactly_once_writes.unwrap_or(true),
         })
     }
 
@@ -780,6 +793,13 @@ secret_key = "${ACME_EU_SECRET}"
             config.store.push_retention,
             Duration::from_secs(7 * 24 * 3600)
         );
+        assert_eq!(config.store.write_window, Duration::from_secs(24 * 3600));
+        assert!(
+            config
+                .tenants
+                .iter()
+                .all(|tenant| tenant.exactly_once_writes)
+        );
     }
 
     #[test]
@@ -788,18 +808,20 @@ secret_key = "${ACME_EU_SECRET}"
         let with = |store: &str| format!("[store]\n{store}\n{tenant}");
         let env = |name: &str| (name == "PGPASSWORD").then(|| "hunter2".to_owned());
         let config = Config::from_toml(
-            &with("url = \"postgres://facade:${PGPASSWORD}@db:5432/qlink\"\npush_retention = \"36h\"\nmax_connections = 4"),
+            &with("url = \"postgres://facade:${PGPASSWORD}@db:5432/qlink\"\npush_retention = \"36h\"\nwrite_window = \"2h\"\nmax_connections = 4"),
             &env,
         )
         .unwrap();
         assert!(matches!(config.store.location, StoreLocation::Postgres(_)));
         assert_eq!(config.store.push_retention, Duration::from_secs(36 * 3600));
+        assert_eq!(config.store.write_window, Duration::from_secs(2 * 3600));
         assert_eq!(config.store.max_connections, 4);
         assert!(!format!("{config:?}").contains("hunter2"));
         for (store, words) in [
             ("url = \"mysql://root:hunter2@db/q\"", "[store] url"),
             ("push_retention = \"soon\"", "[store] push_retention"),
             ("push_retention = \"10ms\"", "at least 1s"),
+            ("write_window = \"forever\"", "[store] write_window"),
             ("max_connections = 0", "[store] max_connections"),
         ] {
             let err = Config::from_toml(&with(store), &env)

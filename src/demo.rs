@@ -42,6 +42,7 @@ pub fn demo_config(
             tokens: Vec::new(),
             policy: UpstreamPolicy::default(),
             push: None,
+            exactly_once_writes: true,
             protocol: ProtocolConfig::Qlink(QlinkCredentials {
                 app_key: account.app_key.clone(),
                 app_secret: SecretString::from(account.app_secret.clone()),
@@ -67,6 +68,7 @@ pub fn demo_config(
                 access_id: DEMO_PUSH_ACCESS_ID.to_owned(),
                 secret_key: SecretString::from(DEMO_PUSH_SECRET_KEY.to_owned()),
             }),
+            exactly_once_writes: true,
             protocol: ProtocolConfig::Qianyi(QianyiCredentials {
                 access_id: account.access_id.clone(),
                 secret_key: SecretString::from(account.secret_key.clone()),

@@ -77,6 +77,23 @@ pub struct Metrics {
     pushes: Family<PushLabels, Counter>,
     store_up: Gauge,
     events_pruned: Counter,
+    write_replays: Family<WriteLabels, Counter>,
+    write_conflicts: Family<WriteLabels, Counter>,
+    write_waits: Family<WriteLabels, Counter>,
+    write_reconciliations: Family<ReconciliationLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WriteLabels {
+    tenant: String,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReconciliationLabels {
+    tenant: String,
+    kind: &'static str,
+    outcome: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -162,10 +179,38 @@ impl Metrics {
             "Push events removed by retention",
             events_pruned.clone(),
         );
+        let write_replays = Family::default();
+        registry.register(
+            "write_replays",
+            "Repeated CreateOrder / CreateAsn calls answered from the store, by tenant and kind (order, asn)",
+            write_replays.clone(),
+        );
+        let write_conflicts = Family::default();
+        registry.register(
+            "write_conflicts",
+            "CreateOrder / CreateAsn calls refused because their number was used for other content",
+            write_conflicts.clone(),
+        );
+        let write_waits = Family::default();
+        registry.register(
+            "write_waits",
+            "CreateOrder / CreateAsn calls that waited for an in-flight call with the same number",
+            write_waits.clone(),
+        );
+        let write_reconciliations = Family::default();
+        registry.register(
+            "write_reconciliations",
+            "Writes whose outcome was unknown, looked up at the warehouse, by outcome (found, not_found, failed)",
+            write_reconciliations.clone(),
+        );
         Self {
             pushes,
             store_up,
             events_pruned,
+            write_replays,
+            write_conflicts,
+            write_waits,
+            write_reconciliations,
             registry,
             requests,
             request_seconds,
@@ -287,5 +332,40 @@ impl Metrics {
 
     pub fn record_pruned(&self, events: u64) {
         self.events_pruned.inc_by(events);
+    }
+
+    pub fn record_write_replay(&self, tenant: &str, kind: &'static str) {
+        self.write_replays
+            .get_or_create(&write_labels(tenant, kind))
+            .inc();
+    }
+
+    pub fn record_write_conflict(&self, tenant: &str, kind: &'static str) {
+        self.write_conflicts
+            .get_or_create(&write_labels(tenant, kind))
+            .inc();
+    }
+
+    pub fn record_write_wait(&self, tenant: &str, kind: &'static str) {
+        self.write_waits
+            .get_or_create(&write_labels(tenant, kind))
+            .inc();
+    }
+
+    pub fn record_reconciliation(&self, tenant: &str, kind: &'static str, outcome: &'static str) {
+        self.write_reconciliations
+            .get_or_create(&ReconciliationLabels {
+                tenant: tenant.to_owned(),
+                kind,
+                outcome,
+            })
+            .inc();
+    }
+}
+
+fn write_labels(tenant: &str, kind: &'static str) -> WriteLabels {
+    WriteLabels {
+        tenant: tenant.to_owned(),
+        kind,
     }
 }

@@ -23,8 +23,6 @@ use crate::{
         inventory_service_server::InventoryServiceServer, order_service_server::OrderServiceServer,
         sku_service_server::SkuServiceServer, warehouse_service_server::WarehouseServiceServer,
     },
-    store::Store,
-    tenant::TenantRegistry,
 };
 
 /// The server could not start or stopped on an error.
@@ -40,13 +38,11 @@ pub enum ServeError {
 /// in-flight calls.
 pub async fn serve(
     listener: TcpListener,
-    tenants: Arc<TenantRegistry>,
-    store: Arc<dyn Store>,
+    api: FacadeApi,
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let call_layer = GrpcCallLayer::new(metrics, tenants.ids(), served_rpcs());
-    let api = FacadeApi::new(tenants, store);
+    let call_layer = GrpcCallLayer::new(metrics, api.tenant_ids(), served_rpcs());
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

@@ -23,6 +23,11 @@ impl Tenant {
     pub fn receives_pushes(&self) -> bool {
         self.config.push.is_some()
     }
+
+    /// Whether the tenant's CreateOrder and CreateAsn are exactly-once.
+    pub fn exactly_once_writes(&self) -> bool {
+        self.config.exactly_once_writes
+    }
 }
 
 impl std::fmt::Debug for Tenant {
@@ -131,6 +136,11 @@ impl TenantRegistry {
             return Err(TenantError::BadToken(tenant_id.to_owned()));
         }
         Ok(tenant.clone())
+    }
+
+    /// The tenant with `id`, with no token check: for the facade's own work.
+    pub fn get(&self, id: &str) -> Option<Arc<Tenant>> {
+        self.by_id.get(id).cloned()
     }
 
     /// The tenants that receive pushes, for the webhooks.

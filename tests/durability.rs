@@ -101,3 +101,100 @@ async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
     restarted.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_in_flight_when_the_facade_is_killed_is_reconciled_not_sent_again() {
+    qlink_facade::upstream::install_crypto_provider();
+    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
+        common::test_simulator_config(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("simulator");
+    // The warehouse takes the order; its reply is held until long after.
+    let lossy = common::lossy::LossyUpstream::start(simulator.addr()).await;
+    lossy.lose(
+        "createOrder",
+        1,
+        common::lossy::Loss::Hold(Duration::from_secs(60)),
+    );
+    let dir = std::env::temp_dir().join(format!("qlink-facade-killed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = ScratchDb::new("killed-mid-call");
+    let grpc = free_port();
+    let config = dir.join("facade.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+grpc_addr = "127.0.0.1:{grpc}"
+http_addr = "127.0.0.1:0"
+
+[store]
+url = "sqlite://{store}"
+
+[[tenant]]
+id = "q"
+protocol = "qlink"
+base_url = "{base_url}"
+app_key = "demo-app-key"
+app_secret = "demo-app-secret"
+warehouse_key = "demo-warehouse-key"
+"#,
+            store = db.0.display(),
+            base_url = lossy.qlink_base_url(),
+        ),
+    )
+    .expect("write config");
+    let config_arg = config.to_string_lossy().into_owned();
+    let env = [("RUST_LOG", "info")];
+    let mut facade = Running::start(&["--config", &config_arg], &env);
+    facade.wait_for("qlink-facade ready");
+    let uri = format!("http://127.0.0.1:{grpc}");
+    let create = |timeout: Duration| {
+        let uri = uri.clone();
+        async move {
+            let mut client =
+                qlink_facade::proto::order_service_client::OrderServiceClient::connect(uri)
+                    .await
+                    .expect("connect");
+            let mut request = common::req("q", common::order("KILLED-1", "TU01", "SIM-SKU-00001"));
+            request.set_timeout(timeout);
+            client
+                .create_order(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let in_flight = tokio::spawn(create(Duration::from_secs(30)));
+    let reached = common::eventually(Duration::from_secs(10), || async {
+        simulator
+            .requests()
+            .iter()
+            .any(|request| request.operation == "createOrder")
+            .then_some(())
+    })
+    .await;
+    assert!(reached.is_some(), "the order reached the warehouse");
+    facade.kill();
+    assert!(
+        in_flight.await.expect("task").is_err(),
+        "the caller heard nothing"
+    );
+
+    let mut restarted = Running::start(&["--config", &config_arg], &env);
+    restarted.wait_for("qlink-facade ready");
+    let created = create(Duration::from_secs(30))
+        .await
+        .expect("the retry finds the order at the warehouse");
+    assert_eq!(created.order_number, "KILLED-1");
+    let creates = simulator
+        .requests()
+        .iter()
+        .filter(|request| request.operation == "createOrder")
+        .count();
+    assert_eq!(creates, 1, "the order was not sent again");
+    restarted.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

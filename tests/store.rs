@@ -379,3 +379,287 @@ async fn a_store_that_cannot_be_opened_names_it_without_its_password() {
         .expect_err("a file is in the way");
     assert!(err.to_string().contains("store.db"), "{err}");
 }
+
+/// Applies to `url` every migration of `engine` but the newest: a database
+/// as the previous release left it.
+async fn migrate_to_the_previous_set(engine: &str, url: &str) {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(engine);
+    let mut files: Vec<_> = std::fs::read_dir(&source)
+        .expect("migrations")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "a previous set exists");
+    let previous = std::env::temp_dir().join(format!(
+        "qlink-facade-previous-migrations-{engine}-{:016x}",
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&previous).expect("dir");
+    for file in &files[..files.len() - 1] {
+        std::fs::copy(file, previous.join(file.file_name().expect("name"))).expect("copy");
+    }
+    let migrator = sqlx::migrate::Migrator::new(previous.as_path())
+        .await
+        .expect("the previous set");
+    // An event as the previous release kept it.
+    const SEQUENCE: &str = "INSERT INTO push_sequences (tenant, last_id) VALUES ('t', 41)";
+    const EVENT: &str = "INSERT INTO push_events
+        (tenant, kind, id, number, batch_no, fingerprint, received_at_ms, content)
+        VALUES ('t', 'order', 41, 'OLD-1', '', $1, 1744098883894, '{\"orderNumber\":\"OLD-1\"}')";
+    if engine == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        migrator.run(&pool).await.expect("apply the previous set");
+        sqlx::query(SEQUENCE)
+            .execute(&pool)
+            .await
+            .expect("a sequence");
+        sqlx::query(EVENT)
+            .bind(&[0u8][..])
+            .execute(&pool)
+            .await
+            .expect("an old event");
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        migrator.run(&pool).await.expect("apply the previous set");
+        sqlx::query(SEQUENCE)
+            .execute(&pool)
+            .await
+            .expect("a sequence");
+        sqlx::query(EVENT)
+            .bind(&[0u8][..])
+            .execute(&pool)
+            .await
+            .expect("an old event");
+        pool.close().await;
+    }
+    let _ = std::fs::remove_dir_all(&previous);
+}
+
+#[tokio::test]
+async fn a_database_made_by_the_previous_migrations_upgrades_and_keeps_its_events() {
+    for (config, guard) in engines("store-upgrade").await {
+        let (engine, url) = match &guard {
+            Some(db) => ("sqlite", format!("sqlite://{}?mode=rwc", db.0.display())),
+            None => {
+                let qlink_facade::store::StoreLocation::Postgres(url) = &config.location else {
+                    unreachable!("engines gives SQLite files or PostgreSQL URLs")
+                };
+                (
+                    "postgres",
+                    secrecy::ExposeSecret::expose_secret(url).to_owned(),
+                )
+            }
+        };
+        migrate_to_the_previous_set(engine, &url).await;
+        let store = open(&config).await;
+        let events = store
+            .events_after("t", EventKind::Order, 0, 10)
+            .await
+            .expect("read");
+        assert_eq!(events.len(), 1, "{engine}");
+        assert_eq!(events[0].id, 41);
+        assert_eq!(events[0].content, r#"{"orderNumber":"OLD-1"}"#);
+        let next = kept(
+            store
+                .append_push(push("t", EventKind::Order, "NEW-1", "", "x"))
+                .await
+                .expect("append"),
+        );
+        assert_eq!(next, 42, "ids continue after the old ones");
+        // What the newest migrations added works too.
+        let claim = store::NewClaim {
+            key: store::WriteKey {
+                tenant: Arc::from("t"),
+                kind: store::WriteKind::Order,
+                number: "W-1".to_owned(),
+            },
+            fingerprint: [7; 32],
+            warehouse_code: "TU01".to_owned(),
+            owner: "suite/1".to_owned(),
+            lease: Duration::from_secs(10),
+        };
+        assert_eq!(
+            store.claim_write(claim).await.expect("claim"),
+            store::Claim::Owned
+        );
+    }
+}
+
+fn claim(number: &str, owner: &str, fingerprint: u8, lease: Duration) -> store::NewClaim {
+    store::NewClaim {
+        key: write_key(number),
+        fingerprint: [fingerprint; 32],
+        warehouse_code: "TU01".to_owned(),
+        owner: owner.to_owned(),
+        lease,
+    }
+}
+
+fn write_key(number: &str) -> store::WriteKey {
+    store::WriteKey {
+        tenant: Arc::from("t"),
+        kind: store::WriteKind::Order,
+        number: number.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_write_key_is_claimed_once_and_only_its_owner_settles_it() {
+    use store::{Claim, Settle};
+    for (config, _guard) in engines("store-claims").await {
+        let (a, b) = (open(&config).await, open(&config).await);
+        let lease = Duration::from_secs(10);
+        // Two processes at once: one owns it, the other sees it in flight.
+        let (first, second) = tokio::join!(
+            a.claim_write(claim("W-1", "a/1", 1, lease)),
+            b.claim_write(claim("W-1", "b/1", 1, lease))
+        );
+        let (first, second) = (first.expect("a"), second.expect("b"));
+        let (owner, other) = if first == Claim::Owned {
+            (("a/1", &a), second)
+        } else {
+            (("b/1", &b), first)
+        };
+        assert_eq!(
+            other,
+            Claim::InFlight {
+                fingerprint: [1; 32]
+            },
+            "{}",
+            a.describe()
+        );
+        let stranger = if owner.0 == "a/1" { "b/1" } else { "a/1" };
+        assert!(
+            !owner
+                .1
+                .settle_write(&write_key("W-1"), stranger, Settle::Released)
+                .await
+                .expect("settle"),
+            "only the owner settles"
+        );
+        assert!(
+            owner
+                .1
+                .settle_write(&write_key("W-1"), owner.0, Settle::Released)
+                .await
+                .expect("settle")
+        );
+        assert_eq!(
+            a.write_record(&write_key("W-1")).await.expect("read"),
+            None,
+            "released"
+        );
+
+        // Succeeded: replayed with its answer, and a stranger cannot touch it.
+        assert_eq!(
+            a.claim_write(claim("W-2", "a/2", 2, lease))
+                .await
+                .expect("claim"),
+            Claim::Owned
+        );
+        let expires_at_ms = store::millis(std::time::SystemTime::now()) + 60_000;
+        let success = Settle::Succeeded {
+            fingerprint: [2; 32],
+            answer: "{\"n\":1}".to_owned(),
+            expires_at_ms,
+        };
+        assert!(
+            !b.settle_write(&write_key("W-2"), "b/x", success.clone())
+                .await
+                .expect("settle")
+        );
+        assert!(
+            a.settle_write(&write_key("W-2"), "a/2", success)
+                .await
+                .expect("settle")
+        );
+        assert_eq!(
+            b.claim_write(claim("W-2", "b/2", 3, lease))
+                .await
+                .expect("claim"),
+            Claim::Succeeded {
+                fingerprint: [2; 32],
+                answer: "{\"n\":1}".to_owned()
+            }
+        );
+
+        // A claim whose holder went away, and an unknown outcome: taken over
+        // for reconciliation, with the attempt's fingerprint.
+        assert_eq!(
+            a.claim_write(claim("W-3", "a/3", 4, Duration::from_millis(1)))
+                .await
+                .expect("claim"),
+            Claim::Owned
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            b.claim_write(claim("W-3", "b/3", 5, lease))
+                .await
+                .expect("claim"),
+            Claim::Reconcile {
+                fingerprint: [4; 32],
+                warehouse_code: "TU01".to_owned()
+            }
+        );
+        assert!(
+            !a.settle_write(
+                &write_key("W-3"),
+                "a/3",
+                Settle::Unknown {
+                    fingerprint: [4; 32]
+                }
+            )
+            .await
+            .expect("settle"),
+            "the old holder lost it"
+        );
+        assert!(
+            b.settle_write(
+                &write_key("W-3"),
+                "b/3",
+                Settle::Unknown {
+                    fingerprint: [5; 32]
+                }
+            )
+            .await
+            .expect("settle")
+        );
+        let now = store::millis(std::time::SystemTime::now());
+        let abandoned = a
+            .abandoned_writes(now, now + 1, 10)
+            .await
+            .expect("abandoned");
+        assert_eq!(
+            abandoned
+                .iter()
+                .map(|record| record.key.number.as_str())
+                .collect::<Vec<_>>(),
+            ["W-3"]
+        );
+        let taken = a
+            .take_over_write(&write_key("W-3"), "a/4", now + 10_000)
+            .await
+            .expect("take over")
+            .expect("it was unknown");
+        assert_eq!(taken.fingerprint, [5; 32]);
+        assert_eq!(
+            a.take_over_write(&write_key("W-3"), "b/4", now + 10_000)
+                .await
+                .expect("take over"),
+            None,
+            "held now"
+        );
+
+        // Past its window a success is pruned and the number is free again.
+        assert_eq!(a.prune_writes(expires_at_ms + 1).await.expect("prune"), 1);
+        assert_eq!(
+            a.claim_write(claim("W-2", "a/5", 6, lease))
+                .await
+                .expect("claim"),
+            Claim::Owned
+        );
+    }
+}

@@ -16,9 +16,7 @@ impl AsnService for FacadeApi {
     ) -> Result<Response<proto::CreateAsnResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let asn = NewAsn::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = within(deadline, tenant.backend.create_asn(asn))
-            .await
-            .map_err(|err| status(err.into()))?;
+        let created = self.create(&tenant, asn, deadline).await?;
         Ok(Response::new(proto::CreateAsnResponse {
             asn_number: created.asn_number,
             wms_asn_number: created.wms_asn_number,

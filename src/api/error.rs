@@ -9,6 +9,7 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 use crate::{
     tenant::TenantError,
     upstream::{UpstreamError, UpstreamErrorKind},
+    writes::WriteError,
 };
 
 /// The `domain` of the `google.rpc.ErrorInfo` details the facade sends.
@@ -23,6 +24,8 @@ pub enum ApiError {
     Invalid(#[from] Violations),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// Field violations found while validating a request.
@@ -98,7 +101,32 @@ impl From<ApiError> for Status {
                         .collect::<Vec<_>>(),
                 ),
             ),
-            ApiError::Upstream(err) => upstream_status(err, message),
+            ApiError::Upstream(err) | ApiError::Write(WriteError::Upstream(err)) => {
+                upstream_status(err, message)
+            }
+            ApiError::Write(WriteError::Conflict {
+                tenant,
+                field,
+                number,
+                ..
+            }) => Status::with_error_details(
+                Code::AlreadyExists,
+                message,
+                ErrorDetails::with_error_info(
+                    "NUMBER_ALREADY_USED",
+                    ERROR_DOMAIN,
+                    HashMap::from([
+                        ("tenant".to_owned(), tenant.to_string()),
+                        (field.to_owned(), number),
+                        (
+                            "reason".to_owned(),
+                            "the number was already used for different content".to_owned(),
+                        ),
+                    ]),
+                ),
+            ),
+            ApiError::Write(WriteError::Store { .. }) => Status::unavailable(message),
+            ApiError::Write(WriteError::StillInFlight { .. }) => Status::deadline_exceeded(message),
         }
     }
 }

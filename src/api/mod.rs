@@ -23,22 +23,53 @@ use crate::{
     middleware::{DEFAULT_CALL_DEADLINE, deadline},
     store::Store,
     tenant::{Tenant, TenantError, TenantRegistry},
+    writes::{WriteRequest, Writes},
 };
 
 /// The metadata key naming the tenant of a call.
 pub const TENANT_METADATA: &str = "x-tenant-id";
 
-/// Implements every service of the API over the tenants' backends and the
-/// store their pushes are kept in.
+/// Implements every service of the API over the tenants' backends, the
+/// store their pushes are kept in, and the exactly-once writes.
 #[derive(Debug, Clone)]
 pub struct FacadeApi {
     tenants: Arc<TenantRegistry>,
     store: Arc<dyn Store>,
+    writes: Writes,
 }
 
 impl FacadeApi {
-    pub fn new(tenants: Arc<TenantRegistry>, store: Arc<dyn Store>) -> Self {
-        Self { tenants, store }
+    pub fn new(tenants: Arc<TenantRegistry>, store: Arc<dyn Store>, writes: Writes) -> Self {
+        Self {
+            tenants,
+            store,
+            writes,
+        }
+    }
+
+    /// The configured tenants' ids, for the call layer's labels.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        self.tenants.ids()
+    }
+
+    /// Creates an order or ASN: exactly once per number (see `writes`),
+    /// unless the tenant turned that off.
+    async fn create<W: WriteRequest>(
+        &self,
+        tenant: &Tenant,
+        request: W,
+        deadline: Instant,
+    ) -> Result<W::Created, Status> {
+        if tenant.exactly_once_writes() {
+            self.writes
+                .create(&tenant.id, &tenant.backend, request, deadline)
+                .await
+                .map_err(|err| status(err.into()))
+        } else {
+            within(deadline, request.send(tenant.backend.clone()))
+                .await
+                .map_err(|err| status(err.into()))
+        }
     }
 
     /// The tenant and deadline of a call: before anything else happens.
@@ -92,6 +123,10 @@ fn status(err: ApiError) -> Status {
         }
         ApiError::Tenant(tenant) => tracing::info!(error = %tenant, "call refused"),
         ApiError::Invalid(_) => tracing::debug!(error = %err, "invalid request"),
+        ApiError::Write(crate::writes::WriteError::Upstream(upstream)) => {
+            tracing::warn!(tenant = %upstream.tenant, operation = upstream.operation, error = %upstream.kind, "upstream call failed");
+        }
+        ApiError::Write(write) => tracing::warn!(error = %write, "write refused"),
     }
     Status::from(err)
 }

@@ -16,9 +16,7 @@ impl OrderService for FacadeApi {
     ) -> Result<Response<proto::CreateOrderResponse>, Status> {
         let (tenant, deadline) = self.begin(&request).map_err(status)?;
         let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = within(deadline, tenant.backend.create_order(order))
-            .await
-            .map_err(|err| status(err.into()))?;
+        let created = self.create(&tenant, order, deadline).await?;
         Ok(Response::new(proto::CreateOrderResponse {
             warehouse_order_number: created.warehouse_order_number,
             order_number: created.order_number,

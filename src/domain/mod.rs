@@ -31,13 +31,14 @@ pub struct Channel {
 }
 
 /// How a parcel gets its label.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Package {
     /// The warehouse buys the label on the chosen channel.
     Normal,
     /// The caller supplies the tracking number and the label PDF.
     SelfShipped {
         tracking_number: String,
+        #[serde(serialize_with = "fingerprint::digest")]
         label_pdf: Vec<u8>,
     },
 }
@@ -60,14 +61,15 @@ impl std::fmt::Debug for Package {
 }
 
 /// Cash on delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Cod {
+    #[serde(serialize_with = "fingerprint::decimal")]
     pub amount: Decimal,
     pub currency: String,
 }
 
 /// A validated new outbound order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewOrder {
     pub order_number: String,
     pub online_order_id: String,
@@ -75,6 +77,7 @@ pub struct NewOrder {
     pub warehouse_code: String,
     pub logistics_code: String,
     pub platform: String,
+    #[serde(serialize_with = "fingerprint::decimal")]
     pub freight: Decimal,
     pub receiver: Receiver,
     pub items: Vec<OrderItem>,
@@ -84,16 +87,18 @@ pub struct NewOrder {
     pub delivery_time_ms: Option<i64>,
     pub online_shop_id: String,
     pub house_number: String,
+    #[serde(serialize_with = "fingerprint::optional_decimal")]
     pub total_price: Option<Decimal>,
     pub currency: String,
     pub pay_time_ms: Option<i64>,
     pub insurance: bool,
+    #[serde(serialize_with = "fingerprint::optional_decimal")]
     pub insurance_value: Option<Decimal>,
     pub user_nick: String,
 }
 
 /// The recipient of an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Receiver {
     pub name: String,
     pub phone: String,
@@ -108,13 +113,15 @@ pub struct Receiver {
 }
 
 /// One order line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OrderItem {
     pub sku: String,
     pub erp_sku: String,
     pub name: String,
     pub quantity: u32,
+    #[serde(serialize_with = "fingerprint::decimal")]
     pub amount: Decimal,
+    #[serde(serialize_with = "fingerprint::optional_decimal")]
     pub shipping_price: Option<Decimal>,
     pub hs_code: String,
     pub chinese_customs_declaration_name: String,
@@ -122,7 +129,7 @@ pub struct OrderItem {
 }
 
 /// The warehouse accepted an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreatedOrder {
     pub order_number: String,
     pub warehouse_order_number: String,
@@ -237,7 +244,7 @@ impl OrderState {
 }
 
 /// A validated new ASN (inbound order).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewAsn {
     pub asn_number: String,
     pub warehouse_code: String,
@@ -261,7 +268,7 @@ pub struct NewAsn {
 }
 
 /// One announced product line of an ASN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AsnItem {
     pub sku: String,
     pub name: String,
@@ -269,21 +276,24 @@ pub struct AsnItem {
 }
 
 /// One packing line of an ASN (`asnMarkSku`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AsnBox {
     pub box_number: Option<u32>,
     pub mark_code: String,
     pub quantity: Option<u32>,
     pub sku: String,
     pub name: String,
+    #[serde(serialize_with = "fingerprint::optional_decimal")]
     pub length: Option<Decimal>,
+    #[serde(serialize_with = "fingerprint::optional_decimal")]
     pub width: Option<Decimal>,
+    #[serde(serialize_with = "fingerprint::optional_decimal")]
     pub height: Option<Decimal>,
     pub length_unit: String,
 }
 
 /// The warehouse accepted an ASN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CreatedAsn {
     pub asn_number: String,
     pub wms_asn_number: String,

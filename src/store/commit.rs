@@ -3,50 +3,74 @@
 //! a savepoint of one transaction, commits once, and then answers each
 //! writer. Twenty webhooks wait on one sync to disk instead of twenty.
 //!
-//! Writes are applied in a fixed order (by tenant, then number) so that two
-//! processes committing overlapping batches on PostgreSQL take row locks in
-//! the same order and cannot deadlock. A write that fails alone is rolled
-//! back to its savepoint and answered with its error; the others go on.
+//! Writes are applied in a fixed order (by table, tenant, then key) so that
+//! two processes committing overlapping batches on PostgreSQL take row
+//! locks in the same order and cannot deadlock. A write that fails alone is
+//! rolled back to its savepoint and answered with its error; the others go
+//! on.
 
 use std::{collections::BTreeMap, sync::Arc};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Appended, NewPush, StoreError, Wakers};
+use super::{
+    Appended, Claim, NewClaim, NewPush, Settle, StoreError, Wakers, WriteKey, WriteRecord,
+};
 
 /// Writes taken into one transaction at the most.
 pub const MAX_BATCH: usize = 256;
-/// Events one prune write removes at the most, so a large backlog never
-/// holds the writer (and the webhooks behind it) for long.
+/// Rows one prune write removes at the most, so a large backlog never holds
+/// the writer (and the webhooks behind it) for long.
 pub const PRUNE_CHUNK: i64 = 1_000;
 /// Writes waiting for the writer before submitters wait too.
 const QUEUE: usize = 4096;
 
-/// One write, with where its answer goes.
-pub enum Write {
-    Push {
-        push: NewPush,
-        answer: oneshot::Sender<Result<Appended, StoreError>>,
-    },
-    Prune {
+/// What one write does.
+#[derive(Debug)]
+pub enum Op {
+    Push(NewPush),
+    PruneEvents {
         before_ms: i64,
-        answer: oneshot::Sender<Result<u64, StoreError>>,
     },
     Heartbeat {
         at_ms: i64,
-        answer: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Claim(NewClaim),
+    Settle {
+        key: WriteKey,
+        owner: String,
+        settle: Settle,
+    },
+    Renew {
+        key: WriteKey,
+        owner: String,
+        lease_until_ms: i64,
+    },
+    TakeOver {
+        key: WriteKey,
+        owner: String,
+        lease_until_ms: i64,
+    },
+    PruneWrites {
+        now_ms: i64,
     },
 }
 
-impl Write {
-    /// The order writes are applied in: pushes by tenant (each takes its
-    /// tenant's sequence row), then the rest.
-    fn lock_order(&self) -> (u8, &str, &str) {
+impl Op {
+    /// The order writes are applied in: pushes by tenant (each locks its
+    /// tenant's sequence row), then writes by key (each locks its row),
+    /// then the rest.
+    fn lock_order(&self) -> (u8, &str, &str, &str) {
         match self {
-            Self::Push { push, .. } => (0, &push.tenant, &push.number),
-            Self::Prune { .. } => (1, "", ""),
-            Self::Heartbeat { .. } => (2, "", ""),
+            Self::Push(push) => (0, &push.tenant, push.kind.as_str(), &push.number),
+            Self::Claim(NewClaim { key, .. })
+            | Self::Settle { key, .. }
+            | Self::Renew { key, .. }
+            | Self::TakeOver { key, .. } => (1, &key.tenant, key.kind.as_str(), &key.number),
+            Self::PruneEvents { .. } => (2, "", "", ""),
+            Self::PruneWrites { .. } => (3, "", "", ""),
+            Self::Heartbeat { .. } => (4, "", "", ""),
         }
     }
 }
@@ -55,8 +79,20 @@ impl Write {
 #[derive(Debug)]
 pub enum Outcome {
     Push(Appended),
-    Pruned(u64),
+    Removed(u64),
     Done,
+    Claimed(Claim),
+    Changed(bool),
+    /// Boxed: a record is far larger than the other outcomes.
+    Record(Option<Box<WriteRecord>>),
+}
+
+type Respond = Box<dyn FnOnce(Result<Outcome, StoreError>) + Send>;
+
+/// One write, with where its answer goes.
+pub struct Write {
+    pub op: Op,
+    respond: Respond,
 }
 
 /// An engine's writer: applies one sorted batch in one transaction and
@@ -80,51 +116,89 @@ impl Committer {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while queued.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let mut writes = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
-                writes.sort_by(|a, b| a.lock_order().cmp(&b.lock_order()));
+                writes.sort_by(|a, b| a.op.lock_order().cmp(&b.op.lock_order()));
                 writer.apply(writes).await;
             }
         });
         Self { queue }
     }
 
-    /// Keeps a push; answers once it is committed.
-    pub async fn push(&self, push: NewPush) -> Result<Appended, StoreError> {
+    /// Queues `op` and waits for its commit; `expect` picks its answer out
+    /// of the outcome.
+    pub async fn submit<T: Send + 'static>(
+        &self,
+        op: Op,
+        expect: fn(Outcome) -> Result<T, Outcome>,
+    ) -> Result<T, StoreError> {
         let (answer, answered) = oneshot::channel();
-        self.submit(Write::Push { push, answer }, answered).await
+        let respond: Respond = Box::new(move |outcome| {
+            let _ = answer.send(outcome.and_then(|outcome| {
+                expect(outcome).map_err(|other| {
+                    StoreError::Corrupt(format!("a write was answered with {other:?}"))
+                })
+            }));
+        });
+        self.queue
+            .send(Write { op, respond })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answered.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Prunes events received before `before_ms`, a chunk per transaction.
-    pub async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+    /// Prunes a chunk at a time until a chunk comes back short.
+    pub async fn prune_chunks(&self, op: impl Fn() -> Op) -> Result<u64, StoreError> {
         let mut removed = 0;
         loop {
-            let (answer, answered) = oneshot::channel();
-            let chunk = self
-                .submit(Write::Prune { before_ms, answer }, answered)
-                .await?;
+            let chunk = self.submit(op(), Outcome::removed).await?;
             removed += chunk;
             if chunk < PRUNE_CHUNK as u64 {
                 return Ok(removed);
             }
         }
     }
+}
 
-    /// Commits a heartbeat.
-    pub async fn heartbeat(&self, at_ms: i64) -> Result<(), StoreError> {
-        let (answer, answered) = oneshot::channel();
-        self.submit(Write::Heartbeat { at_ms, answer }, answered)
-            .await
+impl Outcome {
+    pub fn push(self) -> Result<Appended, Self> {
+        match self {
+            Self::Push(appended) => Ok(appended),
+            other => Err(other),
+        }
     }
 
-    async fn submit<T>(
-        &self,
-        write: Write,
-        answered: oneshot::Receiver<Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        self.queue
-            .send(write)
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        answered.await.map_err(|_| StoreError::Closed)?
+    pub fn removed(self) -> Result<u64, Self> {
+        match self {
+            Self::Removed(removed) => Ok(removed),
+            other => Err(other),
+        }
+    }
+
+    pub fn done(self) -> Result<(), Self> {
+        match self {
+            Self::Done => Ok(()),
+            other => Err(other),
+        }
+    }
+
+    pub fn claimed(self) -> Result<Claim, Self> {
+        match self {
+            Self::Claimed(claim) => Ok(claim),
+            other => Err(other),
+        }
+    }
+
+    pub fn changed(self) -> Result<bool, Self> {
+        match self {
+            Self::Changed(changed) => Ok(changed),
+            other => Err(other),
+        }
+    }
+
+    pub fn record(self) -> Result<Option<WriteRecord>, Self> {
+        match self {
+            Self::Record(record) => Ok(record.map(|record| *record)),
+            other => Err(other),
+        }
     }
 }
 
@@ -166,10 +240,8 @@ impl Applied {
     pub fn tenants_with_new_events(&self) -> impl Iterator<Item = &str> {
         self.writes
             .iter()
-            .filter_map(|(write, outcome)| match (write, outcome) {
-                (Write::Push { push, .. }, Ok(Outcome::Push(Appended::Kept(_)))) => {
-                    Some(&*push.tenant)
-                }
+            .filter_map(|(write, outcome)| match (&write.op, outcome) {
+                (Op::Push(push), Ok(Outcome::Push(Appended::Kept(_)))) => Some(&*push.tenant),
                 _ => None,
             })
     }
@@ -181,23 +253,7 @@ impl Applied {
             wakers.wake(tenant);
         }
         for (write, outcome) in self.writes {
-            match write {
-                Write::Push { answer, .. } => {
-                    let _ = answer.send(outcome.and_then(|outcome| match outcome {
-                        Outcome::Push(appended) => Ok(appended),
-                        other => Err(mismatch(other)),
-                    }));
-                }
-                Write::Prune { answer, .. } => {
-                    let _ = answer.send(outcome.and_then(|outcome| match outcome {
-                        Outcome::Pruned(removed) => Ok(removed),
-                        other => Err(mismatch(other)),
-                    }));
-                }
-                Write::Heartbeat { answer, .. } => {
-                    let _ = answer.send(outcome.map(|_| ()));
-                }
-            }
+            (write.respond)(outcome);
         }
     }
 
@@ -207,21 +263,12 @@ impl Applied {
     }
 }
 
-fn mismatch(outcome: Outcome) -> StoreError {
-    StoreError::Corrupt(format!("a write was answered with {outcome:?}"))
-}
-
 /// Answers every write of a batch that could not be applied or committed.
 pub fn fail_all(writes: impl IntoIterator<Item = Write>, err: sqlx::Error) {
     tracing::error!(error = %err, "the store could not commit a batch of writes");
     let err = Arc::new(err);
     for write in writes {
-        let failed = || StoreError::Commit(err.clone());
-        match write {
-            Write::Push { answer, .. } => drop(answer.send(Err(failed()))),
-            Write::Prune { answer, .. } => drop(answer.send(Err(failed()))),
-            Write::Heartbeat { answer, .. } => drop(answer.send(Err(failed()))),
-        }
+        (write.respond)(Err(StoreError::Commit(err.clone())));
     }
 }
 

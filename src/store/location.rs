@@ -12,6 +12,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// How long push events are kept by default.
 pub const DEFAULT_PUSH_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a write's success is replayed by default.
+pub const DEFAULT_WRITE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// How long an unknown write outcome is left to the caller's retry by
+/// default before the background task asks the warehouse.
+pub const DEFAULT_RECONCILE_AFTER: Duration = Duration::from_secs(30);
 /// Connections a process opens to PostgreSQL by default.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
@@ -21,6 +26,11 @@ pub struct StoreConfig {
     pub location: StoreLocation,
     /// Push events older than this are pruned.
     pub push_retention: Duration,
+    /// How long a repeated CreateOrder / CreateAsn is answered from the store.
+    pub write_window: Duration,
+    /// How long an unknown write outcome waits for the caller's retry before
+    /// the background task asks the warehouse about it.
+    pub reconcile_after: Duration,
     /// The PostgreSQL pool's size (SQLite has one writer and a few readers).
     pub max_connections: u32,
 }
@@ -38,6 +48,8 @@ impl StoreConfig {
         Self {
             location,
             push_retention: DEFAULT_PUSH_RETENTION,
+            write_window: DEFAULT_WRITE_WINDOW,
+            reconcile_after: DEFAULT_RECONCILE_AFTER,
             max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }

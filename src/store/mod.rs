@@ -1,7 +1,8 @@
 //! Durable state behind one [`Store`] trait, one implementation per engine:
 //! SQLite (`sqlite`, embedded, the default) and PostgreSQL (`postgres`,
-//! shared by replicas). What it keeps: the warehouses' push events and each
-//! process's heartbeat. The schema is in `migrations/<engine>/`, embedded in
+//! shared by replicas). What it keeps: the warehouses' push events, the
+//! outcomes of writes (CreateOrder, CreateAsn) keyed by their numbers, and
+//! each process's heartbeat. The schema is in `migrations/<engine>/`, embedded in
 //! the binary and applied when a store opens.
 //!
 //! Writes go through a group commit ([`commit`]): many callers' writes share
@@ -97,6 +98,128 @@ pub struct Kept {
     pub pruned_through: u64,
 }
 
+/// Which write a [`WriteKey`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteKind {
+    /// `CreateOrder`, keyed by `order_number`.
+    Order,
+    /// `CreateAsn`, keyed by `asn_number`.
+    Asn,
+}
+
+impl WriteKind {
+    /// The value of the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Order => "order",
+            Self::Asn => "asn",
+        }
+    }
+}
+
+/// A write's key: its tenant and its own number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WriteKey {
+    pub tenant: Arc<str>,
+    pub kind: WriteKind,
+    pub number: String,
+}
+
+/// Asks to hold a write's key while it is sent.
+#[derive(Debug, Clone)]
+pub struct NewClaim {
+    pub key: WriteKey,
+    pub fingerprint: [u8; 32],
+    pub warehouse_code: String,
+    /// Who holds it: a process, and a part of its own per claim.
+    pub owner: String,
+    /// How long the claim holds unless renewed.
+    pub lease: Duration,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Nothing held the key (or only a refusal, or an expired success):
+    /// it is ours to send.
+    Owned,
+    /// An attempt whose outcome is unknown (it may have reached the
+    /// warehouse) held it: ours now, but the warehouse must be asked first.
+    /// The attempt's request and warehouse, as recorded.
+    Reconcile {
+        fingerprint: [u8; 32],
+        warehouse_code: String,
+    },
+    /// Settled: the warehouse took it, with this fingerprint and answer.
+    Succeeded {
+        fingerprint: [u8; 32],
+        answer: String,
+    },
+    /// Another call holds it now, with this fingerprint.
+    InFlight { fingerprint: [u8; 32] },
+}
+
+/// How a claim ends. Only its owner can settle it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// Still ours, now sending this request (after a reconciliation found
+    /// nothing): what a crash from here on leaves unknown.
+    Sending {
+        fingerprint: [u8; 32],
+        warehouse_code: String,
+    },
+    /// The warehouse took it: replayed until `expires_at_ms`.
+    Succeeded {
+        fingerprint: [u8; 32],
+        answer: String,
+        expires_at_ms: i64,
+    },
+    /// The warehouse refused it: holds nothing, but a call that waited for
+    /// this one reads the refusal until `expires_at_ms`.
+    Rejected {
+        fingerprint: [u8; 32],
+        answer: String,
+        expires_at_ms: i64,
+    },
+    /// It provably never reached the warehouse: the key is free again.
+    Released,
+    /// It may have reached the warehouse: the next attempt asks first.
+    Unknown { fingerprint: [u8; 32] },
+}
+
+/// A write's row, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteRecord {
+    pub key: WriteKey,
+    pub state: WriteState,
+    pub fingerprint: [u8; 32],
+    pub warehouse_code: String,
+    pub answer: String,
+    pub lease_until_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// Where a write stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteState {
+    InFlight,
+    Succeeded,
+    Rejected,
+    Unknown,
+}
+
+impl WriteState {
+    pub(crate) fn from_column(text: &str) -> Result<Self, StoreError> {
+        Ok(match text {
+            "in_flight" => Self::InFlight,
+            "succeeded" => Self::Succeeded,
+            "rejected" => Self::Rejected,
+            "unknown" => Self::Unknown,
+            other => return Err(StoreError::Corrupt(format!("write state {other:?}"))),
+        })
+    }
+}
+
 /// The store failed; the caller's operation did not take effect (or, for a
 /// commit whose answer was lost, may have).
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +278,55 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Commits this process's heartbeat: the store is reachable and takes writes.
     async fn heartbeat(&self) -> Result<(), StoreError>;
 
+    /// Claims a write's key, or says who holds it and how it stands. Two
+    /// processes claiming one key at once: one owns it, the other sees it
+    /// in flight.
+    async fn claim_write(&self, claim: NewClaim) -> Result<Claim, StoreError>;
+
+    /// Ends (or updates) `owner`'s claim; `false` when it is no longer
+    /// theirs (the lease ran out and another took it over).
+    async fn settle_write(
+        &self,
+        key: &WriteKey,
+        owner: &str,
+        settle: Settle,
+    ) -> Result<bool, StoreError>;
+
+    /// Extends `owner`'s claim to `lease_until_ms`; `false` when it is no
+    /// longer theirs.
+    async fn renew_write(
+        &self,
+        key: &WriteKey,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Takes over a write whose outcome is unknown, or whose claim's lease
+    /// ran out, for `owner` until `lease_until_ms`; `None` when it is
+    /// neither (any more).
+    async fn take_over_write(
+        &self,
+        key: &WriteKey,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> Result<Option<WriteRecord>, StoreError>;
+
+    /// A write's row.
+    async fn write_record(&self, key: &WriteKey) -> Result<Option<WriteRecord>, StoreError>;
+
+    /// Up to `limit` writes nobody is settling: unknown since before
+    /// `unknown_before_ms`, or claimed with a lease that ran out by `now_ms`.
+    async fn abandoned_writes(
+        &self,
+        now_ms: i64,
+        unknown_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<WriteRecord>, StoreError>;
+
+    /// Removes settled writes (succeeded or rejected) whose window ended
+    /// by `now_ms`; returns how many.
+    async fn prune_writes(&self, now_ms: i64) -> Result<u64, StoreError>;
+
     /// Wakes when a tenant may have new events: kept here, or (PostgreSQL)
     /// by another process. Only a wake-up: the table is the truth, and a
     /// watcher re-reads after its last id.
@@ -208,6 +380,58 @@ pub(crate) fn first_event_id(now: SystemTime) -> i64 {
             i64::try_from(since.as_micros()).unwrap_or(i64::MAX / 2)
         })
         .max(1)
+}
+
+/// A write's row as the queries read it: tenant, kind, number, state,
+/// fingerprint, warehouse code, answer, lease and last update.
+pub(crate) type RecordRow = (
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+pub(crate) fn record_of(row: RecordRow) -> Result<WriteRecord, StoreError> {
+    let (
+        tenant,
+        kind,
+        number,
+        state,
+        fingerprint,
+        warehouse_code,
+        answer,
+        lease_until_ms,
+        updated_at_ms,
+    ) = row;
+    let kind = match kind.as_str() {
+        "order" => WriteKind::Order,
+        "asn" => WriteKind::Asn,
+        other => return Err(StoreError::Corrupt(format!("write kind {other:?}"))),
+    };
+    Ok(WriteRecord {
+        key: WriteKey {
+            tenant: Arc::from(tenant),
+            kind,
+            number,
+        },
+        state: WriteState::from_column(&state)?,
+        fingerprint: fingerprint_of(fingerprint)?,
+        warehouse_code,
+        answer,
+        lease_until_ms,
+        updated_at_ms,
+    })
+}
+
+/// A fingerprint read from the database.
+pub(crate) fn fingerprint_of(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Corrupt(format!("a fingerprint of {} bytes", bytes.len())))
 }
 
 /// An id read from the database, which holds them as signed integers.

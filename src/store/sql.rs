@@ -20,7 +20,8 @@ macro_rules! store_queries {
                 &self,
                 push: $crate::store::NewPush,
             ) -> Result<$crate::store::Appended, $crate::store::StoreError> {
-                self.committer.push(push).await
+                use $crate::store::commit::{Op, Outcome};
+                self.committer.submit(Op::Push(push), Outcome::push).await
             }
 
             async fn events_after(
@@ -42,12 +43,93 @@ macro_rules! store_queries {
             }
 
             async fn prune_events(&self, before_ms: i64) -> Result<u64, $crate::store::StoreError> {
-                self.committer.prune(before_ms).await
+                use $crate::store::commit::Op;
+                self.committer
+                    .prune_chunks(|| Op::PruneEvents { before_ms })
+                    .await
             }
 
             async fn heartbeat(&self) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::commit::{Op, Outcome};
+                let at_ms = $crate::store::millis(std::time::SystemTime::now());
                 self.committer
-                    .heartbeat($crate::store::millis(std::time::SystemTime::now()))
+                    .submit(Op::Heartbeat { at_ms }, Outcome::done)
+                    .await
+            }
+
+            async fn claim_write(
+                &self,
+                claim: $crate::store::NewClaim,
+            ) -> Result<$crate::store::Claim, $crate::store::StoreError> {
+                use $crate::store::commit::{Op, Outcome};
+                self.committer.submit(Op::Claim(claim), Outcome::claimed).await
+            }
+
+            async fn settle_write(
+                &self,
+                key: &$crate::store::WriteKey,
+                owner: &str,
+                settle: $crate::store::Settle,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use $crate::store::commit::{Op, Outcome};
+                let op = Op::Settle {
+                    key: key.clone(),
+                    owner: owner.to_owned(),
+                    settle,
+                };
+                self.committer.submit(op, Outcome::changed).await
+            }
+
+            async fn renew_write(
+                &self,
+                key: &$crate::store::WriteKey,
+                owner: &str,
+                lease_until_ms: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                use $crate::store::commit::{Op, Outcome};
+                let op = Op::Renew {
+                    key: key.clone(),
+                    owner: owner.to_owned(),
+                    lease_until_ms,
+                };
+                self.committer.submit(op, Outcome::changed).await
+            }
+
+            async fn take_over_write(
+                &self,
+                key: &$crate::store::WriteKey,
+                owner: &str,
+                lease_until_ms: i64,
+            ) -> Result<Option<$crate::store::WriteRecord>, $crate::store::StoreError> {
+                use $crate::store::commit::{Op, Outcome};
+                let op = Op::TakeOver {
+                    key: key.clone(),
+                    owner: owner.to_owned(),
+                    lease_until_ms,
+                };
+                self.committer.submit(op, Outcome::record).await
+            }
+
+            async fn write_record(
+                &self,
+                key: &$crate::store::WriteKey,
+            ) -> Result<Option<$crate::store::WriteRecord>, $crate::store::StoreError> {
+                write_record(&self.pool, key).await
+            }
+
+            async fn abandoned_writes(
+                &self,
+                now_ms: i64,
+                unknown_before_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::WriteRecord>, $crate::store::StoreError> {
+                abandoned_writes(&self.pool, now_ms, unknown_before_ms, limit).await
+            }
+
+            async fn prune_writes(&self, now_ms: i64) -> Result<u64, $crate::store::StoreError> {
+                use $crate::store::commit::Op;
+                self.committer
+                    .prune_chunks(|| Op::PruneWrites { now_ms })
                     .await
             }
 
@@ -63,26 +145,51 @@ macro_rules! store_queries {
             writes: Vec<$crate::store::commit::Write>,
             replica: &str,
         ) -> $crate::store::commit::Applied {
-            use $crate::store::commit::{Applied, Outcome, Write, end_savepoint};
+            use $crate::store::commit::{Applied, Op, Outcome, end_savepoint};
 
             // One time for the batch, so ids and receive times rise together.
             let now = std::time::SystemTime::now();
+            let now_ms = $crate::store::millis(now);
             let mut applied = Applied::with_capacity(writes.len());
             for write in writes {
                 let outcome = match sqlx::Connection::begin(&mut **transaction).await {
                     Ok(mut savepoint) => {
-                        let outcome = match &write {
-                            Write::Push { push, .. } => keep_push(&mut savepoint, push, now)
+                        let connection = &mut savepoint;
+                        let outcome = match &write.op {
+                            Op::Push(push) => keep_push(connection, push, now)
                                 .await
                                 .map(Outcome::Push),
-                            Write::Prune { before_ms, .. } => {
-                                prune_chunk(&mut savepoint, *before_ms)
+                            Op::PruneEvents { before_ms } => prune_events(connection, *before_ms)
+                                .await
+                                .map(Outcome::Removed),
+                            Op::Heartbeat { at_ms } => beat(connection, replica, *at_ms)
+                                .await
+                                .map(|()| Outcome::Done),
+                            Op::Claim(claim) => claim_write(connection, claim, now_ms)
+                                .await
+                                .map(Outcome::Claimed),
+                            Op::Settle { key, owner, settle } => {
+                                settle_write(connection, key, owner, settle, now_ms)
                                     .await
-                                    .map(Outcome::Pruned)
+                                    .map(Outcome::Changed)
                             }
-                            Write::Heartbeat { at_ms, .. } => {
-                                beat(&mut savepoint, replica, *at_ms).await
-                            }
+                            Op::Renew {
+                                key,
+                                owner,
+                                lease_until_ms,
+                            } => renew_write(connection, key, owner, *lease_until_ms)
+                                .await
+                                .map(Outcome::Changed),
+                            Op::TakeOver {
+                                key,
+                                owner,
+                                lease_until_ms,
+                            } => take_over_write(connection, key, owner, *lease_until_ms, now_ms)
+                                .await
+                                .map(|record| Outcome::Record(record.map(Box::new))),
+                            Op::PruneWrites { now_ms } => prune_writes(connection, *now_ms)
+                                .await
+                                .map(Outcome::Removed),
                         };
                         end_savepoint(savepoint, outcome).await
                     }
@@ -167,7 +274,7 @@ macro_rules! store_queries {
 
         /// Removes up to `PRUNE_CHUNK` events received before `before_ms`,
         /// moving each stream's pruned-through mark past them.
-        async fn prune_chunk(
+        async fn prune_events(
             connection: &mut $connection,
             before_ms: i64,
         ) -> Result<u64, $crate::store::StoreError> {
@@ -203,7 +310,7 @@ macro_rules! store_queries {
             connection: &mut $connection,
             replica: &str,
             at_ms: i64,
-        ) -> Result<$crate::store::commit::Outcome, $crate::store::StoreError> {
+        ) -> Result<(), $crate::store::StoreError> {
             sqlx::query(
                 "INSERT INTO store_heartbeats (replica, beat_at_ms) VALUES ($1, $2)
                  ON CONFLICT (replica) DO UPDATE SET beat_at_ms = excluded.beat_at_ms",
@@ -212,7 +319,7 @@ macro_rules! store_queries {
             .bind(at_ms)
             .execute(&mut *connection)
             .await?;
-            Ok($crate::store::commit::Outcome::Done)
+            Ok(())
         }
 
         /// Up to `limit` events of a stream after `after`, oldest first.
@@ -266,6 +373,282 @@ macro_rules! store_queries {
                 oldest: oldest.map(event_id).transpose()?,
                 pruned_through: pruned_through.map(event_id).transpose()?.unwrap_or(0),
             })
+        }
+
+        /// Claims a write's key, or says how it stands. The touching update
+        /// locks an existing row (PostgreSQL) until the batch commits, so
+        /// the decision below cannot race another process's.
+        async fn claim_write(
+            connection: &mut $connection,
+            claim: &$crate::store::NewClaim,
+            now_ms: i64,
+        ) -> Result<$crate::store::Claim, $crate::store::StoreError> {
+            use $crate::store::{Claim, WriteState, fingerprint_of};
+
+            let key = &claim.key;
+            let lease_until_ms =
+                now_ms.saturating_add(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX));
+            let inserted: Option<String> = sqlx::query_scalar(
+                "INSERT INTO write_outcomes
+                 (tenant, kind, number, fingerprint, state, warehouse_code, owner,
+                  lease_until_ms, created_at_ms, updated_at_ms)
+                 VALUES ($1, $2, $3, $4, 'in_flight', $5, $6, $7, $8, $8)
+                 ON CONFLICT (tenant, kind, number) DO NOTHING
+                 RETURNING number",
+            )
+            .bind(&*key.tenant)
+            .bind(key.kind.as_str())
+            .bind(&key.number)
+            .bind(&claim.fingerprint[..])
+            .bind(&claim.warehouse_code)
+            .bind(&claim.owner)
+            .bind(lease_until_ms)
+            .bind(now_ms)
+            .fetch_optional(&mut *connection)
+            .await?;
+            if inserted.is_some() {
+                return Ok(Claim::Owned);
+            }
+            let (state, fingerprint, warehouse_code, answer, lease_until, expires_at): (
+                String,
+                Vec<u8>,
+                String,
+                String,
+                i64,
+                i64,
+            ) = sqlx::query_as(
+                "UPDATE write_outcomes SET updated_at_ms = updated_at_ms
+                 WHERE tenant = $1 AND kind = $2 AND number = $3
+                 RETURNING state, fingerprint, warehouse_code, answer, lease_until_ms, expires_at_ms",
+            )
+            .bind(&*key.tenant)
+            .bind(key.kind.as_str())
+            .bind(&key.number)
+            .fetch_one(&mut *connection)
+            .await?;
+            let fingerprint = fingerprint_of(fingerprint)?;
+            match WriteState::from_column(&state)? {
+                WriteState::Succeeded if expires_at > now_ms => {
+                    Ok(Claim::Succeeded { fingerprint, answer })
+                }
+                WriteState::InFlight if lease_until > now_ms => Ok(Claim::InFlight { fingerprint }),
+                // A refusal holds nothing, nor does a success past its window.
+                WriteState::Succeeded | WriteState::Rejected => {
+                    sqlx::query(
+                        "UPDATE write_outcomes SET fingerprint = $4, state = 'in_flight',
+                         warehouse_code = $5, owner = $6, lease_until_ms = $7, answer = '',
+                         attempts = attempts + 1, updated_at_ms = $8, expires_at_ms = 0
+                         WHERE tenant = $1 AND kind = $2 AND number = $3",
+                    )
+                    .bind(&*key.tenant)
+                    .bind(key.kind.as_str())
+                    .bind(&key.number)
+                    .bind(&claim.fingerprint[..])
+                    .bind(&claim.warehouse_code)
+                    .bind(&claim.owner)
+                    .bind(lease_until_ms)
+                    .bind(now_ms)
+                    .execute(&mut *connection)
+                    .await?;
+                    Ok(Claim::Owned)
+                }
+                // Unknown, or a claim whose holder went away: ours, but the
+                // warehouse is asked about the recorded attempt first.
+                WriteState::Unknown | WriteState::InFlight => {
+                    take_over_write(connection, key, &claim.owner, lease_until_ms, now_ms).await?;
+                    Ok(Claim::Reconcile {
+                        fingerprint,
+                        warehouse_code,
+                    })
+                }
+            }
+        }
+
+        /// Ends or updates `owner`'s claim; whether it was still theirs.
+        async fn settle_write(
+            connection: &mut $connection,
+            key: &$crate::store::WriteKey,
+            owner: &str,
+            settle: &$crate::store::Settle,
+            now_ms: i64,
+        ) -> Result<bool, $crate::store::StoreError> {
+            use $crate::store::Settle;
+
+            let query = match settle {
+                Settle::Sending {
+                    fingerprint,
+                    warehouse_code,
+                } => sqlx::query(
+                    "UPDATE write_outcomes SET fingerprint = $5, warehouse_code = $6,
+                     updated_at_ms = $7
+                     WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
+                       AND state = 'in_flight'",
+                )
+                .bind(&*key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.number)
+                .bind(owner)
+                .bind(&fingerprint[..])
+                .bind(warehouse_code)
+                .bind(now_ms),
+                Settle::Succeeded {
+                    fingerprint,
+                    answer,
+                    expires_at_ms,
+                }
+                | Settle::Rejected {
+                    fingerprint,
+                    answer,
+                    expires_at_ms,
+                } => sqlx::query(
+                    "UPDATE write_outcomes SET state = $5, fingerprint = $6, answer = $7,
+                     expires_at_ms = $8, owner = '', lease_until_ms = 0, updated_at_ms = $9
+                     WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
+                       AND state = 'in_flight'",
+                )
+                .bind(&*key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.number)
+                .bind(owner)
+                .bind(if matches!(settle, Settle::Succeeded { .. }) {
+                    "succeeded"
+                } else {
+                    "rejected"
+                })
+                .bind(&fingerprint[..])
+                .bind(answer)
+                .bind(*expires_at_ms)
+                .bind(now_ms),
+                Settle::Released => sqlx::query(
+                    "DELETE FROM write_outcomes
+                     WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
+                       AND state = 'in_flight'",
+                )
+                .bind(&*key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.number)
+                .bind(owner),
+                Settle::Unknown { fingerprint } => sqlx::query(
+                    "UPDATE write_outcomes SET state = 'unknown', fingerprint = $5, owner = '',
+                     lease_until_ms = 0, updated_at_ms = $6
+                     WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
+                       AND state = 'in_flight'",
+                )
+                .bind(&*key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.number)
+                .bind(owner)
+                .bind(&fingerprint[..])
+                .bind(now_ms),
+            };
+            Ok(query.execute(&mut *connection).await?.rows_affected() == 1)
+        }
+
+        /// Extends `owner`'s claim; whether it was still theirs.
+        async fn renew_write(
+            connection: &mut $connection,
+            key: &$crate::store::WriteKey,
+            owner: &str,
+            lease_until_ms: i64,
+        ) -> Result<bool, $crate::store::StoreError> {
+            let renewed = sqlx::query(
+                "UPDATE write_outcomes SET lease_until_ms = $5
+                 WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
+                   AND state = 'in_flight'",
+            )
+            .bind(&*key.tenant)
+            .bind(key.kind.as_str())
+            .bind(&key.number)
+            .bind(owner)
+            .bind(lease_until_ms)
+            .execute(&mut *connection)
+            .await?;
+            Ok(renewed.rows_affected() == 1)
+        }
+
+        /// Takes over an unknown write or an abandoned claim for `owner`.
+        async fn take_over_write(
+            connection: &mut $connection,
+            key: &$crate::store::WriteKey,
+            owner: &str,
+            lease_until_ms: i64,
+            now_ms: i64,
+        ) -> Result<Option<$crate::store::WriteRecord>, $crate::store::StoreError> {
+            let row: Option<$crate::store::RecordRow> = sqlx::query_as(
+                "UPDATE write_outcomes SET state = 'in_flight', owner = $4, lease_until_ms = $5,
+                 attempts = attempts + 1, updated_at_ms = $6
+                 WHERE tenant = $1 AND kind = $2 AND number = $3
+                   AND (state = 'unknown' OR (state = 'in_flight' AND lease_until_ms <= $6))
+                 RETURNING tenant, kind, number, state, fingerprint, warehouse_code, answer,
+                           lease_until_ms, updated_at_ms",
+            )
+            .bind(&*key.tenant)
+            .bind(key.kind.as_str())
+            .bind(&key.number)
+            .bind(owner)
+            .bind(lease_until_ms)
+            .bind(now_ms)
+            .fetch_optional(&mut *connection)
+            .await?;
+            row.map($crate::store::record_of).transpose()
+        }
+
+        /// Removes up to `PRUNE_CHUNK` settled writes past their window.
+        async fn prune_writes(
+            connection: &mut $connection,
+            now_ms: i64,
+        ) -> Result<u64, $crate::store::StoreError> {
+            let removed = sqlx::query(
+                "DELETE FROM write_outcomes WHERE (tenant, kind, number) IN
+                   (SELECT tenant, kind, number FROM write_outcomes
+                    WHERE state IN ('succeeded', 'rejected') AND expires_at_ms <= $1 LIMIT $2)",
+            )
+            .bind(now_ms)
+            .bind($crate::store::commit::PRUNE_CHUNK)
+            .execute(&mut *connection)
+            .await?;
+            Ok(removed.rows_affected())
+        }
+
+        /// A write's row.
+        async fn write_record(
+            pool: &$pool,
+            key: &$crate::store::WriteKey,
+        ) -> Result<Option<$crate::store::WriteRecord>, $crate::store::StoreError> {
+            let row: Option<$crate::store::RecordRow> = sqlx::query_as(
+                "SELECT tenant, kind, number, state, fingerprint, warehouse_code, answer,
+                        lease_until_ms, updated_at_ms
+                 FROM write_outcomes WHERE tenant = $1 AND kind = $2 AND number = $3",
+            )
+            .bind(&*key.tenant)
+            .bind(key.kind.as_str())
+            .bind(&key.number)
+            .fetch_optional(pool)
+            .await?;
+            row.map($crate::store::record_of).transpose()
+        }
+
+        /// Writes nobody is settling.
+        async fn abandoned_writes(
+            pool: &$pool,
+            now_ms: i64,
+            unknown_before_ms: i64,
+            limit: u32,
+        ) -> Result<Vec<$crate::store::WriteRecord>, $crate::store::StoreError> {
+            let rows: Vec<$crate::store::RecordRow> = sqlx::query_as(
+                "SELECT tenant, kind, number, state, fingerprint, warehouse_code, answer,
+                        lease_until_ms, updated_at_ms
+                 FROM write_outcomes
+                 WHERE (state = 'unknown' AND updated_at_ms < $2)
+                    OR (state = 'in_flight' AND lease_until_ms <= $1)
+                 ORDER BY updated_at_ms LIMIT $3",
+            )
+            .bind(now_ms)
+            .bind(unknown_before_ms)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter().map($crate::store::record_of).collect()
         }
     };
 }

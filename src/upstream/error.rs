@@ -80,6 +80,25 @@ impl UpstreamError {
     pub fn provably_not_sent(&self) -> bool {
         self.kind.provably_not_sent()
     }
+
+    /// Whether a write may have taken effect although it failed: the
+    /// warehouse may have got it and its answer was lost (a timeout, a
+    /// connection that broke after sending, an HTTP 5xx, an answer we could
+    /// not read). A refusal, or an HTTP status saying the request itself
+    /// was not taken (4xx, a redirect), is definite.
+    pub fn may_have_reached_warehouse(&self) -> bool {
+        match &self.kind {
+            UpstreamErrorKind::Timeout
+            | UpstreamErrorKind::Transport(_)
+            | UpstreamErrorKind::Malformed(_)
+            | UpstreamErrorKind::DeadlineExceeded => true,
+            UpstreamErrorKind::Http { status, .. } => *status >= 500 || *status == 408,
+            UpstreamErrorKind::Connect(_)
+            | UpstreamErrorKind::RateLimited { .. }
+            | UpstreamErrorKind::Overloaded
+            | UpstreamErrorKind::Rejected { .. } => false,
+        }
+    }
 }
 
 impl UpstreamErrorKind {

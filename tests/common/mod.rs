@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod lossy;
 pub mod process;
 pub mod push;
 pub mod store;
@@ -20,6 +21,7 @@ use qlink_facade::{
         warehouse_service_client::WarehouseServiceClient,
     },
     simulator::{SimulatorConfig, SimulatorHandle},
+    store::StoreLocation,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::{Request, transport::Channel};
@@ -64,8 +66,16 @@ pub async fn spawn_facade(config: Config) -> Facade {
     spawn_facade_with_metrics(config, Metrics::shared()).await
 }
 
-/// Starts the real facade server, recording into `metrics`.
-pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) -> Facade {
+/// Starts the real facade server, recording into `metrics`. A config that
+/// names no store (so the default file in the working directory) gets a
+/// temporary one instead: tests never share a store by accident.
+pub async fn spawn_facade_with_metrics(mut config: Config, metrics: Arc<Metrics>) -> Facade {
+    if matches!(
+        &config.store.location,
+        StoreLocation::Sqlite(path) if path.as_path() == std::path::Path::new("qlink-facade.db")
+    ) {
+        config.store.location = StoreLocation::Temporary;
+    }
     // Once per test binary; the guard keeps the tracer provider alive.
     static TELEMETRY: std::sync::OnceLock<qlink_facade::telemetry::TelemetryGuard> =
         std::sync::OnceLock::new();
@@ -135,6 +145,25 @@ pub struct World {
 
 pub async fn world() -> World {
     world_with(test_simulator_config()).await
+}
+
+/// A world whose demo config `change` adjusts first.
+pub async fn world_where(change: impl FnOnce(&mut Config)) -> World {
+    let simulator_config = test_simulator_config();
+    let simulator = SimulatorHandle::spawn(
+        simulator_config.clone(),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("spawn simulator");
+    let mut config = demo::demo_config(
+        &simulator_config,
+        simulator.qlink_base_url(),
+        simulator.qianyi_endpoint(),
+    );
+    change(&mut config);
+    let facade = spawn_facade(config).await;
+    World { simulator, facade }
 }
 
 pub async fn world_with(simulator_config: SimulatorConfig) -> World {

@@ -134,6 +134,9 @@ warehouse_type = "{WAREHOUSE_TYPE}"
 warehouse_key = "{WAREHOUSE_KEY}"
 timeout_ms = {timeout}
 max_in_flight = 4096
+# Every call sends the same order: the path measured is the warehouse call
+# itself, as before exactly-once writes.
+exactly_once_writes = false
 
 [[tenant]]
 id = "{QIANYI_TENANT}"

@@ -1,0 +1,715 @@
+//! Exactly-once writes: `CreateOrder` and `CreateAsn` keyed by (tenant,
+//! number), with the outcome kept in the store. Callers change nothing:
+//!
+//! - the first call claims the key, sends, and records the outcome;
+//! - a repeat while it is in flight waits for that outcome (within its own
+//!   deadline), across processes too, and returns it;
+//! - a repeat after success with the same request is answered from the
+//!   store; with another request it is a conflict; neither reaches the
+//!   warehouse;
+//! - a refusal holds nothing: a corrected request is sent;
+//! - after an outcome that is unknown (the request may have reached the
+//!   warehouse) the next attempt asks the warehouse first, and so does a
+//!   background task for unknown outcomes nobody retries.
+//!
+//! The send runs in a task of its own, so a caller that goes away does not
+//! leave an outcome unrecorded. Nothing here knows gRPC or HTTP.
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::{sync::Notify, time::Instant};
+
+use crate::{
+    domain::{
+        AsnRef, CreatedAsn, CreatedOrder, NewAsn, NewOrder, OrderRef, WarehouseBackend,
+        fingerprint::{Fingerprint, fingerprint},
+    },
+    metrics::Metrics,
+    middleware::deadline,
+    store::{
+        Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteKind, WriteRecord,
+        WriteState, millis,
+    },
+    tenant::TenantRegistry,
+    upstream::{UpstreamError, UpstreamErrorKind},
+};
+
+/// How long a claim holds without renewal: a process that dies mid-call
+/// gives its key up this long after its last renewal.
+const LEASE: Duration = Duration::from_secs(10);
+/// How often the owner of a claim renews it while the warehouse works.
+const RENEW_EVERY: Duration = Duration::from_secs(3);
+/// How often a waiting duplicate reads the key again (a process's own
+/// calls also wake it at once).
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// Why an exactly-once write did not return the warehouse's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The number was used already, for a request with other content.
+    #[error(
+        "tenant {tenant}: {field} {number:?} was already used for {what} with different content; nothing was sent"
+    )]
+    Conflict {
+        tenant: Arc<str>,
+        field: &'static str,
+        what: &'static str,
+        number: String,
+    },
+    /// The outcome could not be recorded, so nothing was sent.
+    #[error("tenant {tenant}: cannot record the write, so it was not sent: {source}")]
+    Store {
+        tenant: Arc<str>,
+        source: StoreError,
+    },
+    /// A call with the same number was in flight, and its outcome did not
+    /// come before this call's deadline.
+    #[error(
+        "tenant {tenant}: another call with {field} {number:?} is in flight; its outcome did not come before the deadline"
+    )]
+    StillInFlight {
+        tenant: Arc<str>,
+        field: &'static str,
+        number: String,
+    },
+}
+
+/// One of the two writes, as the ledger needs to know it.
+pub trait WriteRequest: Serialize + Send + Sync + 'static {
+    /// The warehouse's answer, kept and replayed.
+    type Created: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+    const KIND: WriteKind;
+    /// The protocol operation, as errors name it.
+    const OPERATION: &'static str;
+    /// The request field that is the key, as errors name it.
+    const FIELD: &'static str;
+    /// What was created, as errors name it.
+    const WHAT: &'static str;
+
+    fn number(&self) -> &str;
+    fn warehouse_code(&self) -> &str;
+    fn send(
+        self,
+        backend: Arc<dyn WarehouseBackend>,
+    ) -> impl Future<Output = Result<Self::Created, UpstreamError>> + Send;
+    /// Whether the warehouse reports the write with `number`.
+    fn look_up(
+        backend: Arc<dyn WarehouseBackend>,
+        warehouse_code: String,
+        number: String,
+    ) -> impl Future<Output = Result<bool, UpstreamError>> + Send;
+    /// The answer when a lookup found the write: neither spec's lookup
+    /// carries the warehouse's own number, so it is empty.
+    fn found(number: &str) -> Self::Created;
+}
+
+impl WriteRequest for NewOrder {
+    type Created = CreatedOrder;
+    const KIND: WriteKind = WriteKind::Order;
+    const OPERATION: &'static str = "createOrder";
+    const FIELD: &'static str = "order_number";
+    const WHAT: &'static str = "an order";
+
+    fn number(&self) -> &str {
+        &self.order_number
+    }
+
+    fn warehouse_code(&self) -> &str {
+        &self.warehouse_code
+    }
+
+    async fn send(self, backend: Arc<dyn WarehouseBackend>) -> Result<CreatedOrder, UpstreamError> {
+        backend.create_order(self).await
+    }
+
+    async fn look_up(
+        backend: Arc<dyn WarehouseBackend>,
+        warehouse_code: String,
+        number: String,
+    ) -> Result<bool, UpstreamError> {
+        let order = OrderRef {
+            order_number: number,
+            ..OrderRef::default()
+        };
+        let states = backend
+            .get_orders(&warehouse_code, std::slice::from_ref(&order))
+            .await?;
+        Ok(states.iter().any(|state| {
+            state.order_number == order.order_number && state.error_message.is_empty()
+        }))
+    }
+
+    fn found(number: &str) -> CreatedOrder {
+        CreatedOrder {
+            order_number: number.to_owned(),
+            warehouse_order_number: String::new(),
+        }
+    }
+}
+
+impl WriteRequest for NewAsn {
+    type Created = CreatedAsn;
+    const KIND: WriteKind = WriteKind::Asn;
+    const OPERATION: &'static str = "createAsnOrder";
+    const FIELD: &'static str = "asn_number";
+    const WHAT: &'static str = "an ASN";
+
+    fn number(&self) -> &str {
+        &self.asn_number
+    }
+
+    fn warehouse_code(&self) -> &str {
+        &self.warehouse_code
+    }
+
+    async fn send(self, backend: Arc<dyn WarehouseBackend>) -> Result<CreatedAsn, UpstreamError> {
+        backend.create_asn(self).await
+    }
+
+    async fn look_up(
+        backend: Arc<dyn WarehouseBackend>,
+        warehouse_code: String,
+        number: String,
+    ) -> Result<bool, UpstreamError> {
+        let asn = AsnRef {
+            asn_number: number,
+            ..AsnRef::default()
+        };
+        let states = backend
+            .get_asns(&warehouse_code, std::slice::from_ref(&asn))
+            .await?;
+        Ok(states
+            .iter()
+            .any(|state| state.asn_number == asn.asn_number))
+    }
+
+    fn found(number: &str) -> CreatedAsn {
+        CreatedAsn {
+            asn_number: number.to_owned(),
+            wms_asn_number: String::new(),
+        }
+    }
+}
+
+/// A refusal as kept for the calls that waited on it.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct KeptRefusal {
+    message: String,
+    code: String,
+}
+
+/// The writes of every tenant, over the store.
+#[derive(Debug, Clone)]
+pub struct Writes {
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    /// This process, in claims' owners.
+    replica: Arc<str>,
+    /// How long a success is replayed.
+    window: Duration,
+    /// How long an unknown outcome is left to the caller's own retry before
+    /// the background task asks the warehouse about it.
+    reconcile_after: Duration,
+    settled: Arc<Settled>,
+}
+
+/// Wakes this process's waiting duplicates when a key settles.
+#[derive(Debug, Default)]
+struct Settled {
+    by_key: Mutex<std::collections::HashMap<WriteKey, Arc<Notify>>>,
+}
+
+impl Settled {
+    fn notify_for(&self, key: &WriteKey) -> Arc<Notify> {
+        self.by_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn wake(&self, key: &WriteKey) {
+        let notify = self
+            .by_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+        if let Some(notify) = notify {
+            notify.notify_waiters();
+        }
+    }
+}
+
+impl Writes {
+    pub fn new(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        replica: &str,
+        config: &StoreConfig,
+    ) -> Self {
+        Self {
+            store,
+            metrics,
+            replica: Arc::from(replica),
+            window: config.write_window,
+            reconcile_after: config.reconcile_after,
+            settled: Arc::default(),
+        }
+    }
+
+    /// Sends `request` for `tenant` at most once per number: see the module
+    /// documentation. `deadline` bounds the call, a wait for a duplicate's
+    /// outcome included.
+    pub async fn create<W: WriteRequest>(
+        &self,
+        tenant: &Arc<str>,
+        backend: &Arc<dyn WarehouseBackend>,
+        request: W,
+        deadline: Instant,
+    ) -> Result<W::Created, WriteError> {
+        let key = WriteKey {
+            tenant: tenant.clone(),
+            kind: W::KIND,
+            number: request.number().to_owned(),
+        };
+        let fingerprint = fingerprint(&request);
+        let store_error = |source| WriteError::Store {
+            tenant: tenant.clone(),
+            source,
+        };
+        loop {
+            let owner = format!("{}/{:016x}", self.replica, fastrand::u64(..));
+            let claim = NewClaim {
+                key: key.clone(),
+                fingerprint,
+                warehouse_code: request.warehouse_code().to_owned(),
+                owner: owner.clone(),
+                lease: LEASE,
+            };
+            let claimed = self.store.claim_write(claim).await.map_err(store_error)?;
+            match claimed {
+                Claim::Owned => {
+                    return self
+                        .send_owned(key, owner, request, fingerprint, backend, deadline, None)
+                        .await;
+                }
+                Claim::Reconcile {
+                    fingerprint: attempted,
+                    warehouse_code,
+                } => {
+                    let previous = Some((attempted, warehouse_code));
+                    return self
+                        .send_owned(
+                            key,
+                            owner,
+                            request,
+                            fingerprint,
+                            backend,
+                            deadline,
+                            previous,
+                        )
+                        .await;
+                }
+                Claim::Succeeded {
+                    fingerprint: kept,
+                    answer,
+                } => return self.replay::<W>(&key, kept == fingerprint, &answer),
+                Claim::InFlight {
+                    fingerprint: theirs,
+                } => {
+                    self.metrics
+                        .record_write_wait(&key.tenant, W::KIND.as_str());
+                    if let Some(outcome) = self
+                        .wait_for::<W>(&key, theirs == fingerprint, deadline)
+                        .await?
+                    {
+                        return outcome;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kept answer of a settled write, or a conflict.
+    fn replay<W: WriteRequest>(
+        &self,
+        key: &WriteKey,
+        same_request: bool,
+        answer: &str,
+    ) -> Result<W::Created, WriteError> {
+        let kind = W::KIND.as_str();
+        if !same_request {
+            self.metrics.record_write_conflict(&key.tenant, kind);
+            return Err(conflict::<W>(key));
+        }
+        match serde_json::from_str(answer) {
+            Ok(created) => {
+                self.metrics.record_write_replay(&key.tenant, kind);
+                tracing::debug!(tenant = %key.tenant, kind, number = %key.number, "a repeated write answered from the store");
+                Ok(created)
+            }
+            Err(err) => Err(WriteError::Store {
+                tenant: key.tenant.clone(),
+                source: StoreError::Corrupt(format!("a kept answer: {err}")),
+            }),
+        }
+    }
+
+    /// Waits for another call's claim on `key` to settle. `Some` is this
+    /// call's outcome (the other's, for the same request); `None` means
+    /// claim again.
+    async fn wait_for<W: WriteRequest>(
+        &self,
+        key: &WriteKey,
+        same_request: bool,
+        deadline: Instant,
+    ) -> Result<Option<Result<W::Created, WriteError>>, WriteError> {
+        let still_in_flight = || WriteError::StillInFlight {
+            tenant: key.tenant.clone(),
+            field: W::FIELD,
+            number: key.number.clone(),
+        };
+        loop {
+            let settled = self.settled.notify_for(key);
+            let woken = settled.notified();
+            let record =
+                self.store
+                    .write_record(key)
+                    .await
+                    .map_err(|source| WriteError::Store {
+                        tenant: key.tenant.clone(),
+                        source,
+                    })?;
+            let now_ms = millis(SystemTime::now());
+            match record {
+                Some(WriteRecord {
+                    state: WriteState::InFlight,
+                    lease_until_ms,
+                    ..
+                }) if lease_until_ms > now_ms => {}
+                // The call waited on was refused: so is this one, the same.
+                Some(WriteRecord {
+                    state: WriteState::Rejected,
+                    answer,
+                    ..
+                }) if same_request => return Ok(Some(Err(refusal::<W>(key, &answer)))),
+                Some(WriteRecord {
+                    state: WriteState::Succeeded,
+                    answer,
+                    ..
+                }) => return Ok(Some(self.replay::<W>(key, same_request, &answer))),
+                // Released, refused (for other content), unknown or
+                // abandoned: claim again.
+                _ => return Ok(None),
+            }
+            if Instant::now() >= deadline {
+                return Err(still_in_flight());
+            }
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(POLL_EVERY) => {}
+                () = tokio::time::sleep_until(deadline) => return Err(still_in_flight()),
+            }
+        }
+    }
+
+    /// Sends a claimed write and records its outcome, in a task of its own.
+    /// With `previous` (an attempt whose outcome is unknown: its request's
+    /// fingerprint and warehouse) the warehouse is asked first.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_owned<W: WriteRequest>(
+        &self,
+        key: WriteKey,
+        owner: String,
+        request: W,
+        fingerprint: Fingerprint,
+        backend: &Arc<dyn WarehouseBackend>,
+        deadline: Instant,
+        previous: Option<(Fingerprint, String)>,
+    ) -> Result<W::Created, WriteError> {
+        let writes = self.clone();
+        let backend = backend.clone();
+        let key_tenant = key.tenant.clone();
+        let owned = async move {
+            let renewing = writes.keep_renewing(key.clone(), owner.clone());
+            let outcome = async {
+                if let Some((attempted, warehouse_code)) = previous {
+                    match writes
+                        .reconcile::<W>(&key, &owner, attempted, warehouse_code, &backend)
+                        .await
+                    {
+                        Reconciled::Found => {
+                            return if attempted == fingerprint {
+                                Ok(W::found(&key.number))
+                            } else {
+                                Err(conflict::<W>(&key))
+                            };
+                        }
+                        Reconciled::Failed(err) => return Err(err.into()),
+                        Reconciled::NotFound => {
+                            let sending = Settle::Sending {
+                                fingerprint,
+                                warehouse_code: request.warehouse_code().to_owned(),
+                            };
+                            writes.settle(&key, &owner, sending).await;
+                        }
+                    }
+                }
+                let sent = request.send(backend.clone()).await;
+                writes
+                    .record_sent::<W>(&key, &owner, fingerprint, &sent)
+                    .await;
+                sent.map_err(WriteError::from)
+            };
+            tokio::select! {
+                outcome = outcome => outcome,
+                never = renewing => match never {},
+            }
+        };
+        let tenant = key_tenant;
+        let task = tokio::spawn(deadline::with_deadline(deadline, owned));
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(err) => Err(WriteError::Store {
+                tenant,
+                source: StoreError::Corrupt(format!("the write's task ended: {err}")),
+            }),
+        }
+    }
+
+    /// Records what the warehouse said to a send.
+    async fn record_sent<W: WriteRequest>(
+        &self,
+        key: &WriteKey,
+        owner: &str,
+        fingerprint: Fingerprint,
+        sent: &Result<W::Created, UpstreamError>,
+    ) {
+        let expires_at_ms = millis(SystemTime::now() + self.window);
+        let settle = match sent {
+            Ok(created) => match serde_json::to_string(created) {
+                Ok(answer) => Settle::Succeeded {
+                    fingerprint,
+                    answer,
+                    expires_at_ms,
+                },
+                // Cannot happen for these plain structs; if it did, the
+                // next attempt would ask the warehouse.
+                Err(_) => Settle::Unknown { fingerprint },
+            },
+            Err(UpstreamError {
+                kind: UpstreamErrorKind::Rejected { message, code },
+                ..
+            }) => Settle::Rejected {
+                fingerprint,
+                answer: serde_json::to_string(&KeptRefusal {
+                    message: message.clone(),
+                    code: code.clone(),
+                })
+                .unwrap_or_default(),
+                expires_at_ms,
+            },
+            Err(err) if !err.may_have_reached_warehouse() => Settle::Released,
+            Err(_) => {
+                tracing::warn!(tenant = %key.tenant, kind = W::KIND.as_str(), number = %key.number, "a write's outcome is unknown: the next attempt asks the warehouse first");
+                Settle::Unknown { fingerprint }
+            }
+        };
+        self.settle(key, owner, settle).await;
+    }
+
+    /// Settles `owner`'s claim and wakes this process's waiters. A settle
+    /// that fails leaves the claim to run out: it is then reconciled.
+    async fn settle(&self, key: &WriteKey, owner: &str, settle: Settle) {
+        let ends = !matches!(settle, Settle::Sending { .. });
+        match self.store.settle_write(key, owner, settle).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(tenant = %key.tenant, number = %key.number, "a write's claim was taken over before it settled")
+            }
+            Err(err) => {
+                tracing::warn!(tenant = %key.tenant, number = %key.number, error = %err, "cannot record a write's outcome; its claim runs out and it is then reconciled")
+            }
+        }
+        if ends {
+            self.settled.wake(key);
+        }
+    }
+
+    /// Renews `owner`'s claim until dropped.
+    async fn keep_renewing(&self, key: WriteKey, owner: String) -> std::convert::Infallible {
+        let mut ticks = tokio::time::interval(RENEW_EVERY);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let until = millis(SystemTime::now() + LEASE);
+            if let Err(err) = self.store.renew_write(&key, &owner, until).await {
+                tracing::warn!(tenant = %key.tenant, number = %key.number, error = %err, "cannot renew a write's claim");
+            }
+        }
+    }
+
+    /// Asks the warehouse whether an attempt with an unknown outcome
+    /// arrived, and records it when it did.
+    async fn reconcile<W: WriteRequest>(
+        &self,
+        key: &WriteKey,
+        owner: &str,
+        attempted: Fingerprint,
+        warehouse_code: String,
+        backend: &Arc<dyn WarehouseBackend>,
+    ) -> Reconciled {
+        let kind = W::KIND.as_str();
+        match W::look_up(backend.clone(), warehouse_code, key.number.clone()).await {
+            Ok(true) => {
+                self.metrics
+                    .record_reconciliation(&key.tenant, kind, "found");
+                tracing::info!(tenant = %key.tenant, kind, number = %key.number, outcome = "found", "reconciled a write whose outcome was unknown: the warehouse has it");
+                let answer = serde_json::to_string(&W::found(&key.number)).unwrap_or_default();
+                let settle = Settle::Succeeded {
+                    fingerprint: attempted,
+                    answer,
+                    expires_at_ms: millis(SystemTime::now() + self.window),
+                };
+                self.settle(key, owner, settle).await;
+                Reconciled::Found
+            }
+            Ok(false) => {
+                self.metrics
+                    .record_reconciliation(&key.tenant, kind, "not_found");
+                tracing::info!(tenant = %key.tenant, kind, number = %key.number, outcome = "not_found", "reconciled a write whose outcome was unknown: the warehouse does not have it");
+                Reconciled::NotFound
+            }
+            Err(err) => {
+                self.metrics
+                    .record_reconciliation(&key.tenant, kind, "failed");
+                tracing::warn!(tenant = %key.tenant, kind, number = %key.number, error = %err, "cannot ask the warehouse about a write whose outcome is unknown; it stays unknown");
+                self.settle(
+                    key,
+                    owner,
+                    Settle::Unknown {
+                        fingerprint: attempted,
+                    },
+                )
+                .await;
+                Reconciled::Failed(err)
+            }
+        }
+    }
+
+    /// Reconciles the writes nobody is settling: unknown for
+    /// `reconcile_after`, or claimed by a process that went away, looking
+    /// every third of that (1 to 10 s). Found ones are recorded; ones the
+    /// warehouse does not have are released, so a later repeat is sent.
+    /// Settled writes past their window are pruned on the way.
+    pub async fn reconcile_abandoned(self, tenants: Arc<TenantRegistry>) {
+        let every =
+            (self.reconcile_after / 3).clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = SystemTime::now();
+            let unknown_before = now.checked_sub(self.reconcile_after).unwrap_or(now);
+            let abandoned = match self
+                .store
+                .abandoned_writes(millis(now), millis(unknown_before), 50)
+                .await
+            {
+                Ok(abandoned) => abandoned,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot look for abandoned writes; will try again");
+                    continue;
+                }
+            };
+            for record in abandoned {
+                let Some(tenant) = tenants.get(&record.key.tenant) else {
+                    continue;
+                };
+                match record.key.kind {
+                    WriteKind::Order => {
+                        self.reconcile_one::<NewOrder>(record, &tenant.backend)
+                            .await;
+                    }
+                    WriteKind::Asn => self.reconcile_one::<NewAsn>(record, &tenant.backend).await,
+                }
+            }
+            if let Err(err) = self.store.prune_writes(millis(SystemTime::now())).await {
+                tracing::warn!(error = %err, "cannot prune settled writes; will try again");
+            }
+        }
+    }
+
+    async fn reconcile_one<W: WriteRequest>(
+        &self,
+        record: WriteRecord,
+        backend: &Arc<dyn WarehouseBackend>,
+    ) {
+        let owner = format!("{}/{:016x}", self.replica, fastrand::u64(..));
+        let until = millis(SystemTime::now() + LEASE);
+        let taken = match self.store.take_over_write(&record.key, &owner, until).await {
+            Ok(Some(taken)) => taken,
+            // Someone settled or took it meanwhile.
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot take over an abandoned write; will try again");
+                return;
+            }
+        };
+        let deadline = Instant::now() + crate::middleware::DEFAULT_CALL_DEADLINE;
+        let reconciled = deadline::with_deadline(
+            deadline,
+            self.reconcile::<W>(
+                &taken.key,
+                &owner,
+                taken.fingerprint,
+                taken.warehouse_code.clone(),
+                backend,
+            ),
+        )
+        .await;
+        if let Reconciled::NotFound = reconciled {
+            // It never arrived: the key is free, and a repeat is sent.
+            self.settle(&taken.key, &owner, Settle::Released).await;
+        }
+    }
+}
+
+enum Reconciled {
+    Found,
+    NotFound,
+    Failed(UpstreamError),
+}
+
+fn conflict<W: WriteRequest>(key: &WriteKey) -> WriteError {
+    WriteError::Conflict {
+        tenant: key.tenant.clone(),
+        field: W::FIELD,
+        what: W::WHAT,
+        number: key.number.clone(),
+    }
+}
+
+/// The kept refusal of the call another one waited on.
+fn refusal<W: WriteRequest>(key: &WriteKey, answer: &str) -> WriteError {
+    let kept: KeptRefusal = serde_json::from_str(answer).unwrap_or(KeptRefusal {
+        message: answer.to_owned(),
+        code: String::new(),
+    });
+    WriteError::Upstream(UpstreamError::new(
+        key.tenant.clone(),
+        W::OPERATION,
+        UpstreamErrorKind::Rejected {
+            message: kept.message,
+            code: kept.code,
+        },
+    ))
+}
