@@ -117,6 +117,7 @@ impl Telemetry {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
         let log_layer = if config.test_writer {
             tracing_subscriber::fmt::layer()
+                .fmt_fields(escaped_fields())
                 .with_ansi(false)
                 .with_test_writer()
                 .boxed()
@@ -128,6 +129,7 @@ impl Telemetry {
         } else {
             // Colours only on a terminal: journald and log files get plain text.
             tracing_subscriber::fmt::layer()
+                .fmt_fields(escaped_fields())
                 .with_ansi(std::io::stderr().is_terminal())
                 .with_writer(std::io::stderr)
                 .boxed()
@@ -143,6 +145,44 @@ impl Telemetry {
             export_problem,
         }
     }
+}
+
+/// The text format's fields, as the default formats them (the message
+/// bare, the others `name=value`), with every control character escaped:
+/// a value from outside (an order number, a warehouse's words) cannot start
+/// a forged line or send terminal escapes. JSON logs escape by themselves.
+fn escaped_fields() -> impl for<'writer> tracing_subscriber::fmt::FormatFields<'writer> + 'static {
+    use tracing_subscriber::field::MakeExt as _;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        // `%value` fields print as Display through Debug; `?value` and
+        // strings as Debug, which escapes already; both pass through here.
+        let text = format!("{value:?}");
+        let text = escape_controls(&text);
+        if field.name() == "message" {
+            write!(writer, "{text}")
+        } else {
+            write!(writer, "{}={text}", field.name())
+        }
+    })
+    .delimited(" ")
+}
+
+/// `text` with control characters written as escapes (`\n`, `\u{1b}`).
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if c.is_control() => escaped.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => escaped.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
 }
 
 /// The trace a call belongs to, kept on its span when no OpenTelemetry
@@ -233,5 +273,52 @@ pub fn init(config: &TelemetryConfig) -> TelemetryGuard {
     }
     TelemetryGuard {
         provider: provider.filter(|_| installed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_value_cannot_forge_a_log_line() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(escaped_fields())
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        );
+        let forged = "ORD-1\n2026-12-01T00:00:00Z ERROR qlink_facade: forged\u{1b}[31m";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(number = %forged, other = forged, "push refused: {}", forged);
+        });
+        let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("ORD-1\\n2026"), "{text}");
+        assert!(text.contains("number=ORD-1"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(escape_controls("plain 名称"), "plain 名称");
+        assert_eq!(escape_controls("a\nb\tc\u{7}"), "a\\nb\\tc\\u{7}");
     }
 }

@@ -15,6 +15,25 @@ use crate::{
 /// The `domain` of the `google.rpc.ErrorInfo` details the facade sends.
 pub const ERROR_DOMAIN: &str = "qlink-facade";
 
+/// The most of a status message, and of any warehouse text in its details,
+/// sent to a caller, in bytes. A warehouse that quotes a huge request back
+/// must not produce a `grpc-message` that gRPC clients refuse (C-core and
+/// grpc-python cap metadata at 8 KiB) so that they never see the error.
+pub const RELAYED_TEXT_LIMIT: usize = 1024;
+
+/// `text` cut to at most `limit` bytes, on a character boundary, marked
+/// with `…` when cut.
+pub fn cut(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= limit {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = limit.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
+
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -74,7 +93,7 @@ impl std::error::Error for Violations {}
 
 impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
-        let message = err.to_string();
+        let message = cut(&err.to_string(), RELAYED_TEXT_LIMIT).into_owned();
         match err {
             ApiError::Tenant(TenantError::Missing) => Status::with_error_details(
                 Code::InvalidArgument,
@@ -174,12 +193,18 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
             let mut metadata = HashMap::from([
                 ("tenant".to_owned(), err.tenant.to_string()),
                 ("operation".to_owned(), err.operation.to_owned()),
-                ("warehouse_message".to_owned(), words),
+                (
+                    "warehouse_message".to_owned(),
+                    cut(&words, RELAYED_TEXT_LIMIT).into_owned(),
+                ),
             ]);
             // The warehouse's own error code (qlink's `code`: `SIGN_ERROR`,
             // `PARAM_ERROR`, …), when it sends one.
             if !code.is_empty() {
-                metadata.insert("warehouse_error_code".to_owned(), code);
+                metadata.insert(
+                    "warehouse_error_code".to_owned(),
+                    cut(&code, RELAYED_TEXT_LIMIT).into_owned(),
+                );
             }
             Status::with_error_details(
                 Code::FailedPrecondition,
@@ -187,5 +212,37 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
                 ErrorDetails::with_error_info("WAREHOUSE_REJECTED", ERROR_DOMAIN, metadata),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relayed_text_is_cut_on_a_character_boundary() {
+        assert_eq!(cut("short", 10), "short");
+        let long = "库".repeat(1000);
+        let shown = cut(&long, RELAYED_TEXT_LIMIT);
+        assert!(shown.len() <= RELAYED_TEXT_LIMIT, "{}", shown.len());
+        assert!(shown.ends_with('…'));
+    }
+
+    #[test]
+    fn a_warehouse_quoting_a_huge_request_back_gives_a_status_clients_read() {
+        let words = "x".repeat(200_000);
+        let status = Status::from(ApiError::Upstream(UpstreamError::new(
+            "t".into(),
+            "createOrder",
+            UpstreamErrorKind::Rejected {
+                message: words,
+                code: String::new(),
+            },
+        )));
+        assert!(status.message().len() <= RELAYED_TEXT_LIMIT);
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        let relayed = info.metadata.get("warehouse_message").expect("words");
+        assert!(relayed.len() <= RELAYED_TEXT_LIMIT);
+        assert!(status.details().len() < 4 * RELAYED_TEXT_LIMIT);
     }
 }

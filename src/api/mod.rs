@@ -115,18 +115,20 @@ fn receives_pushes(tenant: &Tenant) -> Result<(), Status> {
     Ok(())
 }
 
-/// Turns a handler error into a status, logging what an operator needs.
+/// Turns a handler error into a status, logging what an operator needs
+/// (warehouse text cut as the caller gets it).
 fn status(err: ApiError) -> Status {
+    let cut = |text: String| error::cut(&text, error::RELAYED_TEXT_LIMIT).into_owned();
     match &err {
         ApiError::Upstream(upstream) => {
-            tracing::warn!(tenant = %upstream.tenant, operation = upstream.operation, error = %upstream.kind, "upstream call failed");
+            tracing::warn!(tenant = %upstream.tenant, operation = upstream.operation, error = %cut(upstream.kind.to_string()), "upstream call failed");
         }
         ApiError::Tenant(tenant) => tracing::info!(error = %tenant, "call refused"),
         ApiError::Invalid(_) => tracing::debug!(error = %err, "invalid request"),
         ApiError::Write(crate::writes::WriteError::Upstream(upstream)) => {
-            tracing::warn!(tenant = %upstream.tenant, operation = upstream.operation, error = %upstream.kind, "upstream call failed");
+            tracing::warn!(tenant = %upstream.tenant, operation = upstream.operation, error = %cut(upstream.kind.to_string()), "upstream call failed");
         }
-        ApiError::Write(write) => tracing::warn!(error = %write, "write refused"),
+        ApiError::Write(write) => tracing::warn!(error = %cut(write.to_string()), "write refused"),
     }
     Status::from(err)
 }

@@ -28,7 +28,7 @@ use crate::{
     metrics::Metrics,
     store::{Appended, EventKind, NewPush, Store, StoreError},
     upstream::{
-        lenient::{int_of, string_of},
+        lenient::string_of,
         sign::{qianyi_sign, signatures_match},
     },
 };
@@ -99,6 +99,13 @@ pub enum PushError {
     Missing(&'static str),
     #[error("method {got:?} is not {expected}")]
     WrongMethod { expected: &'static str, got: String },
+    /// A number or time the streams could not carry as pushed.
+    #[error("{field}: {value} is not {wanted}")]
+    OutOfRange {
+        field: String,
+        value: String,
+        wanted: &'static str,
+    },
     /// The store could not commit it; the pusher should send it again.
     #[error("cannot keep the push now; send it again later")]
     NotStored,
@@ -116,7 +123,8 @@ impl PushError {
             | Self::TooLarge { .. }
             | Self::BadSignature
             | Self::Missing(_)
-            | Self::WrongMethod { .. } => StatusCode::OK,
+            | Self::WrongMethod { .. }
+            | Self::OutOfRange { .. } => StatusCode::OK,
         }
     }
 }
@@ -209,7 +217,7 @@ impl Webhooks {
         let tenant = target.map_or("unknown", |target| &*target.tenant);
         let outcome = match target {
             Some(target) => self.keep(target, &push, body).await,
-            None => Err(PushError::UnknownExtraType(extra_type.to_owned())),
+            None => Err(PushError::UnknownExtraType(quoted(extra_type))),
         };
         match outcome {
             Ok((Appended::Kept(event_id), number)) => {
@@ -298,7 +306,7 @@ fn verified_content(
     if !named.trim().is_empty() && !named.trim().eq_ignore_ascii_case(method) {
         return Err(PushError::WrongMethod {
             expected: method,
-            got: named,
+            got: quoted(&named),
         });
     }
     match serde_json::from_str::<Value>(&content) {
@@ -306,6 +314,83 @@ fn verified_content(
         Ok(_) => Err(PushError::Malformed("content is not a JSON object".into())),
         Err(err) => Err(PushError::Malformed(format!("content is not JSON: {err}"))),
     }
+}
+
+/// How much of a pusher's own text a refusal quotes back (and logs).
+const QUOTED_CHARS: usize = 64;
+
+/// The start of a pusher's text, to quote in a refusal.
+fn quoted(text: &str) -> String {
+    let mut chars = text.chars();
+    let start: String = chars.by_ref().take(QUOTED_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{start}…")
+    } else {
+        start
+    }
+}
+
+/// The earliest and latest times a `google.protobuf.Timestamp` holds
+/// (0001-01-01 and 9999-12-31), in milliseconds since the epoch.
+const TIMESTAMP_MS: std::ops::RangeInclusive<i64> = -62_135_596_800_000..=253_402_300_799_999;
+
+/// An integer field: absent, null or blank is `None`; an integer (or a
+/// string of one, or a whole float in range) is the value; anything else
+/// refuses the push, naming the field, rather than streaming a clamped or
+/// missing number.
+fn integer(
+    content: &Value,
+    key: &str,
+    field: impl FnOnce() -> String,
+    range: std::ops::RangeInclusive<i64>,
+    wanted: &'static str,
+) -> Result<Option<i64>, PushError> {
+    let value = match content.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => return Ok(None),
+        Some(value) => value,
+    };
+    let number = match value {
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && (-9.2e18..9.2e18).contains(f))
+                .map(|f| f as i64)
+        }),
+        Value::String(text) => text.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match number {
+        Some(number) if range.contains(&number) => Ok(Some(number)),
+        _ => Err(PushError::OutOfRange {
+            field: field(),
+            value: quoted(&value.to_string()),
+            wanted,
+        }),
+    }
+}
+
+/// A time in milliseconds since the epoch that a Timestamp can carry.
+fn time_ms(content: &Value, key: &'static str) -> Result<Option<i64>, PushError> {
+    integer(
+        content,
+        key,
+        || key.to_owned(),
+        TIMESTAMP_MS,
+        "a time in milliseconds between the years 1 and 9999",
+    )
+}
+
+/// A quantity of line `index` of `skuList`.
+fn quantity(item: &Value, index: usize, key: &'static str) -> Result<i64, PushError> {
+    Ok(integer(
+        item,
+        key,
+        || format!("skuList[{index}].{key}"),
+        i64::MIN..=i64::MAX,
+        "an integer",
+    )?
+    .unwrap_or(0))
 }
 
 fn text(content: &Value, key: &str) -> String {
@@ -319,10 +404,6 @@ fn text_under(content: &Value, keys: &[&str]) -> String {
         .map(|key| text(content, key))
         .find(|value| !value.is_empty())
         .unwrap_or_default()
-}
-
-fn millis(content: &Value, key: &str) -> Option<i64> {
-    content.get(key).and_then(int_of)
 }
 
 fn required(content: &Value, key: &'static str) -> Result<String, PushError> {
@@ -357,23 +438,18 @@ pub fn order_event(content: &Value) -> Result<OrderEvent, PushError> {
         warehouse_order_number: text(content, "warehouseOrderNumber"),
         status: named_status.then(|| OrderStatus::from_status_or_wms(&status, &wms_status)),
         wms_status,
-        shipping_time_ms: millis(content, "shippingTime"),
+        shipping_time_ms: time_ms(content, "shippingTime")?,
         items: sku_list(content)
             .into_iter()
-            .map(|item| {
-                (
-                    text(item, "sku"),
-                    item.get("quantity").and_then(int_of).unwrap_or(0),
-                )
-            })
-            .collect(),
+            .enumerate()
+            .map(|(index, item)| Ok((text(item, "sku"), quantity(item, index, "quantity")?)))
+            .collect::<Result<_, PushError>>()?,
         error_msg: text(content, "errorMsg"),
     })
 }
 
 pub fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
     let wms_status = text(content, "wmsStatus");
-    let quantity = |item: &Value, key: &str| item.get(key).and_then(int_of).unwrap_or(0);
     Ok(AsnEvent {
         asn_number: required(content, "asnNumber")?,
         warehouse_code: text(content, "warehouseCode"),
@@ -381,19 +457,22 @@ pub fn asn_event(content: &Value) -> Result<AsnEvent, PushError> {
         status: (!wms_status.is_empty()).then(|| AsnStatus::from_wire(&wms_status)),
         wms_status,
         reference_number: text(content, "referenceNumber"),
-        finish_time_ms: millis(content, "finishTime"),
-        update_time_ms: millis(content, "updateTime"),
+        finish_time_ms: time_ms(content, "finishTime")?,
+        update_time_ms: time_ms(content, "updateTime")?,
         items: sku_list(content)
             .into_iter()
-            .map(|item| AsnReceipt {
-                sku: text(item, "sku"),
-                name: text(item, "name"),
-                estimated_quantity: quantity(item, "estimatedQuantity"),
-                received_quantity: quantity(item, "receivedQuantity"),
-                good_quantity: quantity(item, "goodQuantity"),
-                bad_quantity: quantity(item, "badQuantity"),
+            .enumerate()
+            .map(|(index, item)| {
+                Ok(AsnReceipt {
+                    sku: text(item, "sku"),
+                    name: text(item, "name"),
+                    estimated_quantity: quantity(item, index, "estimatedQuantity")?,
+                    received_quantity: quantity(item, index, "receivedQuantity")?,
+                    good_quantity: quantity(item, index, "goodQuantity")?,
+                    bad_quantity: quantity(item, index, "badQuantity")?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, PushError>>()?,
         batch_no: text(content, "batchNo"),
     })
 }
@@ -440,6 +519,58 @@ mod tests {
         assert_eq!(event.finish_time_ms, None);
         assert_eq!(event.items[0].received_quantity, 2);
         assert_eq!(event.batch_no, "222222-1");
+    }
+
+    #[test]
+    fn numbers_and_times_out_of_range_are_refused_naming_the_field() {
+        for (content, field) in [
+            (
+                r#"{"orderNumber":"O","skuList":[{"sku":"A","quantity":1e30}]}"#,
+                "skuList[0].quantity",
+            ),
+            (
+                r#"{"orderNumber":"O","skuList":[{"sku":"A","quantity":2},{"sku":"B","quantity":"abc"}]}"#,
+                "skuList[1].quantity",
+            ),
+            (
+                r#"{"orderNumber":"O","shippingTime":-1e18}"#,
+                "shippingTime",
+            ),
+            (
+                r#"{"orderNumber":"O","shippingTime":"soon"}"#,
+                "shippingTime",
+            ),
+        ] {
+            let content: Value = serde_json::from_str(content).unwrap();
+            let err = order_event(&content).expect_err("refused");
+            assert!(
+                matches!(&err, PushError::OutOfRange { field: named, .. } if named == field),
+                "{err}"
+            );
+            assert!(err.to_string().starts_with(field), "{err}");
+        }
+        let asn: Value = serde_json::from_str(
+            r#"{"asnNumber":"A","updateTime":99999999999999999,"skuList":{"sku":"S","receivedQuantity":1}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(asn_event(&asn), Err(PushError::OutOfRange { field, .. }) if field == "updateTime")
+        );
+        // Tolerated as before: numbers as strings, whole floats, blanks.
+        let fine: Value = serde_json::from_str(
+            r#"{"orderNumber":"O","shippingTime":"1744098883894","skuList":[{"sku":"A","quantity":4.0},{"sku":"B","quantity":""}]}"#,
+        )
+        .unwrap();
+        let event = order_event(&fine).expect("read");
+        assert_eq!(event.shipping_time_ms, Some(1_744_098_883_894));
+        assert_eq!(event.items, vec![("A".to_owned(), 4), ("B".to_owned(), 0)]);
+    }
+
+    #[test]
+    fn a_refusal_quotes_at_most_a_little_of_the_pushers_text() {
+        let long = "X".repeat(60_000);
+        assert!(quoted(&long).chars().count() <= QUOTED_CHARS + 1);
+        assert_eq!(quoted("DEMO"), "DEMO");
     }
 
     #[test]
