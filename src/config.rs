@@ -92,8 +92,10 @@ pub struct TenantConfig {
     pub base_url: String,
     /// How long one upstream HTTP call may take.
     pub timeout: Duration,
-    /// Caller tokens (`authorization: Bearer …`); empty means no caller auth.
-    pub tokens: Vec<SecretString>,
+    /// Caller tokens (`authorization: Bearer …`), as SHA-256 digests;
+    /// empty means the tenant asks for none (but a token of another tenant
+    /// is still refused).
+    pub tokens: Vec<CallerToken>,
     /// Rate limit, retries and in-flight bound for this tenant's upstream calls.
     pub policy: UpstreamPolicy,
     /// Protocol and credentials.
@@ -203,6 +205,7 @@ struct RawTenant {
     retry: Option<RawRetry>,
     max_in_flight: Option<usize>,
     tokens: Option<Vec<String>>,
+    token_sha256: Option<Vec<String>>,
     timeout_ms: Option<u64>,
     push: Option<RawPush>,
     exactly_once_writes: Option<bool>,
@@ -252,6 +255,8 @@ impl Config {
         let store = store_config(raw.store, env)?;
         let mut seen = HashSet::new();
         let mut extra_types = HashSet::new();
+        let mut token_owners: std::collections::HashMap<CallerToken, String> =
+            std::collections::HashMap::new();
         let mut tenants = Vec::with_capacity(raw.tenants.len());
         for raw_tenant in raw.tenants {
             let tenant = TenantConfig::from_raw(raw_tenant, env)?;
@@ -261,6 +266,19 @@ impl Config {
                     key: "id",
                     problem: "another tenant has the same id".into(),
                 });
+            }
+            for token in &tenant.tokens {
+                if let Some(owner) = token_owners.insert(token.clone(), tenant.id.clone())
+                    && owner != tenant.id
+                {
+                    return Err(ConfigError::Tenant {
+                        tenant: tenant.id,
+                        key: "tokens",
+                        problem: format!(
+                            "a token is also configured for tenant {owner}: a token names one tenant"
+                        ),
+                    });
+                }
             }
             if let Some(push) = &tenant.push
                 && !extra_types.insert(push.extra_type.clone())
@@ -585,18 +603,29 @@ impl TenantConfig {
             Some(limit) => limit,
             None => UpstreamPolicy::default().max_in_flight,
         };
-        let tokens = raw
+        let mut tokens = raw
             .tokens
             .unwrap_or_default()
             .into_iter()
             .map(|token| {
-                let token = expand(&token, env).map_err(|p| reader.problem("tokens", p))?;
-                if token.is_empty() {
+                let token = SecretString::from(
+                    expand(&token, env).map_err(|p| reader.problem("tokens", p))?,
+                );
+                if token.expose_secret().trim().is_empty() {
                     return Err(reader.problem("tokens", "a token is empty"));
                 }
-                Ok(SecretString::from(token))
+                Ok(CallerToken::of(token.expose_secret().trim()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        for digest in raw.token_sha256.unwrap_or_default() {
+            let digest = expand(&digest, env).map_err(|p| reader.problem("token_sha256", p))?;
+            tokens.push(CallerToken::from_hex(&digest).ok_or_else(|| {
+                reader.problem(
+                    "token_sha256",
+                    "a digest is not 64 hex digits (sha256sum of the token, without a newline)",
+                )
+            })?);
+        }
         let timeout = match raw.timeout_ms {
             Some(0) => return Err(reader.problem("timeout_ms", "must be at least 1")),
             Some(ms) => Duration::from_millis(ms),
@@ -650,12 +679,39 @@ impl TenantConfig {
             exactly_once_writes: raw.exactly_once_writes.unwrap_or(true),
         })
     }
+}
 
-    /// Whether `token` is one of the tenant's caller tokens (constant time).
-    pub fn accepts_token(&self, token: &str) -> bool {
-        self.tokens
+/// A caller token, kept only as its SHA-256 digest: the process holds no
+/// usable copy, and `token_sha256` lets the config file hold none either.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CallerToken([u8; 32]);
+
+impl CallerToken {
+    /// The token a caller sends (or `tokens` lists).
+    pub fn of(token: &str) -> Self {
+        use sha2::Digest as _;
+        Self(sha2::Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// A `token_sha256` entry: 64 hex digits.
+    pub fn from_hex(digest: &str) -> Option<Self> {
+        let bytes = hex::decode(digest.trim()).ok()?;
+        <[u8; 32]>::try_from(bytes.as_slice()).ok().map(Self)
+    }
+
+    /// Equal, in time that does not depend on where they differ.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.0
             .iter()
-            .any(|known| crate::upstream::sign::signatures_match(known.expose_secret(), token))
+            .zip(other.0.iter())
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
+    }
+}
+
+impl std::fmt::Debug for CallerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerToken([REDACTED])")
     }
 }
 
@@ -862,6 +918,46 @@ secret_key = "${ACME_EU_SECRET}"
             assert_eq!(config.server.grpc_addr.to_string(), "0.0.0.0:50051");
             assert!(matches!(config.store.location, StoreLocation::Sqlite(_)));
         }
+    }
+
+    #[test]
+    fn tokens_are_kept_as_digests_and_name_one_tenant() {
+        let tenant = |id: &str, tokens: &str| {
+            format!(
+                "[[tenant]]\nid='{id}'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\n{tokens}\n"
+            )
+        };
+        // sha256 of "other-token"
+        let digest = "6c67163bbed989f232b31acc4f04df54b31285bfc01bd022c735b71e041a4754";
+        let config = Config::from_toml(
+            &(tenant("one", "tokens = ['s3cr3t-token']")
+                + &tenant("two", &format!("token_sha256 = ['{digest}']"))),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.tenants[0].tokens,
+            vec![CallerToken::of("s3cr3t-token")]
+        );
+        assert_eq!(
+            config.tenants[1].tokens,
+            vec![CallerToken::from_hex(digest).unwrap()]
+        );
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+        let err = Config::from_toml(
+            &(tenant("one", "tokens = ['same']") + &tenant("two", "tokens = ['same']")),
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("tenant two: tokens") && err.contains("one"),
+            "{err}"
+        );
+        let err = Config::from_toml(&tenant("one", "token_sha256 = ['xyz']"), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token_sha256"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use crate::{
-    config::{ProtocolConfig, TenantConfig},
+    config::{CallerToken, ProtocolConfig, TenantConfig},
     domain::WarehouseBackend,
     metrics::Metrics,
     push::webhook::PushTarget,
@@ -55,6 +55,9 @@ pub enum TenantError {
     Unknown(String),
     #[error("tenant {0}: missing or wrong bearer token in the authorization metadata")]
     BadToken(String),
+    /// The token is another tenant's.
+    #[error("tenant {0}: the bearer token is not this tenant's")]
+    OtherTenantsToken(String),
 }
 
 /// A tenant could not be set up.
@@ -71,12 +74,15 @@ pub enum BuildError {
 #[derive(Debug, Default)]
 pub struct TenantRegistry {
     by_id: HashMap<String, Arc<Tenant>>,
+    /// Every tenant's caller tokens with their tenant.
+    tokens: Vec<(CallerToken, Arc<str>)>,
 }
 
 impl TenantRegistry {
     /// Builds every tenant's backend once.
     pub fn build(configs: &[TenantConfig], metrics: Arc<Metrics>) -> Result<Self, BuildError> {
         let mut by_id = HashMap::with_capacity(configs.len());
+        let mut tokens = Vec::new();
         for config in configs {
             let id: Arc<str> = Arc::from(config.id.as_str());
             let transport = HttpTransport::for_tenant(
@@ -103,6 +109,12 @@ impl TenantRegistry {
                     transport,
                 )),
             };
+            tokens.extend(
+                config
+                    .tokens
+                    .iter()
+                    .map(|token| (token.clone(), id.clone())),
+            );
             by_id.insert(
                 config.id.clone(),
                 Arc::new(Tenant {
@@ -112,11 +124,12 @@ impl TenantRegistry {
                 }),
             );
         }
-        Ok(Self { by_id })
+        Ok(Self { by_id, tokens })
     }
 
-    /// The tenant a call is for, checking its bearer token when the tenant
-    /// has tokens configured.
+    /// The tenant a call is for. A token is tied to its tenant: presented
+    /// for another tenant it is refused, whether or not that tenant asks
+    /// for tokens; a tenant with tokens wants one of its own.
     pub fn resolve(
         &self,
         tenant_id: Option<&str>,
@@ -130,12 +143,25 @@ impl TenantRegistry {
             // A caller's text, quoted back: only as much as identifies it.
             TenantError::Unknown(tenant_id.chars().take(QUOTED_ID_CHARS).collect())
         })?;
-        if !tenant.config.tokens.is_empty()
-            && !bearer.is_some_and(|token| tenant.config.accepts_token(token))
-        {
-            return Err(TenantError::BadToken(tenant_id.to_owned()));
+        let owner = bearer.and_then(|token| self.token_owner(&CallerToken::of(token)));
+        match owner {
+            Some(owner) if **owner == *tenant.id => Ok(tenant.clone()),
+            Some(_) => Err(TenantError::OtherTenantsToken(tenant_id.to_owned())),
+            None if tenant.config.tokens.is_empty() => Ok(tenant.clone()),
+            None => Err(TenantError::BadToken(tenant_id.to_owned())),
         }
-        Ok(tenant.clone())
+    }
+
+    /// Whose token `presented` is. Every configured token is compared, each
+    /// in constant time, so the time taken says nothing about which.
+    fn token_owner(&self, presented: &CallerToken) -> Option<&Arc<str>> {
+        let mut owner = None;
+        for (token, tenant) in &self.tokens {
+            if token.matches(presented) {
+                owner = Some(tenant);
+            }
+        }
+        owner
     }
 
     /// The tenant with `id`, with no token check: for the facade's own work.

@@ -580,7 +580,7 @@ async fn get_orders_rejection_of_one_order_is_that_orders_error() {
 }
 
 #[tokio::test]
-async fn tenants_with_tokens_require_a_bearer_token() {
+async fn a_token_is_tied_to_its_tenant() {
     let simulator_config = test_simulator_config();
     let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
         simulator_config.clone(),
@@ -588,52 +588,76 @@ async fn tenants_with_tokens_require_a_bearer_token() {
     )
     .await
     .expect("simulator");
-    let toml = format!(
-        r#"
-[[tenant]]
-id = "guarded"
-protocol = "qianyi"
-base_url = "{endpoint}"
-access_id = "demo-access-id"
-secret_key = "demo-secret-key"
-tokens = ["${{CALLER_TOKEN}}"]
-"#,
-        endpoint = simulator.qianyi_endpoint(),
-    );
+    let tenant = |id: &str, tokens: &str| {
+        format!(
+            "[[tenant]]\nid = \"{id}\"\nprotocol = \"qianyi\"\nbase_url = \"{endpoint}\"\naccess_id = \"demo-access-id\"\nsecret_key = \"demo-secret-key\"\n{tokens}\n",
+            endpoint = simulator.qianyi_endpoint(),
+        )
+    };
+    // "b-t0ken" only as its SHA-256: the file holds no usable secret.
+    let b_digest = "cef76aa8d4acf527bf2ba9665b03e4929a73b61a974f24258dcc88ee169227fe";
+    let toml = tenant("a", "tokens = [\"${A_TOKEN}\"]")
+        + &tenant("b", &format!("token_sha256 = [\"{b_digest}\"]"))
+        + &tenant("open", "");
     let config = Config::from_toml(&toml, &|name| {
-        (name == "CALLER_TOKEN").then(|| "t0ken".to_owned())
+        (name == "A_TOKEN").then(|| "a-t0ken".to_owned())
     })
     .expect("config");
     let facade = spawn_facade(config).await;
-    let status = facade
-        .warehouses()
-        .list_warehouses(req("guarded", Default::default()))
-        .await
-        .expect_err("no token");
-    assert_eq!(status.code(), Code::Unauthenticated);
-    let mut wrong = req("guarded", Default::default());
-    wrong
-        .metadata_mut()
-        .insert("authorization", "Bearer nope".parse().unwrap());
-    assert_eq!(
-        facade
-            .warehouses()
-            .list_warehouses(wrong)
-            .await
-            .expect_err("wrong token")
-            .code(),
-        Code::Unauthenticated
+    let call = |tenant: &'static str, token: Option<&'static str>| {
+        let mut client = facade.warehouses();
+        async move {
+            let mut request = req(tenant, Default::default());
+            if let Some(token) = token {
+                request.metadata_mut().insert(
+                    "authorization",
+                    format!("Bearer {token}").parse().expect("ascii"),
+                );
+            }
+            client
+                .list_warehouses(request)
+                .await
+                .map(|_| ())
+                .map_err(|status| status.code())
+        }
+    };
+    let refused = [
+        ("a", None, Code::Unauthenticated),
+        ("a", Some("nope"), Code::Unauthenticated),
+        ("a", Some("b-t0ken"), Code::PermissionDenied),
+        ("b", None, Code::Unauthenticated),
+        ("b", Some("a-t0ken"), Code::PermissionDenied),
+        ("open", Some("a-t0ken"), Code::PermissionDenied),
+    ];
+    for (tenant, token, code) in refused {
+        assert_eq!(
+            call(tenant, token).await,
+            Err(code),
+            "{tenant} with {token:?}"
+        );
+    }
+    assert!(
+        simulator.requests().is_empty(),
+        "no refused call reached the warehouse"
     );
-    assert!(simulator.requests().is_empty());
-    let mut right = req("guarded", Default::default());
-    right
-        .metadata_mut()
-        .insert("authorization", "Bearer t0ken".parse().unwrap());
-    facade
-        .warehouses()
-        .list_warehouses(right)
-        .await
-        .expect("right token");
+    for (tenant, token) in [
+        ("a", Some("a-t0ken")),
+        ("b", Some("b-t0ken")),
+        ("open", None),
+        ("open", Some("anything-else")),
+    ] {
+        assert_eq!(call(tenant, token).await, Ok(()), "{tenant} with {token:?}");
+    }
+    for request in simulator.requests() {
+        assert!(
+            !request.body.contains("t0ken")
+                && request
+                    .headers
+                    .iter()
+                    .all(|(_, value)| !value.contains("t0ken")),
+            "a caller's token never reaches the warehouse: {request:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -110,6 +110,9 @@ impl From<ApiError> for Status {
             ),
             ApiError::Tenant(TenantError::Unknown(_)) => Status::not_found(message),
             ApiError::Tenant(TenantError::BadToken(_)) => Status::unauthenticated(message),
+            ApiError::Tenant(TenantError::OtherTenantsToken(_)) => {
+                Status::permission_denied(message)
+            }
             ApiError::Invalid(violations) => Status::with_error_details(
                 Code::InvalidArgument,
                 message,
