@@ -20,9 +20,10 @@ use crate::{
     config::Config,
     metrics::Metrics,
     push::webhook::Webhooks,
+    reload::ConfigSource,
     server::{self, ServeError},
     store::{self, Store, StoreError},
-    tenant::{BuildError, TenantRegistry},
+    tenant::{BuildError, TenantRegistry, Tenants},
     writes::Writes,
 };
 
@@ -45,7 +46,7 @@ pub enum StartError {
 pub struct App {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
-    tenants: Arc<TenantRegistry>,
+    tenants: Arc<Tenants>,
     writes: Writes,
     /// Whether the last health check committed; `/readyz` needs it.
     store_up: Arc<AtomicBool>,
@@ -58,7 +59,7 @@ impl App {
         let replica = store::replica_name();
         let store = store::open(&config.store, &replica).await?;
         tracing::info!(store = store.describe(), "store open");
-        let tenants = Arc::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
+        let tenants = Tenants::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
         let writes = Writes::new(store.clone(), metrics.clone(), &replica, &config.store);
         // Up until a health check says otherwise: it has just opened.
         let store_up = Arc::new(AtomicBool::new(true));
@@ -86,8 +87,19 @@ impl App {
         })
     }
 
-    pub fn tenants(&self) -> &Arc<TenantRegistry> {
+    pub fn tenants(&self) -> &Arc<Tenants> {
         &self.tenants
+    }
+
+    /// Reloads the configuration from `source` on SIGHUP and when its file
+    /// changes (see `reload`); `running` is the one in force.
+    pub fn reload_from(&mut self, source: ConfigSource, running: Config) {
+        self.background.0.push(tokio::spawn(crate::reload::watch(
+            source,
+            running,
+            self.tenants.clone(),
+            self.metrics.clone(),
+        )));
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -115,7 +127,7 @@ impl App {
                 store_up: self.store_up.clone(),
             };
             let webhooks = Webhooks::new(
-                self.tenants.push_targets(),
+                self.tenants.clone(),
                 self.store.clone(),
                 self.metrics.clone(),
             );

@@ -1,7 +1,7 @@
 //! The command line: serve (from a config file, or in demo mode) or run the
 //! simulator alone.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -11,6 +11,7 @@ use crate::{
     config::Config,
     demo,
     metrics::Metrics,
+    reload::ConfigSource,
     simulator::{AccountsFile, QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
     telemetry,
 };
@@ -141,6 +142,8 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             config
         }
     };
+    // As the file says: what a reload compares the file with.
+    let as_loaded = config.clone();
     if let Some(addr) = cli.grpc_addr {
         config.server.grpc_addr = addr;
     }
@@ -149,7 +152,14 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let metrics = Metrics::shared();
-    let app = App::open(&config, metrics).await?;
+    let mut app = App::open(&config, metrics).await?;
+    if let Some(path) = &cli.config {
+        let source = ConfigSource {
+            path: path.clone(),
+            env: Arc::new(|name| std::env::var(name).ok()),
+        };
+        app.reload_from(source, as_loaded);
+    }
     let listener = TcpListener::bind(config.server.grpc_addr)
         .await
         .map_err(|err| {
@@ -181,7 +191,7 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let signal = shutdown_signal();
-    tracing::info!(grpc_addr = %addr, tenants = ?app.tenants().ids(), "qlink-facade ready");
+    tracing::info!(grpc_addr = %addr, tenants = ?app.tenants().load().ids(), "qlink-facade ready");
     if demo_mode {
         tracing::info!(
             "try: grpcurl -plaintext -H 'x-tenant-id: {}' {addr} qlink.v1.WarehouseService/ListWarehouses",

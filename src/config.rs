@@ -50,6 +50,9 @@ pub enum ConfigError {
     Store { key: &'static str, problem: String },
     #[error("no tenant is configured: add at least one [[tenant]]")]
     NoTenants,
+    /// Valid, but a tenant could not be set up from it.
+    #[error("{0}")]
+    Build(String),
 }
 
 /// The validated configuration.
@@ -381,7 +384,10 @@ fn server_addr(
     })
 }
 
-/// Replaces every `${NAME}` with the environment variable's value.
+/// Replaces every `${NAME}` with the environment variable's value, and
+/// every `${file:PATH}` with the file's content (its last line break
+/// dropped): a Kubernetes Secret mounted as files can then be rotated
+/// without a restart, since a reload reads the files again.
 fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -395,14 +401,35 @@ fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, St
         if name.is_empty() {
             return Err("empty ${} in value".into());
         }
-        match env(name) {
-            Some(value) => out.push_str(&value),
-            None => return Err(format!("environment variable {name} is not set")),
+        if let Some(path) = name.strip_prefix("file:") {
+            let content = std::fs::read_to_string(path)
+                .map_err(|err| format!("cannot read secret file {path}: {err}"))?;
+            let content = content.strip_suffix('\n').unwrap_or(&content);
+            out.push_str(content.strip_suffix('\r').unwrap_or(content));
+        } else {
+            match env(name) {
+                Some(value) => out.push_str(&value),
+                None => return Err(format!("environment variable {name} is not set")),
+            }
         }
         rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The files a config text reads with `${file:PATH}`, for the reload to
+/// watch.
+pub fn referenced_files(text: &str) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${file:") {
+        let after = &rest[start + "${file:".len()..];
+        let Some(end) = after.find('}') else { break };
+        files.push(std::path::PathBuf::from(&after[..end]));
+        rest = &after[end + 1..];
+    }
+    files
 }
 
 /// Reads one tenant's keys, expanding `${NAME}` and naming the key on failure.
@@ -958,6 +985,32 @@ secret_key = "${ACME_EU_SECRET}"
             .unwrap_err()
             .to_string();
         assert!(err.contains("token_sha256"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_may_come_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("qlink-facade-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("secret_key");
+        std::fs::write(&path, "from-a-file\n").unwrap();
+        let text = format!(
+            "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='${{file:{}}}'\n",
+            path.display()
+        );
+        let config = Config::from_toml(&text, &env).unwrap();
+        let ProtocolConfig::Qianyi(qianyi) = &config.tenants[0].protocol else {
+            panic!("qianyi")
+        };
+        assert_eq!(qianyi.secret_key.expose_secret(), "from-a-file");
+        assert_eq!(referenced_files(&text), vec![path.clone()]);
+        std::fs::remove_file(&path).unwrap();
+        let err = Config::from_toml(&text, &env).unwrap_err().to_string();
+        assert!(
+            err.contains("tenant t: secret_key: cannot read secret file"),
+            "{err}"
+        );
+        assert!(!err.contains("from-a-file"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod probe;
 pub mod push;
+pub mod reload;
 pub mod server;
 pub mod simulator;
 pub mod store;

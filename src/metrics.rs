@@ -81,6 +81,12 @@ pub struct Metrics {
     write_conflicts: Family<WriteLabels, Counter>,
     write_waits: Family<WriteLabels, Counter>,
     write_reconciliations: Family<ReconciliationLabels, Counter>,
+    reloads: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -203,7 +209,14 @@ impl Metrics {
             "Writes whose outcome was unknown, looked up at the warehouse, by outcome (found, not_found, failed)",
             write_reconciliations.clone(),
         );
+        let reloads = Family::default();
+        registry.register(
+            "config_reloads",
+            "Configuration reloads (SIGHUP or a changed file), by outcome (ok, refused)",
+            reloads.clone(),
+        );
         Self {
+            reloads,
             pushes,
             store_up,
             events_pruned,
@@ -350,6 +363,10 @@ impl Metrics {
         self.write_waits
             .get_or_create(&write_labels(tenant, kind))
             .inc();
+    }
+
+    pub fn record_reload(&self, outcome: &'static str) {
+        self.reloads.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn record_reconciliation(&self, tenant: &str, kind: &'static str, outcome: &'static str) {

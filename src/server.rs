@@ -42,7 +42,7 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let call_layer = GrpcCallLayer::new(metrics, api.tenant_ids(), served_rpcs());
+    let call_layer = GrpcCallLayer::new(metrics, api.tenants().clone(), served_rpcs());
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

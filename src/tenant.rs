@@ -70,6 +70,32 @@ pub enum BuildError {
     },
 }
 
+/// The tenants in force: one [`TenantRegistry`], replaced whole when the
+/// configuration is reloaded. A call takes the registry once, at its start,
+/// and finishes on it whatever replaces it meanwhile.
+#[derive(Debug)]
+pub struct Tenants {
+    current: arc_swap::ArcSwap<TenantRegistry>,
+}
+
+impl Tenants {
+    pub fn new(registry: TenantRegistry) -> Arc<Self> {
+        Arc::new(Self {
+            current: arc_swap::ArcSwap::from_pointee(registry),
+        })
+    }
+
+    /// The registry in force now.
+    pub fn load(&self) -> Arc<TenantRegistry> {
+        self.current.load_full()
+    }
+
+    /// Puts `registry` in force for the calls that start from now on.
+    pub fn replace(&self, registry: TenantRegistry) {
+        self.current.store(Arc::new(registry));
+    }
+}
+
 /// All tenants, by id.
 #[derive(Debug, Default)]
 pub struct TenantRegistry {
@@ -169,17 +195,20 @@ impl TenantRegistry {
         self.by_id.get(id).cloned()
     }
 
-    /// The tenants that receive pushes, for the webhooks.
-    pub fn push_targets(&self) -> Vec<PushTarget> {
-        self.by_id
-            .values()
-            .filter_map(|tenant| {
-                Some(PushTarget {
-                    tenant: tenant.id.clone(),
-                    config: tenant.config.push.clone()?,
-                })
+    /// The tenant that receives pushes for `extra_type`, for the webhooks.
+    pub fn push_target(&self, extra_type: &str) -> Option<PushTarget> {
+        self.by_id.values().find_map(|tenant| {
+            let push = tenant.config.push.as_ref()?;
+            (push.extra_type == extra_type).then(|| PushTarget {
+                tenant: tenant.id.clone(),
+                config: push.clone(),
             })
-            .collect()
+        })
+    }
+
+    /// The tenant id as metrics label it, when `id` is a configured tenant.
+    pub fn label(&self, id: &str) -> Option<Arc<str>> {
+        self.by_id.get(id).map(|tenant| tenant.id.clone())
     }
 
     /// Tenant ids, sorted, for start-up logs.

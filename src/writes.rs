@@ -35,7 +35,7 @@ use crate::{
         Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteKind, WriteRecord,
         WriteState, millis,
     },
-    tenant::TenantRegistry,
+    tenant::Tenants,
     upstream::{UpstreamError, UpstreamErrorKind},
 };
 
@@ -610,7 +610,7 @@ impl Writes {
     /// every third of that (1 to 10 s). Found ones are recorded; ones the
     /// warehouse does not have are released, so a later repeat is sent.
     /// Settled writes past their window are pruned on the way.
-    pub async fn reconcile_abandoned(self, tenants: Arc<TenantRegistry>) {
+    pub async fn reconcile_abandoned(self, tenants: Arc<Tenants>) {
         let every =
             (self.reconcile_after / 3).clamp(Duration::from_secs(1), Duration::from_secs(10));
         let mut ticks = tokio::time::interval(every);
@@ -631,7 +631,7 @@ impl Writes {
                 }
             };
             for record in abandoned {
-                let Some(tenant) = tenants.get(&record.key.tenant) else {
+                let Some(tenant) = tenants.load().get(&record.key.tenant) else {
                     continue;
                 };
                 match record.key.kind {

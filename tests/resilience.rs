@@ -529,7 +529,8 @@ async fn metrics_and_health_are_served_over_http() {
     let store = qlink_facade::store::open(&qlink_facade::store::StoreConfig::temporary(), "test")
         .await
         .expect("store");
-    let webhooks = qlink_facade::push::webhook::Webhooks::new(Vec::new(), store, metrics);
+    let tenants = qlink_facade::tenant::Tenants::new(Default::default());
+    let webhooks = qlink_facade::push::webhook::Webhooks::new(tenants, store, metrics);
     tokio::spawn(qlink_facade::admin::serve(
         listener,
         state,

@@ -22,7 +22,7 @@ pub use error::{ApiError, Violations};
 use crate::{
     middleware::{DEFAULT_CALL_DEADLINE, deadline},
     store::Store,
-    tenant::{Tenant, TenantError, TenantRegistry},
+    tenant::{Tenant, TenantError, Tenants},
     writes::{WriteRequest, Writes},
 };
 
@@ -33,13 +33,13 @@ pub const TENANT_METADATA: &str = "x-tenant-id";
 /// store their pushes are kept in, and the exactly-once writes.
 #[derive(Debug, Clone)]
 pub struct FacadeApi {
-    tenants: Arc<TenantRegistry>,
+    tenants: Arc<Tenants>,
     store: Arc<dyn Store>,
     writes: Writes,
 }
 
 impl FacadeApi {
-    pub fn new(tenants: Arc<TenantRegistry>, store: Arc<dyn Store>, writes: Writes) -> Self {
+    pub fn new(tenants: Arc<Tenants>, store: Arc<dyn Store>, writes: Writes) -> Self {
         Self {
             tenants,
             store,
@@ -47,9 +47,9 @@ impl FacadeApi {
         }
     }
 
-    /// The configured tenants' ids, for the call layer's labels.
-    pub fn tenant_ids(&self) -> Vec<String> {
-        self.tenants.ids()
+    /// The tenants in force, for the call layer's labels.
+    pub fn tenants(&self) -> &Arc<Tenants> {
+        &self.tenants
     }
 
     /// Creates an order or ASN: exactly once per number (see `writes`),
@@ -100,7 +100,7 @@ impl FacadeApi {
                     .or_else(|| value.strip_prefix("bearer "))
             })
             .map(str::trim);
-        Ok(self.tenants.resolve(tenant_id, bearer)?)
+        Ok(self.tenants.load().resolve(tenant_id, bearer)?)
     }
 }
 

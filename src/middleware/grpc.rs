@@ -15,7 +15,7 @@ use opentelemetry::propagation::Extractor;
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
-use crate::metrics::Metrics;
+use crate::{metrics::Metrics, tenant::Tenants};
 
 /// See the module docs.
 #[derive(Debug, Clone)]
@@ -29,8 +29,8 @@ pub struct GrpcCallLayer {
 /// metrics cannot grow without bound.
 #[derive(Debug)]
 struct Labels {
-    /// Configured tenant ids.
-    tenants: HashSet<Arc<str>>,
+    /// The tenants in force (a reload may add some).
+    tenants: Arc<Tenants>,
     /// Served RPCs, `package.Service/Method`.
     methods: HashSet<Arc<str>>,
     /// For a tenant or method outside the sets.
@@ -40,17 +40,17 @@ struct Labels {
 }
 
 impl GrpcCallLayer {
-    /// `tenants`: the configured tenant ids; `methods`: the served RPCs as
+    /// `tenants`: the tenants in force; `methods`: the served RPCs as
     /// `package.Service/Method`.
     pub fn new(
         metrics: Arc<Metrics>,
-        tenants: impl IntoIterator<Item = String>,
+        tenants: Arc<Tenants>,
         methods: impl IntoIterator<Item = String>,
     ) -> Self {
         Self {
             metrics,
             labels: Arc::new(Labels {
-                tenants: tenants.into_iter().map(Arc::from).collect(),
+                tenants,
                 methods: methods.into_iter().map(Arc::from).collect(),
                 unknown: Arc::from("unknown"),
                 no_tenant: Arc::from("none"),
@@ -103,9 +103,9 @@ where
             Some(Ok(id)) if id.trim().is_empty() => labels.no_tenant.clone(),
             Some(Ok(id)) => labels
                 .tenants
-                .get(id.trim())
-                .unwrap_or(&labels.unknown)
-                .clone(),
+                .load()
+                .label(id.trim())
+                .unwrap_or_else(|| labels.unknown.clone()),
             Some(Err(_)) => labels.unknown.clone(),
         };
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {

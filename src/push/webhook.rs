@@ -6,7 +6,7 @@
 //! key. Accepted pushes become events in the tenant's log. A body over
 //! [`PUSH_BODY_LIMIT`] is refused like any other bad push.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
@@ -27,6 +27,7 @@ use crate::{
     domain::{AsnReceipt, AsnStatus, OrderStatus, fingerprint::fingerprint},
     metrics::Metrics,
     store::{Appended, EventKind, NewPush, Store, StoreError},
+    tenant::Tenants,
     upstream::{
         lenient::string_of,
         sign::{qianyi_sign, signatures_match},
@@ -45,28 +46,19 @@ pub struct PushTarget {
     pub config: PushConfig,
 }
 
-/// The webhook routes' state: tenants by `warehouseExtraType`, and the
-/// store their pushes are kept in.
+/// The webhook routes' state: the tenants in force (each push finds its
+/// tenant by `warehouseExtraType`), and the store pushes are kept in.
 #[derive(Debug, Clone)]
 pub struct Webhooks {
-    targets: Arc<HashMap<String, PushTarget>>,
+    tenants: Arc<Tenants>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
 }
 
 impl Webhooks {
-    pub fn new(
-        targets: impl IntoIterator<Item = PushTarget>,
-        store: Arc<dyn Store>,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(tenants: Arc<Tenants>, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
         Self {
-            targets: Arc::new(
-                targets
-                    .into_iter()
-                    .map(|target| (target.config.extra_type.clone(), target))
-                    .collect(),
-            ),
+            tenants,
             store,
             metrics,
         }
@@ -213,9 +205,9 @@ impl Webhooks {
     /// Verifies the envelope, reads the content and keeps the event.
     async fn receive(&self, push: PushKind, extra_type: &str, body: PushBody) -> Answer {
         let kind = push.kind.as_str();
-        let target = self.targets.get(extra_type);
-        let tenant = target.map_or("unknown", |target| &*target.tenant);
-        let outcome = match target {
+        let target = self.tenants.load().push_target(extra_type);
+        let tenant = target.as_ref().map_or("unknown", |target| &*target.tenant);
+        let outcome = match &target {
             Some(target) => self.keep(target, &push, body).await,
             None => Err(PushError::UnknownExtraType(quoted(extra_type))),
         };

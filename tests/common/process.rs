@@ -73,6 +73,16 @@ impl Running {
         }
     }
 
+    /// Sends `signal` (e.g. "HUP") to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn kill(mut self) -> Vec<String> {
         let _ = self.child.kill();

@@ -1,0 +1,184 @@
+//! Live reload through the real binary: a changed config file, and SIGHUP,
+//! put new tenants and rotated credentials in force without a restart; a
+//! broken file is refused and the configuration in force keeps working.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    process::{Running, client, free_port},
+    req,
+};
+use qlink_facade::simulator::{QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle};
+
+/// The config file: tenant `t1` (Qianyi, with `t1_secret`), and `t2`
+/// (qlink) when `with_t2`.
+fn config(
+    grpc: u16,
+    http: u16,
+    simulator: &SimulatorHandle,
+    t1_secret: &str,
+    with_t2: bool,
+) -> String {
+    let mut text = format!(
+        r#"
+[server]
+grpc_addr = "127.0.0.1:{grpc}"
+http_addr = "127.0.0.1:{http}"
+
+[store]
+url = "sqlite://{store}"
+
+[[tenant]]
+id = "t1"
+protocol = "qianyi"
+base_url = "{qianyi}"
+access_id = "reload-access"
+secret_key = "{t1_secret}"
+"#,
+        store = std::env::temp_dir()
+            .join(format!("qlink-facade-reload-{}", std::process::id()))
+            .join("facade.db")
+            .display(),
+        qianyi = simulator.qianyi_endpoint(),
+    );
+    if with_t2 {
+        text.push_str(&format!(
+            r#"
+[[tenant]]
+id = "t2"
+protocol = "qlink"
+base_url = "{qlink}"
+app_key = "reload-app"
+app_secret = "reload-app-secret"
+warehouse_key = "reload-warehouse"
+"#,
+            qlink = simulator.qlink_base_url(),
+        ));
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_file_is_refused() {
+    let simulator = SimulatorHandle::spawn(
+        SimulatorConfig {
+            qlink_accounts: vec![QlinkAccount {
+                app_key: "reload-app".to_owned(),
+                app_secret: "reload-app-secret".to_owned(),
+                warehouse_key: "reload-warehouse".to_owned(),
+            }],
+            qianyi_accounts: vec![QianyiAccount {
+                access_id: "reload-access".to_owned(),
+                secret_key: "rotated-secret".to_owned(),
+            }],
+            ..common::test_simulator_config()
+        },
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("simulator");
+    let dir = std::env::temp_dir().join(format!("qlink-facade-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("facade.toml");
+    let (grpc, http) = (free_port(), free_port());
+    // At first the facade signs with a key the warehouse no longer takes.
+    std::fs::write(&path, config(grpc, http, &simulator, "old-secret", false)).expect("write");
+    let mut facade = Running::start(
+        &["--config", &path.to_string_lossy()],
+        &[("RUST_LOG", "info")],
+    );
+    facade.wait_for("qlink-facade ready");
+    let mut warehouses = client(grpc).await;
+    let refused = warehouses
+        .list_warehouses(req("t1", Default::default()))
+        .await
+        .expect_err("the old key is refused by the warehouse");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
+    let unknown = warehouses
+        .list_warehouses(req("t2", Default::default()))
+        .await
+        .expect_err("no such tenant yet");
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+
+    // The rotated key and a new tenant, by editing the file.
+    std::fs::write(
+        &path,
+        config(grpc, http, &simulator, "rotated-secret", true),
+    )
+    .expect("write");
+    let line = facade.wait_for("configuration reloaded");
+    assert!(
+        line.contains("file changed") && line.contains("t2"),
+        "{line}"
+    );
+    simulator.clear_requests();
+    warehouses
+        .list_warehouses(req("t1", Default::default()))
+        .await
+        .expect("signed with the rotated key");
+    assert!(
+        simulator
+            .requests()
+            .iter()
+            .all(|request| request.signature_valid),
+        "the warehouse sees the new signature"
+    );
+    warehouses
+        .list_warehouses(req("t2", Default::default()))
+        .await
+        .expect("the added tenant serves");
+
+    // A broken file: refused, and the configuration in force stays.
+    std::fs::write(&path, "[[tenant]\nid = ").expect("write");
+    facade.wait_for("configuration reload refused");
+    warehouses
+        .list_warehouses(req("t1", Default::default()))
+        .await
+        .expect("still served on the configuration in force");
+
+    // SIGHUP reads the file again (fixed meanwhile), here dropping t2.
+    std::fs::write(
+        &path,
+        config(grpc, http, &simulator, "rotated-secret", false),
+    )
+    .expect("write");
+    facade.wait_for("configuration reloaded");
+    std::fs::write(
+        &path,
+        config(grpc, http, &simulator, "rotated-secret", false),
+    )
+    .expect("write");
+    facade.signal("HUP");
+    let line = facade.wait_for("configuration reloaded");
+    assert!(line.contains("SIGHUP"), "{line}");
+    let gone = warehouses
+        .list_warehouses(req("t2", Default::default()))
+        .await
+        .expect_err("removed");
+    assert_eq!(gone.code(), tonic::Code::NotFound);
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{http}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"qlink_facade_config_reloads_total{outcome="ok"} 3"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"qlink_facade_config_reloads_total{outcome="refused"} 1"#),
+        "{metrics}"
+    );
+    drop(warehouses);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    facade.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
