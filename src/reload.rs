@@ -31,12 +31,14 @@ use crate::{
 /// Events that come in a burst (an editor's save) are taken as one.
 const SETTLE: Duration = Duration::from_millis(200);
 
+/// `${NAME}` lookups: the process environment, in the binary.
+pub type Environment = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Where the configuration in force came from.
 #[derive(Clone)]
 pub struct ConfigSource {
     pub path: PathBuf,
-    /// `${NAME}` lookups: the process environment, in the binary.
-    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env: Environment,
 }
 
 impl std::fmt::Debug for ConfigSource {
