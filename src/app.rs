@@ -19,7 +19,7 @@ use crate::{
     api::FacadeApi,
     config::Config,
     metrics::Metrics,
-    push::webhook::Webhooks,
+    push::{watch::Watches, webhook::Webhooks},
     reload::ConfigSource,
     server::{self, ServeError},
     store::{self, Store, StoreError},
@@ -48,6 +48,8 @@ pub struct App {
     store: Arc<dyn Store>,
     tenants: Arc<Tenants>,
     writes: Writes,
+    /// `[server] max_watch_streams`.
+    max_watch_streams: usize,
     /// Whether the last health check committed; `/readyz` needs it.
     store_up: Arc<AtomicBool>,
     background: Background,
@@ -82,6 +84,7 @@ impl App {
             store,
             tenants,
             writes,
+            max_watch_streams: config.server.max_watch_streams,
             store_up,
             background,
         })
@@ -141,14 +144,19 @@ impl App {
                 }
             });
         }
+        // Event streams end as soon as shutdown begins, so that only unary
+        // calls use the drain time.
+        let (draining, drain_started) = watch::channel(false);
         let api = FacadeApi::new(
             self.tenants.clone(),
             self.store.clone(),
             self.writes.clone(),
+            Watches::new(self.max_watch_streams, drain_started),
         );
         let result = server::serve(grpc, api, self.metrics.clone(), async move {
             shutdown.await;
             ready.store(false, Ordering::Relaxed);
+            draining.send_replace(true);
         })
         .await;
         drop(self.background);

@@ -70,13 +70,19 @@ pub struct Config {
 pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    /// `Watch*Events` streams one tenant may have open at once.
+    pub max_watch_streams: usize,
 }
+
+/// Default of `[server] max_watch_streams`.
+pub const DEFAULT_MAX_WATCH_STREAMS: usize = 64;
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             grpc_addr: parse_default(DEFAULT_GRPC_ADDR),
             http_addr: parse_default(DEFAULT_HTTP_ADDR),
+            max_watch_streams: DEFAULT_MAX_WATCH_STREAMS,
         }
     }
 }
@@ -173,6 +179,7 @@ struct RawStore {
 struct RawServer {
     grpc_addr: Option<String>,
     http_addr: Option<String>,
+    max_watch_streams: Option<usize>,
 }
 
 /// `[telemetry]`.
@@ -251,6 +258,16 @@ impl Config {
         let server = ServerConfig {
             grpc_addr: server_addr("grpc_addr", raw.server.grpc_addr, DEFAULT_GRPC_ADDR, env)?,
             http_addr: server_addr("http_addr", raw.server.http_addr, DEFAULT_HTTP_ADDR, env)?,
+            max_watch_streams: match raw.server.max_watch_streams {
+                Some(0) => {
+                    return Err(ConfigError::Server {
+                        key: "max_watch_streams",
+                        problem: "must be at least 1".into(),
+                    });
+                }
+                Some(limit) => limit,
+                None => DEFAULT_MAX_WATCH_STREAMS,
+            },
         };
         if raw.tenants.is_empty() {
             return Err(ConfigError::NoTenants);

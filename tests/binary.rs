@@ -162,6 +162,50 @@ secret_key = "${{Y_SECRET}}"
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test]
+async fn sigterm_ends_open_watch_streams_at_once_and_exits_within_two_seconds() {
+    let (port, http_port) = (free_port(), free_port());
+    let mut running = Running::start(
+        &[
+            "--grpc-addr",
+            &format!("127.0.0.1:{port}"),
+            "--http-addr",
+            &format!("127.0.0.1:{http_port}"),
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    running.wait_for("qlink-facade ready");
+    qlink_facade::upstream::install_crypto_provider();
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut stream = common::push::order_stream(channel, 0).await.expect("watch");
+    let signalled = std::time::Instant::now();
+    running.signal("TERM");
+    let ended = tokio::time::timeout(
+        Duration::from_secs(2),
+        futures::StreamExt::next(&mut stream),
+    )
+    .await
+    .expect("the stream ends at once");
+    let status = ended.expect("with a status").expect_err("not OK");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("after_event_id"),
+        "{}",
+        status.message()
+    );
+    drop(stream);
+    let lines = running.stop();
+    let took = signalled.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "exited in {took:?}: {lines:?}"
+    );
+}
+
 /// A config file with one Qianyi tenant (the simulator need not run) and
 /// `store` as its `[store]` section.
 fn one_tenant_config(dir: &std::path::Path, port: u16, store: &str) -> std::path::PathBuf {

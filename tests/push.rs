@@ -783,3 +783,29 @@ async fn readyz(facade: &Facade) -> u16 {
         .await
         .map_or(0, |response| response.status().as_u16())
 }
+
+#[tokio::test]
+async fn a_tenant_has_at_most_max_watch_streams_open() {
+    let world = world_where(|config| config.server.max_watch_streams = 2).await;
+    let first = order_stream(world.facade.channel(), 0)
+        .await
+        .expect("first");
+    let _second = order_stream(world.facade.channel(), 0)
+        .await
+        .expect("second");
+    let status = order_stream(world.facade.channel(), 0)
+        .await
+        .expect_err("a third is one too many");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("max_watch_streams"),
+        "{}",
+        status.message()
+    );
+    drop(first);
+    let reopened = eventually(Duration::from_secs(5), || async {
+        order_stream(world.facade.channel(), 0).await.ok()
+    })
+    .await;
+    assert!(reopened.is_some(), "a closed stream's place is free again");
+}

@@ -75,6 +75,7 @@ impl AsnService for FacadeApi {
         let after = request.into_inner().after_event_id;
         let stream = events::follow(
             self.store.clone(),
+            &self.watches,
             tenant.id.clone(),
             after,
             events::asn_event,

@@ -11,7 +11,7 @@ use crate::{
     proto,
     push::{
         AsnEvent, Event, OrderEvent,
-        watch::{self, Pushed, WatchError},
+        watch::{self, Pushed, WatchError, Watches},
     },
     store::Store,
 };
@@ -20,17 +20,20 @@ use crate::{
 pub type EventStream<M> = BoxStream<'static, Result<M, Status>>;
 
 /// Follows `tenant`'s events of kind `T` from `after`, as messages. A
-/// cursor retention has overtaken is refused before the stream starts.
+/// cursor retention has overtaken, or a tenant with all its streams open,
+/// is refused before the stream starts.
 pub async fn follow<T: Pushed, M: Send + 'static>(
     store: Arc<dyn Store>,
+    watches: &Watches,
     tenant: Arc<str>,
     after: u64,
     convert: fn(Event<T>) -> M,
 ) -> Result<EventStream<M>, Status> {
+    let slot = watches.open(&tenant).map_err(watch_status)?;
     watch::check_cursor::<T>(&*store, &tenant, after)
         .await
         .map_err(watch_status)?;
-    Ok(watch::follow(store, tenant, after, convert)
+    Ok(watch::follow(store, tenant, after, convert, slot)
         .map(|item| item.map_err(watch_status))
         .boxed())
 }
@@ -43,6 +46,11 @@ fn watch_status(err: WatchError) -> Status {
             tracing::warn!(error = %store, "an event stream ended: the store failed");
             Status::unavailable(err.to_string())
         }
+        WatchError::TooMany { tenant, .. } => {
+            tracing::warn!(tenant = %tenant, "an event stream was refused: the tenant has as many open as it may");
+            Status::resource_exhausted(err.to_string())
+        }
+        WatchError::ShuttingDown { .. } => Status::unavailable(err.to_string()),
     }
 }
 

@@ -21,6 +21,7 @@ pub use error::{ApiError, Violations};
 
 use crate::{
     middleware::{DEFAULT_CALL_DEADLINE, deadline},
+    push::watch::Watches,
     store::Store,
     tenant::{Tenant, TenantError, Tenants},
     writes::{WriteRequest, Writes},
@@ -36,14 +37,21 @@ pub struct FacadeApi {
     tenants: Arc<Tenants>,
     store: Arc<dyn Store>,
     writes: Writes,
+    watches: Watches,
 }
 
 impl FacadeApi {
-    pub fn new(tenants: Arc<Tenants>, store: Arc<dyn Store>, writes: Writes) -> Self {
+    pub fn new(
+        tenants: Arc<Tenants>,
+        store: Arc<dyn Store>,
+        writes: Writes,
+        watches: Watches,
+    ) -> Self {
         Self {
             tenants,
             store,
             writes,
+            watches,
         }
     }
 

@@ -74,6 +74,7 @@ impl OrderService for FacadeApi {
         let after = request.into_inner().after_event_id;
         let stream = events::follow(
             self.store.clone(),
+            &self.watches,
             tenant.id.clone(),
             after,
             events::order_event,

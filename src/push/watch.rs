@@ -7,12 +7,16 @@
 //! only holds its own pager.
 
 use std::{
-    sync::Arc,
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{AsnEvent, Event, OrderEvent, webhook};
@@ -40,6 +44,64 @@ pub enum WatchError {
     },
     #[error("cannot read the kept events: {0}")]
     Store(#[from] StoreError),
+    /// The tenant has as many streams open as it may.
+    #[error(
+        "tenant {tenant} has {limit} event streams open, as many as it may ([server] max_watch_streams)"
+    )]
+    TooMany { tenant: Arc<str>, limit: usize },
+    /// The server is shutting down; another replica (or this one, restarted)
+    /// takes the watcher from its cursor.
+    #[error("the server is shutting down: resume with after_event_id {cursor}")]
+    ShuttingDown { cursor: u64 },
+}
+
+/// The open event streams: at most `per_tenant` for each tenant, and every
+/// one ends as soon as shutdown begins, so watchers do not hold up the
+/// drain of unary calls.
+#[derive(Debug, Clone)]
+pub struct Watches {
+    per_tenant: usize,
+    slots: Arc<Mutex<HashMap<Arc<str>, Arc<Semaphore>>>>,
+    draining: watch::Receiver<bool>,
+}
+
+/// One open stream's place among its tenant's.
+#[derive(Debug)]
+pub struct WatchSlot {
+    _permit: OwnedSemaphorePermit,
+    draining: watch::Receiver<bool>,
+}
+
+impl Watches {
+    /// `draining` turns true when shutdown begins.
+    pub fn new(per_tenant: usize, draining: watch::Receiver<bool>) -> Self {
+        Self {
+            per_tenant: per_tenant.max(1),
+            slots: Arc::default(),
+            draining,
+        }
+    }
+
+    /// A place for one more stream of `tenant`, or why there is none.
+    pub fn open(&self, tenant: &Arc<str>) -> Result<WatchSlot, WatchError> {
+        let semaphore = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(tenant.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant)))
+            .clone();
+        let permit = semaphore
+            .try_acquire_owned()
+            .map_err(|_| WatchError::TooMany {
+                tenant: tenant.clone(),
+                limit: self.per_tenant,
+            })?;
+        Ok(WatchSlot {
+            _permit: permit,
+            draining: self.draining.clone(),
+        })
+    }
 }
 
 /// A stream's kind of event, read back from its content as pushed.
@@ -63,42 +125,53 @@ impl Pushed for AsnEvent {
 }
 
 /// Follows `tenant`'s events of kind `T` after `after` (0: from the oldest
-/// kept), each turned into `M` by `convert`.
+/// kept), each turned into `M` by `convert`, in `slot`.
 pub fn follow<T: Pushed, M: Send + 'static>(
     store: Arc<dyn Store>,
     tenant: Arc<str>,
     after: u64,
     convert: fn(Event<T>) -> M,
+    slot: WatchSlot,
 ) -> ReceiverStream<Result<M, WatchError>> {
     let (sender, receiver) = mpsc::channel(EVENTS_IN_FLIGHT);
     tokio::spawn(async move {
+        let mut draining = slot.draining.clone();
         let mut changes = store.changes(&tenant);
-        let mut cursor = after;
-        loop {
-            changes.borrow_and_update();
-            let page = match next_page::<T>(&*store, &tenant, cursor).await {
-                Ok(page) => page,
-                Err(err) => {
-                    let _ = sender.send(Err(err)).await;
-                    return;
+        // Read by the shutdown arm below while the stream moves it.
+        let cursor = AtomicU64::new(after);
+        let outcome = async {
+            loop {
+                changes.borrow_and_update();
+                let page = next_page::<T>(&*store, &tenant, cursor.load(Ordering::Relaxed)).await?;
+                if page.is_empty() {
+                    tokio::select! {
+                        changed = changes.changed() => if changed.is_err() { return Ok(()) },
+                        () = tokio::time::sleep(POLL_EVERY) => {},
+                        () = sender.closed() => return Ok(()),
+                    }
+                    continue;
                 }
-            };
-            if page.is_empty() {
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { return },
-                    () = tokio::time::sleep(POLL_EVERY) => {},
-                    () = sender.closed() => return,
-                }
-                continue;
-            }
-            for (id, event) in page {
-                cursor = id;
-                let Some(event) = event else { continue };
-                if sender.send(Ok(convert(event))).await.is_err() {
-                    return;
+                for (id, event) in page {
+                    if let Some(event) = event
+                        && sender.send(Ok(convert(event))).await.is_err()
+                    {
+                        return Ok(());
+                    }
+                    cursor.store(id, Ordering::Relaxed);
                 }
             }
+        };
+        let ended = tokio::select! {
+            ended = outcome => ended,
+            _ = draining.wait_for(|draining| *draining) => Err(WatchError::ShuttingDown {
+                cursor: cursor.load(Ordering::Relaxed),
+            }),
+        };
+        if let Err(err) = ended {
+            // A watcher that takes nothing does not hold up the shutdown.
+            let _ = tokio::time::timeout(Duration::from_millis(200), sender.send(Err(err))).await;
         }
+        drop(slot);
     });
     ReceiverStream::new(receiver)
 }
