@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    cluster::ClusterConfig,
     middleware::{UpstreamPolicy, rate_limit::Rate, retry::RetryConfig},
     push::PushConfig,
     store::{StoreConfig, StoreLocation},
@@ -48,6 +49,8 @@ pub enum ConfigError {
     Telemetry { problem: String },
     #[error("[store] {key}: {problem}")]
     Store { key: &'static str, problem: String },
+    #[error("[cluster] {key}: {problem}")]
+    Cluster { key: &'static str, problem: String },
     #[error("no tenant is configured: add at least one [[tenant]]")]
     NoTenants,
     /// Valid, but a tenant could not be set up from it.
@@ -62,6 +65,9 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Where push events (and write outcomes) are kept.
     pub store: StoreConfig,
+    /// Rate limits shared by replicas through Redis; `None` keeps them per
+    /// process.
+    pub cluster: Option<ClusterConfig>,
     pub tenants: Vec<TenantConfig>,
 }
 
@@ -159,8 +165,18 @@ struct RawConfig {
     telemetry: RawTelemetry,
     #[serde(default)]
     store: RawStore,
+    cluster: Option<RawCluster>,
     #[serde(default, rename = "tenant")]
     tenants: Vec<RawTenant>,
+}
+
+/// `[cluster]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    redis_url: String,
+    replicas: Option<u32>,
+    key_prefix: Option<String>,
 }
 
 /// `[store]`.
@@ -273,6 +289,10 @@ impl Config {
             return Err(ConfigError::NoTenants);
         }
         let store = store_config(raw.store, env)?;
+        let cluster = raw
+            .cluster
+            .map(|cluster| cluster_config(cluster, env))
+            .transpose()?;
         let mut seen = HashSet::new();
         let mut extra_types = HashSet::new();
         let mut token_owners: std::collections::HashMap<CallerToken, String> =
@@ -329,9 +349,43 @@ impl Config {
             server,
             telemetry,
             store,
+            cluster,
             tenants,
         })
     }
+}
+
+/// Validates `[cluster]`.
+fn cluster_config(
+    raw: RawCluster,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ClusterConfig, ConfigError> {
+    let problem = |key, problem: String| ConfigError::Cluster { key, problem };
+    let url = SecretString::from(expand(&raw.redis_url, env).map_err(|p| problem("redis_url", p))?);
+    let scheme = url.expose_secret().split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("redis" | "rediss")) {
+        return Err(problem(
+            "redis_url",
+            format!(
+                "{:?} is not a redis:// or rediss:// URL",
+                crate::store::redacted(url.expose_secret())
+            ),
+        ));
+    }
+    let replicas = match raw.replicas {
+        Some(0) => return Err(problem("replicas", "must be at least 1".into())),
+        Some(replicas) => replicas,
+        None => 1,
+    };
+    let key_prefix = raw.key_prefix.unwrap_or_else(|| "qlink-facade".to_owned());
+    if key_prefix.is_empty() || key_prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(problem("key_prefix", "must be a word without spaces".into()));
+    }
+    Ok(ClusterConfig {
+        redis_url: url,
+        replicas,
+        key_prefix,
+    })
 }
 
 /// Validates `[store]`; without one, the default file in the working directory.
@@ -957,10 +1011,16 @@ secret_key = "${ACME_EU_SECRET}"
         for text in [
             include_str!("../deploy/k8s/base/qlink-facade.toml"),
             include_str!("../deploy/k8s/overlays/dev/qlink-facade.toml"),
+            include_str!("../deploy/k8s/overlays/prod/qlink-facade.toml"),
         ] {
             let config = Config::from_toml(text, &|name| Some(format!("value-of-{name}"))).unwrap();
             assert_eq!(config.server.grpc_addr.to_string(), "0.0.0.0:50051");
-            assert!(matches!(config.store.location, StoreLocation::Sqlite(_)));
+            // One replica on its own file, or replicas sharing PostgreSQL and Redis.
+            match &config.store.location {
+                StoreLocation::Sqlite(_) => assert!(config.cluster.is_none()),
+                StoreLocation::Postgres(_) => assert!(config.cluster.is_some()),
+                StoreLocation::Temporary => panic!("a deployment keeps its store"),
+            }
         }
     }
 
@@ -1028,6 +1088,31 @@ secret_key = "${ACME_EU_SECRET}"
         );
         assert!(!err.contains("from-a-file"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_cluster_section_is_read_and_checked() {
+        let tenant = "[[tenant]]\nid='t'\nprotocol='qianyi'\nbase_url='http://x'\naccess_id='a'\nsecret_key='k'\n";
+        let env = |name: &str| (name == "REDIS_PASSWORD").then(|| "hunter2".to_owned());
+        let config = Config::from_toml(
+            &format!("[cluster]\nredis_url = \"redis://:${{REDIS_PASSWORD}}@cache:6379\"\nreplicas = 3\n{tenant}"),
+            &env,
+        )
+        .unwrap();
+        let cluster = config.cluster.as_ref().expect("cluster");
+        assert_eq!((cluster.replicas, cluster.key_prefix.as_str()), (3, "qlink-facade"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(Config::from_toml(tenant, &env).unwrap().cluster.is_none());
+        for (cluster, words) in [
+            ("redis_url = \"http://cache\"", "[cluster] redis_url"),
+            ("redis_url = \"redis://cache\"\nreplicas = 0", "[cluster] replicas"),
+            ("redis_url = \"redis://cache\"\nkey_prefix = \"a b\"", "[cluster] key_prefix"),
+        ] {
+            let err = Config::from_toml(&format!("[cluster]\n{cluster}\n{tenant}"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(words), "{cluster}: {err}");
+        }
     }
 
     #[test]

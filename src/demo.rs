@@ -82,6 +82,7 @@ pub fn demo_config(
         telemetry: Default::default(),
         // A fresh file each time, removed when the facade stops.
         store: StoreConfig::temporary(),
+        cluster: None,
         tenants,
     }
 }

@@ -18,6 +18,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -82,6 +82,8 @@ pub struct Metrics {
     write_waits: Family<WriteLabels, Counter>,
     write_reconciliations: Family<ReconciliationLabels, Counter>,
     reloads: Family<OutcomeLabels, Counter>,
+    redis_up: Gauge,
+    rate_limit_fallbacks: Family<TenantLabels, Counter>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -215,7 +217,21 @@ impl Metrics {
             "Configuration reloads (SIGHUP or a changed file), by outcome (ok, refused)",
             reloads.clone(),
         );
+        let redis_up = Gauge::default();
+        registry.register(
+            "redis_up",
+            "1 while the rate limits are shared through Redis ([cluster]), else 0",
+            redis_up.clone(),
+        );
+        let rate_limit_fallbacks = Family::default();
+        registry.register(
+            "rate_limit_fallbacks",
+            "Upstream calls limited by this replica's local share because Redis could not be reached",
+            rate_limit_fallbacks.clone(),
+        );
         Self {
+            redis_up,
+            rate_limit_fallbacks,
             reloads,
             pushes,
             store_up,
@@ -362,6 +378,18 @@ impl Metrics {
     pub fn record_write_wait(&self, tenant: &str, kind: &'static str) {
         self.write_waits
             .get_or_create(&write_labels(tenant, kind))
+            .inc();
+    }
+
+    pub fn set_redis_up(&self, up: bool) {
+        self.redis_up.set(i64::from(up));
+    }
+
+    pub fn record_rate_limit_fallback(&self, tenant: &str) {
+        self.rate_limit_fallbacks
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
             .inc();
     }
 

@@ -25,7 +25,7 @@ use std::{
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-pub use location::{StoreConfig, StoreLocation};
+pub use location::{StoreConfig, StoreLocation, redacted};
 
 /// Which of a tenant's two event streams an event belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
