@@ -362,7 +362,10 @@ fn cluster_config(
 ) -> Result<ClusterConfig, ConfigError> {
     let problem = |key, problem: String| ConfigError::Cluster { key, problem };
     let url = SecretString::from(expand(&raw.redis_url, env).map_err(|p| problem("redis_url", p))?);
-    let scheme = url.expose_secret().split_once("://").map(|(scheme, _)| scheme);
+    let scheme = url
+        .expose_secret()
+        .split_once("://")
+        .map(|(scheme, _)| scheme);
     if !matches!(scheme, Some("redis" | "rediss")) {
         return Err(problem(
             "redis_url",
@@ -378,8 +381,15 @@ fn cluster_config(
         None => 1,
     };
     let key_prefix = raw.key_prefix.unwrap_or_else(|| "qlink-facade".to_owned());
-    if key_prefix.is_empty() || key_prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(problem("key_prefix", "must be a word without spaces".into()));
+    if key_prefix.is_empty()
+        || key_prefix
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(problem(
+            "key_prefix",
+            "must be a word without spaces".into(),
+        ));
     }
     Ok(ClusterConfig {
         redis_url: url,
@@ -1100,13 +1110,22 @@ secret_key = "${ACME_EU_SECRET}"
         )
         .unwrap();
         let cluster = config.cluster.as_ref().expect("cluster");
-        assert_eq!((cluster.replicas, cluster.key_prefix.as_str()), (3, "qlink-facade"));
+        assert_eq!(
+            (cluster.replicas, cluster.key_prefix.as_str()),
+            (3, "qlink-facade")
+        );
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(Config::from_toml(tenant, &env).unwrap().cluster.is_none());
         for (cluster, words) in [
             ("redis_url = \"http://cache\"", "[cluster] redis_url"),
-            ("redis_url = \"redis://cache\"\nreplicas = 0", "[cluster] replicas"),
-            ("redis_url = \"redis://cache\"\nkey_prefix = \"a b\"", "[cluster] key_prefix"),
+            (
+                "redis_url = \"redis://cache\"\nreplicas = 0",
+                "[cluster] replicas",
+            ),
+            (
+                "redis_url = \"redis://cache\"\nkey_prefix = \"a b\"",
+                "[cluster] key_prefix",
+            ),
         ] {
             let err = Config::from_toml(&format!("[cluster]\n{cluster}\n{tenant}"), &env)
                 .unwrap_err()
