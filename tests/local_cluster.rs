@@ -66,13 +66,13 @@ async fn cluster() -> Option<Cluster> {
 impl Cluster {
     /// Arrival times (ms) of the simulator's requests for `operation`.
     async fn arrivals(&self, operation: &str) -> Vec<u64> {
-        let requests: Value =
-            reqwest::get(format!("http://{}/_simulator/requests", self.simulator))
-                .await
-                .expect("request log")
-                .json()
-                .await
-                .expect("json");
+        let text = reqwest::get(format!("http://{}/_simulator/requests", self.simulator))
+            .await
+            .expect("request log")
+            .text()
+            .await
+            .expect("text");
+        let requests: Value = serde_json::from_str(&text).expect("json");
         let mut at: Vec<u64> = requests
             .as_array()
             .expect("a list")
