@@ -663,3 +663,40 @@ async fn a_write_key_is_claimed_once_and_only_its_owner_settles_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_page_of_large_events_stays_small() {
+    for (config, _guard) in engines("store-large").await {
+        let store = open(&config).await;
+        let large = "x".repeat(400 * 1024);
+        for n in 0..6 {
+            let mut event = push("t", EventKind::Order, &format!("BIG-{n}"), "", "x");
+            event.content = format!(r#"{{"n":{n},"pad":"{large}"}}"#);
+            kept(store.append_push(event).await.expect("append"));
+        }
+        let page = store
+            .events_after("t", EventKind::Order, 0, 32)
+            .await
+            .expect("read");
+        // 1 MiB past the first: the first three of 400 KiB each.
+        assert_eq!(page.len(), 3, "{}", store.describe());
+        let rest = store
+            .events_after("t", EventKind::Order, page[2].id, 32)
+            .await
+            .expect("read");
+        assert_eq!(rest.len(), 3);
+        let one = "y".repeat(3 * 1024 * 1024);
+        let mut huge = push("t", EventKind::Order, "HUGE", "", "y");
+        huge.content = format!(r#"{{"pad":"{one}"}}"#);
+        let id = kept(store.append_push(huge).await.expect("append"));
+        let alone = store
+            .events_after("t", EventKind::Order, rest[2].id, 32)
+            .await
+            .expect("read");
+        assert_eq!(
+            alone.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [id],
+            "one larger than a page still comes"
+        );
+    }
+}

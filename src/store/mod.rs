@@ -70,6 +70,10 @@ impl NewPush {
     }
 }
 
+/// The most content one page of [`Store::events_after`] carries past its
+/// first event: a watcher's memory does not grow with the events' size.
+pub const PAGE_BYTES: i64 = 1024 * 1024;
+
 /// What became of a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -260,7 +264,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// committed. Two processes keeping the same push keep it once.
     async fn append_push(&self, push: NewPush) -> Result<Appended, StoreError>;
 
-    /// Up to `limit` kept events of `kind` with an id above `after`, oldest first.
+    /// Up to `limit` kept events of `kind` with an id above `after`, oldest
+    /// first, and no more than [`PAGE_BYTES`] of content past the first.
     async fn events_after(
         &self,
         tenant: &str,

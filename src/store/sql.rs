@@ -332,14 +332,22 @@ macro_rules! store_queries {
         ) -> Result<Vec<$crate::store::StoredEvent>, $crate::store::StoreError> {
             use $crate::store::{StoredEvent, event_id, raw_event_id};
 
+            // At most `limit` events, and no more content than
+            // `PAGE_BYTES` past the first: a page of large pushes stays
+            // small in memory.
             let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-                "SELECT id, received_at_ms, content FROM push_events
-                 WHERE tenant = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4",
+                "SELECT id, received_at_ms, content FROM (
+                   SELECT id, received_at_ms, content,
+                          SUM(LENGTH(content)) OVER (ORDER BY id) - LENGTH(content) AS before
+                   FROM push_events
+                   WHERE tenant = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4
+                 ) AS page WHERE before < $5 ORDER BY id",
             )
             .bind(tenant)
             .bind(kind.as_str())
             .bind(raw_event_id(after))
             .bind(i64::from(limit))
+            .bind($crate::store::PAGE_BYTES)
             .fetch_all(pool)
             .await?;
             rows.into_iter()
