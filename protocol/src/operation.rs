@@ -10,6 +10,16 @@ pub enum Protocol {
     Qianyi,
 }
 
+impl Protocol {
+    /// "qlink" or "qianyi", for logs, metrics and configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Qlink => "qlink",
+            Self::Qianyi => "qianyi",
+        }
+    }
+}
+
 /// Whether repeating a call can do harm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Access {

@@ -14,7 +14,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::upstream::lenient::{int_of, string_of};
+use warehouse_protocol::tolerant::{int_of, string_of};
 
 /// Which protocol a world speaks; decides warehouses, number prefixes and
 /// the warehouse's own (`wmsStatus`) spellings.

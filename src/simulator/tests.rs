@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::upstream::sign::{qianyi_sign, qlink_sign};
+use warehouse_protocol::sign::{qianyi_sign, qlink_sign};
 
 const APP_KEY: &str = "demo-app-key";
 const APP_SECRET: &str = "demo-app-secret";
