@@ -24,15 +24,10 @@ static GLOBAL: alloc::Counting<mimalloc::MiMalloc> = alloc::Counting(mimalloc::M
 #[global_allocator]
 static GLOBAL: alloc::Counting<std::alloc::System> = alloc::Counting(std::alloc::System);
 
-#[path = "qlink-bench/alloc.rs"]
 mod alloc;
-#[path = "qlink-bench/loopback.rs"]
 mod loopback;
-#[path = "qlink-bench/measure.rs"]
 mod measure;
-#[path = "qlink-bench/scenarios.rs"]
 mod scenarios;
-#[path = "qlink-bench/upstream.rs"]
 mod upstream;
 
 use std::{
