@@ -8,7 +8,7 @@ use crate::{
     domain::WarehouseBackend,
     metrics::Metrics,
     push::{TenantEvents, journal::JournalError, webhook::PushTarget},
-    upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
+    upstream::{HttpTransport, SetupError, qianyi::QianyiBackend, qlink::QlinkBackend},
 };
 
 /// One configured tenant, ready to serve calls.
@@ -62,6 +62,8 @@ pub enum BuildError {
         tenant: String,
         source: reqwest::Error,
     },
+    #[error("tenant {tenant}: {source}")]
+    Protocol { tenant: String, source: SetupError },
     #[error("tenant {tenant}: cannot open the push store: {source}")]
     PushStore {
         tenant: String,
@@ -100,20 +102,20 @@ impl TenantRegistry {
                 }
                 None => TenantEvents::default(),
             };
-            let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
-                ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
-                    id.clone(),
-                    config.base_url.clone(),
-                    credentials.clone(),
-                    transport,
-                )),
-                ProtocolConfig::Qianyi(credentials) => Arc::new(QianyiBackend::new(
-                    id.clone(),
-                    config.base_url.clone(),
-                    credentials.clone(),
-                    transport,
-                )),
+            let backend: Result<Arc<dyn WarehouseBackend>, SetupError> = match &config.protocol {
+                ProtocolConfig::Qlink(credentials) => {
+                    QlinkBackend::new(&config.base_url, credentials, transport)
+                        .map(|b| Arc::new(b) as _)
+                }
+                ProtocolConfig::Qianyi(credentials) => {
+                    QianyiBackend::new(&config.base_url, credentials, transport)
+                        .map(|b| Arc::new(b) as _)
+                }
             };
+            let backend = backend.map_err(|source| BuildError::Protocol {
+                tenant: config.id.clone(),
+                source,
+            })?;
             by_id.insert(
                 config.id.clone(),
                 Arc::new(Tenant {

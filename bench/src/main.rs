@@ -25,8 +25,10 @@ static GLOBAL: alloc::Counting<mimalloc::MiMalloc> = alloc::Counting(mimalloc::M
 static GLOBAL: alloc::Counting<std::alloc::System> = alloc::Counting(std::alloc::System);
 
 mod alloc;
+mod floor;
 mod loopback;
 mod measure;
+mod micro;
 mod scenarios;
 mod upstream;
 
@@ -463,7 +465,7 @@ async fn measure_all(
 
     // Memory first, while the heap is still small and says the most.
     let memory = memory_runs(&bench, &upstream, plan).await?;
-    let micro = scenarios::micro(&bench, plan.micro_budget);
+    let micro = micro::micro(&bench, plan.micro_budget);
 
     let mut measured = Vec::new();
     for &scenario in &plan.scenarios {

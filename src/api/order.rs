@@ -3,7 +3,7 @@
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, events, pushed_events, status, within};
+use super::{FacadeApi, convert, events, pushed_events, status};
 use crate::{
     domain::NewOrder,
     proto::{self, order_service_server::OrderService},
@@ -15,9 +15,11 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::CreateOrderRequest>,
     ) -> Result<Response<proto::CreateOrderResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = within(deadline, tenant.backend.create_order(order))
+        let created = tenant
+            .backend
+            .create_order(&ctx, &order)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CreateOrderResponse {
@@ -30,17 +32,14 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::CancelOrdersRequest>,
     ) -> Result<Response<proto::CancelOrdersResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let outcomes = within(
-            deadline,
-            tenant
-                .backend
-                .cancel_orders(request.warehouse_code.trim(), &orders),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let outcomes = tenant
+            .backend
+            .cancel_orders(&ctx, request.warehouse_code.trim(), &orders)
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelOrdersResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
         }))
@@ -50,17 +49,14 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::GetOrdersRequest>,
     ) -> Result<Response<proto::GetOrdersResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let states = within(
-            deadline,
-            tenant
-                .backend
-                .get_orders(request.warehouse_code.trim(), &orders),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let states = tenant
+            .backend
+            .get_orders(&ctx, request.warehouse_code.trim(), &orders)
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetOrdersResponse {
             orders: states.into_iter().map(Into::into).collect(),
         }))

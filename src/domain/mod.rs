@@ -6,8 +6,10 @@
 //! unit both protocols use.
 
 mod backend;
+mod context;
 
 pub use backend::{InventoryStream, WarehouseBackend};
+pub use context::{CallContext, DEFAULT_CALL_TIMEOUT};
 
 use std::collections::BTreeMap;
 

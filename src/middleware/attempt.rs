@@ -64,6 +64,7 @@ where
 
     fn call(&mut self, mut call: UpstreamCall) -> Self::Future {
         let span = tracing::info_span!(
+            parent: &call.span,
             "upstream",
             tenant = %call.tenant,
             operation = call.operation,

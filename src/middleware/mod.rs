@@ -9,29 +9,25 @@ pub mod grpc;
 pub mod rate_limit;
 pub mod retry;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+use tokio::time::Instant;
 use tower::{ServiceBuilder, util::BoxCloneSyncService};
+use warehouse_protocol::Access;
 
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
-
-/// Whether repeating a call can do harm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallKind {
-    /// Reads (lists, lookups, inventory pages): retried on transient faults.
-    Read,
-    /// Writes (create, cancel, upsert): retried only when the request
-    /// provably never left, so goods are never shipped twice.
-    Write,
-}
 
 /// One upstream HTTP call, ready to send (signed, exact body bytes).
 #[derive(Debug, Clone)]
 pub struct UpstreamCall {
     /// The tenant the call is for (labels, spans).
     pub tenant: Arc<str>,
+    /// When the caller stops waiting (from its [`CallContext`](crate::domain::CallContext)).
+    pub deadline: Instant,
+    /// The caller's span, each attempt's parent.
+    pub span: tracing::Span,
     /// The protocol operation, e.g. `createOrder` (labels, spans).
     pub operation: &'static str,
     /// 1 for the first attempt; the retry layer counts up.
@@ -41,7 +37,9 @@ pub struct UpstreamCall {
     pub url: reqwest::Url,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub kind: CallKind,
+    /// Reads are retried on transient faults; writes only when the request
+    /// provably never left, so goods are never shipped twice.
+    pub access: Access,
 }
 
 /// The service every protocol client sends through.
@@ -68,13 +66,10 @@ impl Default for UpstreamPolicy {
     }
 }
 
-/// Default deadline of a call whose caller set none.
-pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(30);
-
 /// Builds a tenant's stack around `transport`. Outermost first:
 ///
-/// - deadline: the caller's deadline bounds everything below, retries and
-///   rate-limit waits included, so an expired deadline fails at once;
+/// - deadline: the call's own deadline bounds everything below, retries
+///   and rate-limit waits included, so an expired deadline fails at once;
 /// - retry: reads on transient faults, writes only when never sent, with a
 ///   budget so a failing warehouse is not hammered; each attempt goes through
 ///   the limits below again;
@@ -96,7 +91,7 @@ where
     S::Future: Send + 'static,
 {
     let service = ServiceBuilder::new()
-        .layer(deadline::DeadlineLayer)
+        .layer_fn(deadline::enforce)
         .layer(tower::retry::RetryLayer::new(retry::RetryPolicy::new(
             &policy.retry,
             metrics.clone(),

@@ -16,7 +16,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-use super::{UpstreamCall, deadline};
+use super::UpstreamCall;
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
 
 /// `rate_limit = { per_second, burst }`.
@@ -94,7 +94,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let metrics = self.metrics.clone();
         Box::pin(async move {
-            wait_turn(&limiter, &metrics, &call.tenant).await?;
+            wait_turn(&limiter, &metrics, &call.tenant, call.deadline).await?;
             inner.call(call).await
         })
     }
@@ -104,8 +104,8 @@ async fn wait_turn(
     limiter: &DefaultDirectRateLimiter,
     metrics: &Metrics,
     tenant: &str,
+    deadline: Instant,
 ) -> Result<(), UpstreamErrorKind> {
-    let deadline = deadline::current();
     let mut waited = false;
     loop {
         match limiter.check() {
