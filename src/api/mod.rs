@@ -3,7 +3,6 @@
 //! signing here.
 
 mod asn;
-pub mod codec;
 pub mod convert;
 pub mod error;
 mod events;
