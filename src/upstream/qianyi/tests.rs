@@ -1141,3 +1141,29 @@ async fn create_order_sends_the_content_and_reads_the_number() {
     assert!(seen[0].sign_valid);
     assert_eq!(seen[0].content, content_of(&requests::order(&order)));
 }
+
+#[tokio::test]
+async fn a_warehouse_that_repeats_a_page_ends_the_stream_with_an_error() {
+    // Never says which page is the last, and answers every page alike.
+    let (url, fake) = spawn_fake(|_, _| {
+        (
+            0,
+            200,
+            json!({"success":"true","data":[{"warehouseSku":"a"},{"warehouseSku":"b"}]}),
+        )
+    })
+    .await;
+    let query = InventoryQuery {
+        warehouse_code: "wms".to_owned(),
+        page_size: 2,
+        skus: Vec::new(),
+        updated_since_ms: None,
+    };
+    let pages: Vec<_> = backend(&url).sync_inventory(ctx(), query).collect().await;
+    assert_eq!(pages.len(), 2);
+    assert!(!pages[0].as_ref().unwrap().is_last_page);
+    let err = pages[1].as_ref().unwrap_err();
+    assert_eq!(err.operation, "syncInventory");
+    assert!(err.to_string().contains("ignores paging"), "{err}");
+    assert_eq!(seen(&fake).len(), 2, "no third request");
+}
