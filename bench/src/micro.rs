@@ -97,17 +97,18 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64, u64)> {
 fn call_layers() -> impl FnMut() {
     use qlink_facade::{
         metrics::Metrics,
-        middleware::{UpstreamCall, attempt::AttemptLayer, grpc::GrpcCallLayer},
+        middleware::{UpstreamCall, attempt, grpc::GrpcCallLayer},
         upstream::UpstreamErrorKind,
     };
     use tower::{Layer, ServiceExt, service_fn};
 
     let metrics = Metrics::shared();
-    let attempt = AttemptLayer::new(metrics.clone()).layer(service_fn(|call: UpstreamCall| {
+    let answer = service_fn(|call: UpstreamCall| {
         std::future::ready(Ok::<_, UpstreamErrorKind>(Bytes::from(
             call.body.len().to_string(),
         )))
-    }));
+    });
+    let attempt = attempt::record(answer, metrics.clone());
     let upstream_call = UpstreamCall {
         tenant: Arc::from(QLINK_TENANT),
         deadline: tokio::time::Instant::now() + Duration::from_secs(3600),
@@ -127,7 +128,12 @@ fn call_layers() -> impl FnMut() {
         qlink_facade::server::served_rpcs(),
     )
     .layer(service_fn(move |_: http::Request<()>| {
-        let attempt = attempt.clone().oneshot(upstream_call.clone());
+        // As a handler's CallContext carries it: the call's span.
+        let call = UpstreamCall {
+            span: tracing::Span::current(),
+            ..upstream_call.clone()
+        };
+        let attempt = attempt.clone().oneshot(call);
         async move {
             let _ = attempt.await;
             Ok::<_, std::convert::Infallible>(http::Response::new(()))

@@ -1,6 +1,7 @@
 //! Tower layers around every upstream HTTP call, composed in one place
-//! ([`upstream_stack`]). Each layer is a small service of its own, testable
-//! alone. Nothing here knows gRPC or either protocol's JSON.
+//! ([`upstream_stack`]). Each layer is a function from the service it wraps
+//! to a small service of its own, testable alone. Nothing here knows gRPC
+//! or either protocol's JSON.
 
 pub mod attempt;
 pub mod concurrency;
@@ -66,45 +67,55 @@ impl Default for UpstreamPolicy {
     }
 }
 
-/// Builds a tenant's stack around `transport`. Outermost first:
-///
-/// - deadline: the call's own deadline bounds everything below, retries
-///   and rate-limit waits included, so an expired deadline fails at once;
-/// - retry: reads on transient faults, writes only when never sent, with a
-///   budget so a failing warehouse is not hammered; each attempt goes through
-///   the limits below again;
-/// - rate limit: per tenant, nearest the upstream so retries count too;
-/// - concurrency: a bounded number in flight per tenant; excess fails fast;
-/// - attempt: a span, metrics and W3C trace context per HTTP attempt,
-///   innermost so it sees every attempt as sent.
-pub fn upstream_stack<S>(
-    transport: S,
-    policy: &UpstreamPolicy,
-    metrics: Arc<Metrics>,
-) -> UpstreamService
+/// What every layer wraps and is: a cloneable service from one upstream
+/// call to the bytes of its 2xx answer.
+pub trait Upstream:
+    tower::Service<
+        UpstreamCall,
+        Response = Bytes,
+        Error = UpstreamErrorKind,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Upstream for S
 where
-    S: tower::Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    S: Clone + Send + Sync + 'static,
+    S: tower::Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind>,
     S::Future: Send + 'static,
 {
+}
+
+/// Builds a tenant's stack around `transport`, outermost first.
+pub fn upstream_stack(
+    transport: impl Upstream,
+    policy: &UpstreamPolicy,
+    metrics: Arc<Metrics>,
+) -> UpstreamService {
+    let limiter = rate_limit::limiter(policy.rate_limit);
+    let permits = concurrency::permits(policy.max_in_flight);
     let service = ServiceBuilder::new()
+        // The call's own deadline bounds everything below, retries and
+        // rate-limit waits included, so an expired deadline fails at once.
         .layer_fn(deadline::enforce)
+        // Reads on transient faults, writes only when never sent, with a
+        // budget so a failing warehouse is not hammered; each attempt goes
+        // through the limits below again.
         .layer(tower::retry::RetryLayer::new(retry::RetryPolicy::new(
             &policy.retry,
             metrics.clone(),
         )))
-        .layer(rate_limit::RateLimitLayer::new(
-            policy.rate_limit,
-            metrics.clone(),
-        ))
-        .layer(concurrency::ConcurrencyLayer::new(
-            policy.max_in_flight,
-            metrics.clone(),
-        ))
-        .layer(attempt::AttemptLayer::new(metrics))
+        // Per tenant, nearest the upstream so retries count too.
+        .layer_fn(|inner| rate_limit::limit(inner, limiter.clone(), metrics.clone()))
+        // A bounded number in flight per tenant; excess fails fast.
+        .layer_fn(|inner| concurrency::limit(inner, permits.clone(), metrics.clone()))
+        // A span, metrics and W3C trace context per HTTP attempt, innermost
+        // so it sees every attempt as sent.
+        .layer_fn(|inner| attempt::record(inner, metrics.clone()))
         .service(transport);
     BoxCloneSyncService::new(service)
 }

@@ -42,21 +42,12 @@ impl Default for RetryConfig {
 }
 
 /// The tower retry policy; one clone per call carries that call's attempt count.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RetryPolicy {
     config: Arc<RetryConfig>,
     budget: Arc<TpsBudget>,
     metrics: Arc<Metrics>,
     attempts: u32,
-}
-
-impl std::fmt::Debug for RetryPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryPolicy")
-            .field("config", &self.config)
-            .field("attempts", &self.attempts)
-            .finish_non_exhaustive()
-    }
 }
 
 impl RetryPolicy {
