@@ -21,17 +21,17 @@ use warehouse_protocol::{
 };
 
 // The benchmark tenants' credentials, which the facade is configured with too.
-pub const APP_KEY: &str = "bench-app-key";
-pub const APP_SECRET: &str = "bench-app-secret";
-pub const WAREHOUSE_TYPE: &str = "LINGXING";
-pub const WAREHOUSE_KEY: &str = "afd1dd995b9e432c907d3f8237b3f69b";
-pub const ACCESS_ID: &str = "3215435";
-pub const SECRET_KEY: &str = "bench-secret-key";
-pub const QIANYI_WAREHOUSE: &str = "CA1";
+pub(crate) const APP_KEY: &str = "bench-app-key";
+pub(crate) const APP_SECRET: &str = "bench-app-secret";
+pub(crate) const WAREHOUSE_TYPE: &str = "LINGXING";
+pub(crate) const WAREHOUSE_KEY: &str = "afd1dd995b9e432c907d3f8237b3f69b";
+pub(crate) const ACCESS_ID: &str = "3215435";
+pub(crate) const SECRET_KEY: &str = "bench-secret-key";
+pub(crate) const QIANYI_WAREHOUSE: &str = "CA1";
 /// Upstream calls one Qianyi GetOrders batch runs at once, as the facade does.
 const FAN_OUT: usize = 8;
 /// The facade's per-call upstream timeout, and the floor client's.
-pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The HTTP client both the facade and the floor use: the facade's settings.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
@@ -213,17 +213,17 @@ pub fn encode_order(order: &proto::CreateOrderRequest) -> Result<String, String>
         freight: money(&order.freight)?,
         package_type: "NORMAL",
         cod_enabled: 0,
-        receiver: [
-            ("name", &to.name),
-            ("phone", &to.phone),
-            ("email", &to.email),
-            ("country", &to.country),
-            ("state", &to.state),
-            ("city", &to.city),
-            ("address1", &to.address1),
-            ("address2", &to.address2),
-            ("postalCode", &to.postal_code),
-        ],
+        receiver: DirectReceiver {
+            name: &to.name,
+            phone: &to.phone,
+            email: &to.email,
+            country: &to.country,
+            state: &to.state,
+            city: &to.city,
+            address1: &to.address1,
+            address2: &to.address2,
+            postal_code: &to.postal_code,
+        },
         sku_list,
         total_price: money(&order.total_price)?,
         currency: &order.currency,
@@ -246,8 +246,7 @@ struct DirectOrder<'a> {
     freight: &'a RawValue,
     package_type: &'a str,
     cod_enabled: u8,
-    #[serde(serialize_with = "in_order")]
-    receiver: [(&'static str, &'a String); 9],
+    receiver: DirectReceiver<'a>,
     sku_list: Vec<DirectLine<'a>>,
     total_price: &'a RawValue,
     currency: &'a str,
@@ -269,12 +268,18 @@ struct DirectLine<'a> {
     english_customs_declaration_name: &'a str,
 }
 
-/// Key-value pairs as a JSON object, in their order.
-fn in_order<S: serde::Serializer>(
-    fields: &[(&'static str, &String); 9],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(fields.iter().copied())
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DirectReceiver<'a> {
+    name: &'a str,
+    phone: &'a str,
+    email: &'a str,
+    country: &'a str,
+    state: &'a str,
+    city: &'a str,
+    address1: &'a str,
+    address2: &'a str,
+    postal_code: &'a str,
 }
 
 /// An answer the floor checks: `success` must be true (or "true").

@@ -399,6 +399,12 @@ struct Measured {
 }
 
 impl Measured {
+    /// What the facade adds to the floor's latency at `quantile`, one caller.
+    fn added_latency(&self, quantile: f64) -> Duration {
+        let facade = self.facade_unloaded.latencies.quantile(quantile);
+        facade.saturating_sub(self.floor_unloaded.latencies.quantile(quantile))
+    }
+
     fn runs(&self) -> [(&'static str, Path, &Run); 4] {
         [
             ("1 caller", Path::Floor, &self.floor_unloaded),

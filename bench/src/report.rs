@@ -16,6 +16,18 @@ const ADDED_P50_TARGET: Duration = Duration::from_micros(150);
 /// direct call's client-side CPU.
 const CPU_RATIO_TARGET: f64 = 2.0;
 
+/// Calls per second, p50, p99 and process CPU per 1,000 calls.
+fn pace(run: &Run) -> String {
+    let (p50, p99) = (run.latencies.quantile(0.5), run.latencies.quantile(0.99));
+    let cpu = run.cpu_ms_per_call(None);
+    format!(
+        "{:.0} | {} | {} | {cpu:.3}",
+        run.per_second(),
+        micros(p50),
+        micros(p99)
+    )
+}
+
 pub fn micros(duration: Duration) -> String {
     let us = duration.as_secs_f64() * 1e6;
     if us >= 10_000.0 {
@@ -141,11 +153,7 @@ pub fn print(
             m.floor_unloaded.latencies.quantile(0.5),
             m.facade_unloaded.latencies.quantile(0.5),
         );
-        let added_p99 = m
-            .facade_unloaded
-            .latencies
-            .quantile(0.99)
-            .saturating_sub(m.floor_unloaded.latencies.quantile(0.99));
+        let added_p99 = m.added_latency(0.99);
         println!(
             "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {:.3} | {:.2}× |",
             m.scenario.name(),
@@ -170,14 +178,12 @@ pub fn print(
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (concurrency, run) in &hop.runs {
+        let (facade, callers) = (Group::Facade, Group::Client);
         println!(
-            "| {concurrency} | {:.0} | {} | {} | {:.3} | {:.3} | {:.3} | {} |",
-            run.per_second(),
-            micros(run.latencies.quantile(0.5)),
-            micros(run.latencies.quantile(0.99)),
-            run.cpu_ms_per_call(None),
-            run.cpu_ms_per_call(Some(Group::Facade)),
-            run.cpu_ms_per_call(Some(Group::Client)),
+            "| {concurrency} | {} | {:.3} | {:.3} | {} |",
+            pace(run),
+            run.cpu_ms_per_call(Some(facade)),
+            run.cpu_ms_per_call(Some(callers)),
             run.errors,
         );
     }
@@ -198,15 +204,8 @@ pub fn print(
         ("callers → echo", echo),
         ("callers → relay → echo", relayed),
     ] {
-        println!(
-            "| {path} | {:.0} | {} | {} | {:.3} | {:.3} | {} |",
-            run.per_second(),
-            micros(run.latencies.quantile(0.5)),
-            micros(run.latencies.quantile(0.99)),
-            run.cpu_ms_per_call(None),
-            run.cpu_ms_per_call(Some(Group::Facade)),
-            run.errors,
-        );
+        let relay = run.cpu_ms_per_call(Some(Group::Facade));
+        println!("| {path} | {} | {relay:.3} | {} |", pace(run), run.errors);
     }
     println!(
         "\nAdded by the relay: {} p50.",
@@ -283,17 +282,12 @@ pub fn print(
 
     println!("\n### Targets\n");
     for m in measured.iter().filter(|m| m.scenario.is_single_call()) {
-        let added = m
-            .facade_unloaded
-            .latencies
-            .quantile(0.5)
-            .saturating_sub(m.floor_unloaded.latencies.quantile(0.5));
+        let added = m.added_latency(0.5);
+        let met = verdict(added < ADDED_P50_TARGET);
+        let (added, target) = (micros(added), micros(ADDED_P50_TARGET));
         println!(
-            "- {}: added p50 {} (target < {}): {}",
-            m.scenario.name(),
-            micros(added),
-            micros(ADDED_P50_TARGET),
-            verdict(added < ADDED_P50_TARGET)
+            "- {}: added p50 {added} (target < {target}): {met}",
+            m.scenario.name()
         );
     }
     for m in measured {

@@ -11,6 +11,17 @@ use crate::{
     tolerant::{parse, string_of},
 };
 
+/// A body as it arrives, read tolerantly: each field as text ("" when
+/// absent), `accessId` and `method` trimmed (a spec example has a space
+/// before a method name), `content` exactly as sent, since it is signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceivedRequest {
+    pub access_id: String,
+    pub method: String,
+    pub content: String,
+    pub sign: String,
+}
+
 /// The body that calls `method` with `content` ("" for no business
 /// parameters), signed with `secret_key`: keys in the spec's order, the
 /// content as the JSON string it was signed as.
@@ -32,17 +43,6 @@ pub fn request_body(access_id: &str, method: &str, content: &str, secret_key: &s
         sign: &sign,
     })
     .unwrap_or_default()
-}
-
-/// A body as it arrives, read tolerantly: each field as text ("" when
-/// absent), `accessId` and `method` trimmed (a spec example has a space
-/// before a method name), `content` exactly as sent, since it is signed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReceivedRequest {
-    pub access_id: String,
-    pub method: String,
-    pub content: String,
-    pub sign: String,
 }
 
 impl ReceivedRequest {

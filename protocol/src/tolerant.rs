@@ -246,10 +246,6 @@ fn not_an_integer<E: de::Error>(what: impl fmt::Display) -> E {
 impl<'de> Visitor<'de> for TolerantInt {
     type Value = i64;
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an integer, or a string holding one")
-    }
-
     fn visit_i64<E: de::Error>(self, number: i64) -> Result<i64, E> {
         Ok(number)
     }
@@ -291,6 +287,10 @@ impl<'de> Visitor<'de> for TolerantInt {
 
     fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<i64, A::Error> {
         Err(not_an_integer("an object"))
+    }
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer, or a string holding one")
     }
 }
 

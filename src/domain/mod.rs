@@ -238,7 +238,7 @@ impl OrderState {
 }
 
 /// A validated new ASN (inbound order).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewAsn {
     pub asn_number: String,
     pub warehouse_code: String,

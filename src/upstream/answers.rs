@@ -11,13 +11,16 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use warehouse_protocol::{
     Envelope, Malformed,
-    tolerant::{de_i64, de_opt_bool, de_string, from_value},
+    tolerant::{de_i64, de_list, de_opt_bool, de_string, from_value},
 };
 
 use super::UpstreamErrorKind;
 use crate::domain::{
     AsnReceipt, AsnState, AsnStatus, Channel, InventoryItem, OrderState, OrderStatus, Warehouse,
 };
+
+/// What reading an answer gives: the domain result, or why there is none.
+pub(super) type Answer<T> = Result<T, UpstreamErrorKind>;
 
 impl From<Malformed> for UpstreamErrorKind {
     fn from(malformed: Malformed) -> Self {
@@ -125,30 +128,25 @@ struct ChannelRow {
 
 /// One row of stock, quantities as integers or numeric strings.
 #[derive(Deserialize)]
-#[serde(remote = "InventoryItem")]
+#[serde(remote = "InventoryItem", default = "InventoryItem::default")]
 pub(super) struct InventoryRow {
-    #[serde(
-        rename = "warehouseSku",
-        alias = "sku",
-        default,
-        deserialize_with = "de_string"
-    )]
+    #[serde(rename = "warehouseSku", alias = "sku", deserialize_with = "de_string")]
     sku: String,
-    #[serde(rename = "warehouseCode", default, deserialize_with = "de_string")]
+    #[serde(rename = "warehouseCode", deserialize_with = "de_string")]
     warehouse_code: String,
-    #[serde(rename = "sellableQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "sellableQuantity", deserialize_with = "de_i64")]
     sellable: i64,
-    #[serde(rename = "totalQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "totalQuantity", deserialize_with = "de_i64")]
     total: i64,
-    #[serde(rename = "onwayQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "onwayQuantity", deserialize_with = "de_i64")]
     onway: i64,
-    #[serde(rename = "pendingQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "pendingQuantity", deserialize_with = "de_i64")]
     pending: i64,
-    #[serde(rename = "unsellableQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "unsellableQuantity", deserialize_with = "de_i64")]
     unsellable: i64,
-    #[serde(rename = "reservedQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "reservedQuantity", deserialize_with = "de_i64")]
     reserved: i64,
-    #[serde(rename = "useQuantity", default, deserialize_with = "de_i64")]
+    #[serde(rename = "useQuantity", deserialize_with = "de_i64")]
     used: i64,
 }
 
@@ -182,15 +180,10 @@ fn unspecified() -> AsnStatus {
 
 /// `skuList`: a list, one object or `null`.
 fn receipts<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<AsnReceipt>, D::Error> {
-    let lines = match Value::deserialize(deserializer)? {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(lines) => lines,
-        one => vec![one],
-    };
-    lines
-        .iter()
-        .map(|line| ReceiptRow::deserialize(line).map_err(serde::de::Error::custom))
-        .collect()
+    #[derive(Deserialize)]
+    struct Receipt(#[serde(with = "ReceiptRow")] AsnReceipt);
+    let receipts: Vec<Receipt> = de_list(deserializer)?;
+    Ok(receipts.into_iter().map(|receipt| receipt.0).collect())
 }
 
 #[derive(Deserialize)]
@@ -382,16 +375,18 @@ mod tests {
             (state.status, state.finish_time.as_str()),
             (AsnStatus::Finished, "1700000000000")
         );
+        let line = &state.items[0];
         assert_eq!(
-            state.items,
-            [AsnReceipt {
-                sku: "S".into(),
-                name: String::new(),
-                estimated_quantity: 10,
-                received_quantity: 9,
-                good_quantity: 8,
-                bad_quantity: 0,
-            }]
+            (
+                line.sku.as_str(),
+                line.estimated_quantity,
+                line.received_quantity
+            ),
+            ("S", 10, 9)
+        );
+        assert_eq!(
+            (line.good_quantity, line.bad_quantity, state.items.len()),
+            (8, 0, 1)
         );
     }
 

@@ -31,18 +31,10 @@ use crate::{
 const ERROR_BODY_QUOTE_CHARS: usize = 200;
 
 /// A tenant's way to its warehouse: pooled HTTP client plus middleware.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct HttpTransport {
     tenant: Arc<str>,
     service: UpstreamService,
-}
-
-impl std::fmt::Debug for HttpTransport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpTransport")
-            .field("tenant", &self.tenant)
-            .finish_non_exhaustive()
-    }
 }
 
 /// One POST to a warehouse, signed and ready to send.

@@ -29,17 +29,19 @@ pub(super) struct PageAnswer {
     pub page_count: Option<i64>,
 }
 
+/// One page to ask for: page `number` of `query`, narrowed to `skus`
+/// (empty: every SKU).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Page<'a> {
+    pub query: &'a InventoryQuery,
+    pub skus: &'a [String],
+    pub number: u32,
+}
+
 /// A warehouse that answers one inventory page at a time.
 #[async_trait]
 pub(super) trait PageSource: Send + Sync + 'static {
-    /// Page `page` of `query`, narrowed to `skus` (empty: every SKU).
-    async fn page(
-        &self,
-        ctx: &CallContext,
-        query: &InventoryQuery,
-        skus: &[String],
-        page: u32,
-    ) -> Result<PageAnswer, UpstreamError>;
+    async fn page(&self, ctx: &CallContext, page: Page<'_>) -> Result<PageAnswer, UpstreamError>;
 
     /// The pager's own failures, named like the source's.
     fn error(&self, kind: UpstreamErrorKind) -> UpstreamError;
@@ -119,11 +121,12 @@ impl<S: PageSource> Pager<S> {
                 "the warehouse still reported more inventory after {MAX_PAGES} pages"
             ))));
         }
-        let skus = self.passes.get(self.pass).map_or(&[][..], Vec::as_slice);
-        let answer = self
-            .source
-            .page(&self.ctx, &self.query, skus, self.page)
-            .await?;
+        let asked = Page {
+            query: &self.query,
+            skus: self.passes.get(self.pass).map_or(&[][..], Vec::as_slice),
+            number: self.page,
+        };
+        let answer = self.source.page(&self.ctx, asked).await?;
         let mark = PageMark::of(&answer.items);
         if mark.is_some() && mark == self.previous {
             return Err(self.source.error(UpstreamErrorKind::Malformed(format!(

@@ -224,12 +224,8 @@ struct AsnBox<'a> {
     sku: &'a str,
     #[serde(skip_serializing_if = "is_empty")]
     name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    length: Option<Num>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<Num>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<Num>,
+    #[serde(flatten)]
+    size: Dimensions,
     /// qlink's table has it, Qianyi's does not.
     #[serde(skip_serializing_if = "is_empty")]
     length_unit: &'a str,
@@ -266,9 +262,7 @@ impl<'a> Asn<'a> {
                     quantity: packed.quantity,
                     sku: &packed.sku,
                     name: &packed.name,
-                    length: num(packed.length),
-                    width: num(packed.width),
-                    height: num(packed.height),
+                    size: Dimensions::new(packed.length, packed.width, packed.height),
                     length_unit: if box_length_unit {
                         &packed.length_unit
                     } else {
@@ -276,6 +270,28 @@ impl<'a> Asn<'a> {
                     },
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A box's or a product's length, width and height, each left out when not
+/// given.
+#[derive(Debug, Serialize)]
+struct Dimensions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Num>,
+}
+
+impl Dimensions {
+    fn new(length: Option<Decimal>, width: Option<Decimal>, height: Option<Decimal>) -> Self {
+        Self {
+            length: num(length),
+            width: num(width),
+            height: num(height),
         }
     }
 }
@@ -302,12 +318,8 @@ pub(super) struct Sku<'a> {
     net_weight: Option<Num>,
     #[serde(skip_serializing_if = "is_empty")]
     weight_unit: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    length: Option<Num>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<Num>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<Num>,
+    #[serde(flatten)]
+    size: Dimensions,
     #[serde(skip_serializing_if = "is_empty")]
     dimension_unit: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -327,9 +339,7 @@ impl<'a> Sku<'a> {
             weight: num(sku.weight),
             net_weight: num(sku.net_weight),
             weight_unit: &sku.weight_unit,
-            length: num(sku.length),
-            width: num(sku.width),
-            height: num(sku.height),
+            size: Dimensions::new(sku.length, sku.width, sku.height),
             dimension_unit: &sku.dimension_unit,
             item_package: sku.item_package,
         }
@@ -337,10 +347,63 @@ impl<'a> Sku<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::str::FromStr;
 
     use super::*;
+    use crate::domain::{AsnBox, Cod, OrderRef};
+
+    /// A product with only its two required codes.
+    pub fn product(sku: &str, erp_sku: &str) -> SkuInfo {
+        SkuInfo {
+            sku: sku.to_owned(),
+            erp_sku: erp_sku.to_owned(),
+            ..SkuInfo::default()
+        }
+    }
+
+    /// Box 1 of an ASN, holding `quantity` of `sku`, `size` (length, width,
+    /// height) in centimetres.
+    pub fn first_box(mark_code: &str, sku: &str, quantity: u32, size: [Option<&str>; 3]) -> AsnBox {
+        let [length, width, height] = size.map(|side| side.map(dec));
+        AsnBox {
+            box_number: Some(1),
+            mark_code: mark_code.to_owned(),
+            quantity: Some(quantity),
+            sku: sku.to_owned(),
+            name: String::new(),
+            length,
+            width,
+            height,
+            length_unit: "cm".to_owned(),
+        }
+    }
+
+    fn dec(text: &str) -> Decimal {
+        Decimal::from_str(text).expect("decimal")
+    }
+
+    /// References to the orders numbered `numbers`.
+    pub fn refs(numbers: &[&str]) -> Vec<OrderRef> {
+        let reference = |number: &&str| OrderRef {
+            order_number: (*number).to_owned(),
+            ..OrderRef::default()
+        };
+        numbers.iter().map(reference).collect()
+    }
+
+    /// Makes `order` a self-shipped parcel (tracking number 1Z999, a tiny
+    /// PDF label) paid cash on delivery: both protocols' tests send it.
+    pub fn self_shipped_with_cod(order: &mut NewOrder, cod: &str) {
+        order.package = Package::SelfShipped {
+            tracking_number: "1Z999".into(),
+            label_pdf: b"%PDF-1.4".to_vec(),
+        };
+        order.cod = Some(Cod {
+            amount: dec(cod),
+            currency: "USD".into(),
+        });
+    }
 
     #[test]
     fn decimals_keep_their_exact_text_as_json_numbers() {

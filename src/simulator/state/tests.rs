@@ -13,6 +13,12 @@ fn world() -> World {
     )
 }
 
+/// SKU1's stock in TU01 at `now`.
+fn sku1_stock(world: &mut World, now: Instant) -> Stock {
+    let page = world.inventory("TU01", &["SKU1".into()], 1, 10, now);
+    page.expect("SKU1 is stocked").rows[0].stock
+}
+
 fn order(number: &str, sku: &str, quantity: i64) -> Value {
     json!({
         "orderNumber": number, "warehouseCode": "TU01", "logisticsCode": "UPS-1",
@@ -33,29 +39,17 @@ fn wall_clock_format() {
 fn orders_reserve_ship_and_release() {
     let mut world = world();
     let t0 = Instant::now();
-    let before = world
-        .inventory("TU01", &["SKU1".into()], 1, 10, t0)
-        .unwrap()
-        .rows[0]
-        .stock;
+    let before = sku1_stock(&mut world, t0);
     world.create_order(&order("A", "SKU1", 3), t0).unwrap();
     world.create_order(&order("B", "SKU1", 2), t0).unwrap();
-    let reserved = world
-        .inventory("TU01", &["SKU1".into()], 1, 10, t0)
-        .unwrap()
-        .rows[0]
-        .stock;
+    let reserved = sku1_stock(&mut world, t0);
     assert_eq!(reserved.sellable, before.sellable - 5);
     assert_eq!(reserved.reserved, before.reserved + 5);
     assert_eq!(world.cancel_order("B", t0), Ok(""));
     let later = t0 + Duration::from_secs(11);
     assert_eq!(world.order("A", later).unwrap().status, "SUCCESS");
     assert_eq!(world.order("B", later).unwrap().status, "CANCEL");
-    let after = world
-        .inventory("TU01", &["SKU1".into()], 1, 10, later)
-        .unwrap()
-        .rows[0]
-        .stock;
+    let after = sku1_stock(&mut world, later);
     assert_eq!(after.sellable, before.sellable - 3);
     assert_eq!(after.reserved, before.reserved);
     assert_eq!(after.total, before.total - 3);
@@ -86,18 +80,10 @@ fn failures_and_rejections() {
         .create_order(&order("Z", "SKU1", 100_000), t0)
         .unwrap();
     assert_eq!(world.order("Z", t0).unwrap().status, "SENDING");
-    let row = world
-        .inventory("TU01", &["SKU1".into()], 1, 10, t0)
-        .unwrap()
-        .rows[0]
-        .stock;
+    let row = sku1_stock(&mut world, t0);
     assert_eq!(row.sellable, 0);
     world.cancel_order("Z", t0).unwrap();
-    let row = world
-        .inventory("TU01", &["SKU1".into()], 1, 10, t0)
-        .unwrap()
-        .rows[0]
-        .stock;
+    let row = sku1_stock(&mut world, t0);
     assert_eq!(row.sellable, 109);
 }
 

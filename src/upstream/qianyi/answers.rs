@@ -20,8 +20,8 @@ use crate::{
     upstream::{
         UpstreamError, UpstreamErrorKind,
         answers::{
-            InventoryRow, ItemRow, OrderRow, SILENT_REFUSAL, WarehouseRow, accepted, asn_state,
-            channel, rejected, row,
+            Answer, InventoryRow, ItemRow, OrderRow, SILENT_REFUSAL, WarehouseRow, accepted,
+            asn_state, channel, rejected, row,
         },
         pager::PageAnswer,
     },
@@ -50,8 +50,8 @@ fn answer_list<'a>(root: &'a Value, keys: &[&str]) -> Vec<&'a Value> {
 fn listed<T>(
     envelope: &Envelope,
     keys: &[&str],
-    read: impl Fn(&Value) -> Result<T, UpstreamErrorKind>,
-) -> Result<Vec<T>, UpstreamErrorKind> {
+    read: impl Fn(&Value) -> Answer<T>,
+) -> Answer<Vec<T>> {
     accepted(envelope)?;
     answer_list(&envelope.body, keys)
         .into_iter()
@@ -60,7 +60,7 @@ fn listed<T>(
 }
 
 /// `warehouses`: `warehouseList`.
-pub(super) fn warehouses(envelope: &Envelope) -> Result<Vec<Warehouse>, UpstreamErrorKind> {
+pub(super) fn warehouses(envelope: &Envelope) -> Answer<Vec<Warehouse>> {
     let keys = ["warehouseList", "warehouseInfoList", "warehouses", "data"];
     listed(envelope, &keys, |value| {
         row(value, "warehouse", WarehouseRow::deserialize)
@@ -68,16 +68,13 @@ pub(super) fn warehouses(envelope: &Envelope) -> Result<Vec<Warehouse>, Upstream
 }
 
 /// `channels`: `channelList`.
-pub(super) fn channels(
-    envelope: &Envelope,
-    requested_warehouse: &str,
-) -> Result<Vec<Channel>, UpstreamErrorKind> {
+pub(super) fn channels(envelope: &Envelope, requested_warehouse: &str) -> Answer<Vec<Channel>> {
     let keys = ["channelList", "channels", "data"];
     listed(envelope, &keys, |value| channel(value, requested_warehouse))
 }
 
 /// `getAsnList`: `asnList`.
-pub(super) fn asn_states(envelope: &Envelope) -> Result<Vec<AsnState>, UpstreamErrorKind> {
+pub(super) fn asn_states(envelope: &Envelope) -> Answer<Vec<AsnState>> {
     listed(envelope, &["asnList", "asns", "data", "list"], asn_state)
 }
 
@@ -94,10 +91,7 @@ fn number(root: &Value, key: &str) -> String {
 
 /// `createOrder`: `data.warehouseOrderNumber`, or at the top; "" when the
 /// warehouse does not say.
-pub(super) fn created_order(
-    envelope: &Envelope,
-    order_number: &str,
-) -> Result<CreatedOrder, UpstreamErrorKind> {
+pub(super) fn created_order(envelope: &Envelope, order_number: &str) -> Answer<CreatedOrder> {
     accepted(envelope)?;
     Ok(CreatedOrder {
         order_number: order_number.to_owned(),
@@ -107,10 +101,7 @@ pub(super) fn created_order(
 
 /// `cancelOrder` of one order: a refusal is this order's `success: false`
 /// with the warehouse's words.
-pub(super) fn order_cancelled(
-    envelope: &Envelope,
-    order_number: &str,
-) -> Result<ItemOutcome, UpstreamErrorKind> {
+pub(super) fn order_cancelled(envelope: &Envelope, order_number: &str) -> Answer<ItemOutcome> {
     let (success, message) = match accepted(envelope) {
         Ok(()) => (true, String::new()),
         Err(UpstreamErrorKind::Rejected { message, .. }) => (false, message),
@@ -161,10 +152,7 @@ pub(super) fn batch_outcomes(
 /// about one order, and the answer's `orderNumber` may be another name for
 /// it (the spec's example asks for CESH210204147401 and is answered
 /// S0000001).
-pub(super) fn order_state(
-    envelope: &Envelope,
-    order_number: &str,
-) -> Result<OrderState, UpstreamErrorKind> {
+pub(super) fn order_state(envelope: &Envelope, order_number: &str) -> Answer<OrderState> {
     if let Err(UpstreamErrorKind::Rejected { message, .. }) = accepted(envelope) {
         return Ok(OrderState::unreported(order_number, message));
     }
@@ -197,7 +185,7 @@ const INVENTORY_ITEM_KEYS: [&str; 4] = ["data", "list", "inventoryList", "record
 
 /// `syncInventory`: paging fields and `data` at the top (the spec), or a
 /// page object in `data`, or `data` as a bare list.
-pub(super) fn inventory_page(envelope: &Envelope) -> Result<PageAnswer, UpstreamErrorKind> {
+pub(super) fn inventory_page(envelope: &Envelope) -> Answer<PageAnswer> {
     accepted(envelope)?;
     let root = &envelope.body;
     const PAGING: [&str; 3] = ["isLastPage", "currentPage", "pageCount"];
@@ -239,7 +227,7 @@ pub(super) fn inventory_page(envelope: &Envelope) -> Result<PageAnswer, Upstream
 }
 
 /// `results`, at the top or inside `data`; one object counts as a list of one.
-fn results(root: &Value) -> Result<Vec<ItemRow>, UpstreamErrorKind> {
+fn results(root: &Value) -> Answer<Vec<ItemRow>> {
     let lists = [
         root.get("results"),
         root.get("data").and_then(|data| data.get("results")),
@@ -258,10 +246,7 @@ fn results(root: &Value) -> Result<Vec<ItemRow>, UpstreamErrorKind> {
 /// and its `results` entry (the first, or the one `pick` prefers): the
 /// call's `success: false`, or the item's, or failure words in the item
 /// where the top level says nothing.
-fn single_write(
-    envelope: &Envelope,
-    pick: impl Fn(&ItemRow) -> bool,
-) -> Result<ItemRow, UpstreamErrorKind> {
+fn single_write(envelope: &Envelope, pick: impl Fn(&ItemRow) -> bool) -> Answer<ItemRow> {
     let results = results(&envelope.body)?;
     let item = results
         .iter()
@@ -289,10 +274,7 @@ fn single_write(
 
 /// `createAsnOrder`: the warehouse's own number from `data.wmsAsnNumber`,
 /// `wmsAsnNumber` or the result; "" when it does not say.
-pub(super) fn created_asn(
-    envelope: &Envelope,
-    asn_number: &str,
-) -> Result<CreatedAsn, UpstreamErrorKind> {
+pub(super) fn created_asn(envelope: &Envelope, asn_number: &str) -> Answer<CreatedAsn> {
     let item = single_write(envelope, |_| false)?;
     let said = number(&envelope.body, "wmsAsnNumber");
     Ok(CreatedAsn {
@@ -307,10 +289,7 @@ pub(super) fn created_asn(
 
 /// `insert_sku_info`: `results` is the spec's failure set, so a success may
 /// come without it; CREATE is the only operation the spec names here.
-pub(super) fn sku_upserted(
-    envelope: &Envelope,
-    sku: &str,
-) -> Result<SkuUpserted, UpstreamErrorKind> {
+pub(super) fn sku_upserted(envelope: &Envelope, sku: &str) -> Answer<SkuUpserted> {
     let item = single_write(envelope, |item| item.sku == sku)?;
     Ok(SkuUpserted {
         sku: sku.to_owned(),
@@ -330,7 +309,7 @@ pub(super) fn sku_upserted(
 pub(super) fn cancelled_asns(
     envelope: &Envelope,
     asn_numbers: &[String],
-) -> Result<Vec<AsnCancelOutcome>, UpstreamErrorKind> {
+) -> Answer<Vec<AsnCancelOutcome>> {
     let results = results(&envelope.body)?;
     let success = envelope.success;
     let message = if envelope.message.is_empty() {

@@ -15,14 +15,10 @@ use warehouse_protocol::{
     Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qianyi::request_body,
 };
 
-use crate::{
-    domain::CallContext,
-    upstream::{
-        QianyiCredentials, SetupError, UpstreamError, UpstreamErrorKind,
-        http::{HttpTransport, Post},
-        requests::encode,
-    },
-};
+use crate::domain::CallContext;
+use crate::upstream::http::{HttpTransport, Post};
+use crate::upstream::requests::encode;
+use crate::upstream::{QianyiCredentials, SetupError, UpstreamError, UpstreamErrorKind};
 
 pub(super) struct Client {
     /// The configured URL, used as is: Qianyi has one endpoint.
@@ -106,15 +102,5 @@ impl Client {
 
     pub fn error(&self, operation: Operation, kind: UpstreamErrorKind) -> UpstreamError {
         self.transport.error(operation.name(Protocol::Qianyi), kind)
-    }
-}
-
-impl std::fmt::Debug for Client {
-    // The endpoint may carry credentials in its query; the rest are secrets.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("access_id", &self.access_id)
-            .field("transport", &self.transport)
-            .finish_non_exhaustive()
     }
 }

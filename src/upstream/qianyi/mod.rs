@@ -20,7 +20,7 @@ use warehouse_protocol::{Operation, Protocol};
 
 use super::{
     HttpTransport, QianyiCredentials, SetupError, UpstreamError, UpstreamErrorKind,
-    pager::{self, PageAnswer, PageSource},
+    pager::{self, Page, PageAnswer, PageSource},
 };
 use crate::domain::{
     AsnCancelOutcome, AsnRef, AsnState, CallContext, Channel, CreatedAsn, CreatedOrder,
@@ -32,7 +32,6 @@ use crate::domain::{
 const MAX_IN_FLIGHT_PER_BATCH: usize = 8;
 
 /// A tenant's Qianyi warehouse.
-#[derive(Debug)]
 pub struct QianyiBackend {
     client: client::Client,
 }
@@ -217,18 +216,11 @@ impl WarehouseBackend for QianyiBackend {
 
 #[async_trait]
 impl PageSource for QianyiBackend {
-    async fn page(
-        &self,
-        ctx: &CallContext,
-        query: &InventoryQuery,
-        skus: &[String],
-        page: u32,
-    ) -> Result<PageAnswer, UpstreamError> {
-        let sku = skus.first().map(String::as_str);
-        let content = requests::SyncInventory::new(query, sku, page);
-        let operation = Operation::SyncInventory;
+    async fn page(&self, ctx: &CallContext, page: Page<'_>) -> Result<PageAnswer, UpstreamError> {
+        let content = requests::SyncInventory::new(page);
+        let read = answers::inventory_page;
         self.client
-            .call(ctx, operation, Some(&content), answers::inventory_page)
+            .call(ctx, Operation::SyncInventory, Some(&content), read)
             .await
     }
 

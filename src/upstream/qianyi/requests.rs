@@ -8,8 +8,11 @@ use serde::Serialize;
 
 pub(super) use crate::upstream::requests::Sku;
 use crate::{
-    domain::{InventoryQuery, NewAsn, NewOrder},
-    upstream::requests::{Asn, Order, is_empty},
+    domain::{NewAsn, NewOrder},
+    upstream::{
+        pager::Page,
+        requests::{Asn, Order, is_empty},
+    },
 };
 
 /// No business parameters: the content is the empty string.
@@ -57,12 +60,13 @@ pub(super) struct SyncInventory<'a> {
 }
 
 impl<'a> SyncInventory<'a> {
-    pub fn new(query: &'a InventoryQuery, sku: Option<&'a str>, page: u32) -> Self {
+    /// Qianyi filters by one SKU at most: the pager asks for one at a time.
+    pub fn new(page: Page<'a>) -> Self {
         Self {
-            page_size: query.page_size,
-            page,
-            warehouse_code: &query.warehouse_code,
-            warehouse_sku: sku,
+            page_size: page.query.page_size,
+            page: page.number,
+            warehouse_code: &page.query.warehouse_code,
+            warehouse_sku: page.skus.first().map(String::as_str),
         }
     }
 }

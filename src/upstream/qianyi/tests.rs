@@ -20,15 +20,16 @@ use serde_json::{Value, json};
 use warehouse_protocol::{Envelope, sign::qianyi_sign};
 
 use super::{MAX_IN_FLIGHT_PER_BATCH, QianyiBackend, answers, requests};
+use crate::upstream::pager::Page;
+use crate::upstream::requests::tests::{first_box, product, refs, self_shipped_with_cod};
 use crate::{
     domain::{
-        AsnBox, AsnItem, AsnStatus, CallContext, Channel, Cod, InventoryPage, InventoryQuery,
-        ItemOutcome, NewAsn, NewOrder, OrderItem, OrderRef, OrderStatus, Package, Receiver,
-        SkuInfo, WarehouseBackend,
+        AsnItem, AsnStatus, CallContext, Channel, InventoryPage, InventoryQuery, ItemOutcome,
+        NewAsn, NewOrder, OrderItem, OrderStatus, Package, Receiver, WarehouseBackend,
     },
     metrics::Metrics,
     middleware::UpstreamPolicy,
-    upstream::{HttpTransport, QianyiCredentials, UpstreamErrorKind},
+    upstream::{HttpTransport, QianyiCredentials, UpstreamError, UpstreamErrorKind},
 };
 
 const ACCESS_ID: &str = "3215435";
@@ -56,6 +57,16 @@ fn backend(endpoint: &str) -> Arc<QianyiBackend> {
     )
     .unwrap();
     Arc::new(QianyiBackend::new(endpoint, &credentials(), transport).unwrap())
+}
+
+/// Every SKU of warehouse `wms`, `page_size` at a time.
+fn query(page_size: u32) -> InventoryQuery {
+    InventoryQuery {
+        warehouse_code: "wms".to_owned(),
+        page_size,
+        skus: Vec::new(),
+        updated_since_ms: None,
+    }
 }
 
 fn ctx() -> CallContext {
@@ -121,10 +132,15 @@ fn sync_inventory_content_uses_the_table_names_and_integers() {
     let query = InventoryQuery {
         warehouse_code: "wms".to_owned(),
         page_size: 50,
-        skus: Vec::new(),
+        skus: vec!["sku".to_owned()],
         updated_since_ms: Some(1),
     };
-    let content = content_of(&requests::SyncInventory::new(&query, Some("sku"), 3));
+    let page = Page {
+        query: &query,
+        skus: &query.skus,
+        number: 3,
+    };
+    let content = content_of(&requests::SyncInventory::new(page));
     assert_eq!(
         content,
         r#"{"pageSize":50,"page":3,"warehouseCode":"wms","warehouseSku":"sku"}"#
@@ -165,14 +181,7 @@ fn create_order_content_is_the_qianyi_table_with_exact_money() {
 #[test]
 fn self_shipped_cod_order_sends_own_package_label_and_cod() {
     let mut order = order();
-    order.package = Package::SelfShipped {
-        tracking_number: "1Z999".to_owned(),
-        label_pdf: b"%PDF-1.4".to_vec(),
-    };
-    order.cod = Some(Cod {
-        amount: dec("12.50"),
-        currency: "USD".to_owned(),
-    });
+    self_shipped_with_cod(&mut order, "12.50");
     let content: Value = serde_json::from_str(&content_of(&requests::order(&order))).unwrap();
     assert_eq!(content["packageType"], "OWN_PACKAGE");
     assert_eq!(content["trackingNumber"], "1Z999");
@@ -186,20 +195,19 @@ fn self_shipped_cod_order_sends_own_package_label_and_cod() {
 
 #[test]
 fn order_ref_content_omits_what_is_not_given() {
-    assert_eq!(
+    let key = |warehouse_code, warehouse_order_number| {
         content_of(&requests::OrderKey {
             order_number: "O1",
-            warehouse_code: "QY_01",
-            warehouse_order_number: ""
-        }),
+            warehouse_code,
+            warehouse_order_number,
+        })
+    };
+    assert_eq!(
+        key("QY_01", ""),
         r#"{"orderNumber":"O1","warehouseCode":"QY_01"}"#
     );
     assert_eq!(
-        content_of(&requests::OrderKey {
-            order_number: "O1",
-            warehouse_code: "",
-            warehouse_order_number: "W1"
-        }),
+        key("", "W1"),
         r#"{"orderNumber":"O1","warehouseOrderNumber":"W1"}"#
     );
 }
@@ -214,30 +222,19 @@ fn asn_content_has_only_the_qianyi_fields() {
             name: String::new(),
             quantity: 2,
         }],
-        custom_number: String::new(),
-        estimated_arrival_ms: None,
         track_number: "A240925139551".to_owned(),
-        asn_type: String::new(),
-        order_number: String::new(),
-        online_order_id: String::new(),
-        sale_return_reason: String::new(),
-        boxes: vec![AsnBox {
-            box_number: Some(1),
-            mark_code: "QY556553-A240925139551-1".to_owned(),
-            quantity: Some(2),
-            sku: "CLO-CNQM5069BL".to_owned(),
-            name: String::new(),
-            length: Some(dec("1.0")),
-            width: Some(dec("1.0")),
-            height: Some(dec("1.0")),
-            length_unit: "cm".to_owned(),
-        }],
+        boxes: vec![first_box(
+            "QY556553-A240925139551-1",
+            "CLO-CNQM5069BL",
+            2,
+            [Some("1.0"); 3],
+        )],
         goods_type: Some(1),
         container_type: Some(2),
         bulk_cargo_by_pallet: true,
         pallet_count: Some(3),
-        bulk_cargo_by_piece: false,
         container_model: "x".to_owned(),
+        ..NewAsn::default()
     };
     assert_eq!(
         content_of(&requests::asn(&asn)),
@@ -260,18 +257,15 @@ fn asn_content_has_only_the_qianyi_fields() {
 
 #[test]
 fn sku_content_has_only_the_qianyi_fields() {
-    let sku = SkuInfo {
-        warehouse_code: "53".to_owned(),
-        sku: "A1234".to_owned(),
-        erp_sku: "E1234".to_owned(),
-        title: "A1234名称".to_owned(),
-        weight: Some(dec("1.250")),
-        dimension_unit: "cm".to_owned(),
-        item_package: Some(4),
-        brand: "qlink-only".to_owned(),
-        customs_declaration_price: Some(dec("3.5")),
-        ..SkuInfo::default()
-    };
+    let mut sku = product("A1234", "E1234");
+    sku.warehouse_code = "53".to_owned();
+    sku.title = "A1234名称".to_owned();
+    sku.weight = Some(dec("1.250"));
+    sku.dimension_unit = "cm".to_owned();
+    sku.item_package = Some(4);
+    // qlink-only: never sent to a Qianyi warehouse.
+    sku.brand = "qlink-only".to_owned();
+    sku.customs_declaration_price = Some(dec("3.5"));
     assert_eq!(
         content_of(&requests::Sku::new(&sku)),
         r#"{"warehouseCode":"53","sku":"A1234","erpSku":"E1234","title":"A1234名称","weight":1.250,"dimensionUnit":"cm","itemPackage":4}"#
@@ -597,16 +591,6 @@ async fn channels_filter_and_rejection() {
     assert_eq!(seen[1].content, r#"{"warehouseCode":"NOPE"}"#);
 }
 
-fn refs(numbers: &[&str]) -> Vec<OrderRef> {
-    numbers
-        .iter()
-        .map(|number| OrderRef {
-            order_number: (*number).to_owned(),
-            ..OrderRef::default()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn get_orders_fans_out_bounded_and_keeps_input_order() {
     let (url, fake) = spawn_fake(|_, content| {
@@ -880,12 +864,7 @@ async fn inventory_stops_after_an_error_or_a_short_bare_page() {
         _ => (0, 200, json!({"success":"false","message":"page out of range"})),
     })
     .await;
-    let query = InventoryQuery {
-        warehouse_code: "wms".to_owned(),
-        page_size: 1,
-        skus: Vec::new(),
-        updated_since_ms: None,
-    };
+    let query = query(1);
     let answers: Vec<_> = backend(&url)
         .sync_inventory(ctx(), query.clone())
         .collect()
@@ -1048,20 +1027,7 @@ async fn create_asn_and_upsert_sku_read_results() {
             name: String::new(),
             quantity: 1,
         }],
-        custom_number: String::new(),
-        estimated_arrival_ms: None,
-        track_number: String::new(),
-        asn_type: String::new(),
-        order_number: String::new(),
-        online_order_id: String::new(),
-        sale_return_reason: String::new(),
-        boxes: Vec::new(),
-        goods_type: None,
-        container_type: None,
-        bulk_cargo_by_pallet: false,
-        pallet_count: None,
-        bulk_cargo_by_piece: false,
-        container_model: String::new(),
+        ..NewAsn::default()
     };
     let created = backend.create_asn(&ctx(), &asn).await.unwrap();
     assert_eq!(
@@ -1075,23 +1041,20 @@ async fn create_asn_and_upsert_sku_read_results() {
         "{err}"
     );
 
-    let mut sku = SkuInfo {
-        sku: "S1".to_owned(),
-        erp_sku: "E1".to_owned(),
-        ..SkuInfo::default()
-    };
-    let upserted = backend.upsert_sku(&ctx(), &sku).await.unwrap();
+    let upserted = backend.upsert_sku(&ctx(), &product("S1", "E1")).await;
+    let upserted = upserted.expect("upserted");
     assert_eq!(
-        (upserted.sku.as_str(), upserted.operation.as_str()),
-        ("S1", "UPDATE")
+        (upserted.sku, upserted.operation),
+        ("S1".into(), "UPDATE".into())
     );
-    sku.sku = "BAD".to_owned();
-    let err = backend.upsert_sku(&ctx(), &sku).await.unwrap_err();
-    assert_eq!(err.operation, "insert_sku_info");
-    assert!(
-        matches!(&err.kind, UpstreamErrorKind::Rejected { message, .. } if message == "barcode taken"),
-        "{err}"
-    );
+    match backend.upsert_sku(&ctx(), &product("BAD", "E1")).await {
+        Err(UpstreamError {
+            operation: "insert_sku_info",
+            kind: UpstreamErrorKind::Rejected { message, .. },
+            ..
+        }) => assert_eq!(message, "barcode taken"),
+        other => panic!("expected a refusal of insert_sku_info, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -1108,17 +1071,8 @@ async fn upsert_sku_without_results_reports_the_specs_create() {
     .await;
     let backend = backend(&url);
     for sku in ["S1", "EMPTY-OP"] {
-        let upserted = backend
-            .upsert_sku(
-                &ctx(),
-                &SkuInfo {
-                    sku: sku.to_owned(),
-                    erp_sku: "E1".to_owned(),
-                    ..SkuInfo::default()
-                },
-            )
-            .await
-            .unwrap();
+        let upserted = backend.upsert_sku(&ctx(), &product(sku, "E1")).await;
+        let upserted = upserted.unwrap();
         assert_eq!(
             (upserted.sku.as_str(), upserted.operation.as_str()),
             (sku, "CREATE")
@@ -1153,12 +1107,7 @@ async fn a_warehouse_that_repeats_a_page_ends_the_stream_with_an_error() {
         )
     })
     .await;
-    let query = InventoryQuery {
-        warehouse_code: "wms".to_owned(),
-        page_size: 2,
-        skus: Vec::new(),
-        updated_since_ms: None,
-    };
+    let query = query(2);
     let pages: Vec<_> = backend(&url).sync_inventory(ctx(), query).collect().await;
     assert_eq!(pages.len(), 2);
     assert!(!pages[0].as_ref().unwrap().is_last_page);

@@ -24,8 +24,8 @@ use crate::{
     upstream::{
         UpstreamErrorKind,
         answers::{
-            InventoryRow, ItemRow, OrderRow, WarehouseRow, accepted, asn_state, channel, rejected,
-            row,
+            Answer, InventoryRow, ItemRow, OrderRow, WarehouseRow, accepted, asn_state, channel,
+            rejected, row,
         },
         pager::PageAnswer,
     },
@@ -55,8 +55,8 @@ fn rows<T>(
     result: &Value,
     keys: &[&str],
     id_key: &str,
-    read: impl Fn(&Value) -> Result<T, UpstreamErrorKind>,
-) -> Result<Vec<T>, UpstreamErrorKind> {
+    read: impl Fn(&Value) -> Answer<T>,
+) -> Answer<Vec<T>> {
     let values = match result {
         Value::Object(fields) if fields.contains_key(id_key) => vec![result],
         Value::Object(fields) => {
@@ -79,7 +79,7 @@ fn rows<T>(
 
 /// A single-object `result` (create and upsert answers); `null` reads as
 /// all defaults, a list of one as its item.
-fn single(result: &Value) -> Result<ItemRow, UpstreamErrorKind> {
+fn single(result: &Value) -> Answer<ItemRow> {
     match result {
         Value::Null => Ok(ItemRow::default()),
         Value::Array(items) if items.len() == 1 => ItemRow::read(&items[0]),
@@ -88,21 +88,18 @@ fn single(result: &Value) -> Result<ItemRow, UpstreamErrorKind> {
 }
 
 /// A create's item, unless it was refused: `success: false`, or no
-/// `success` at all but words in `info` and no number for what was to be
-/// created (the spec's examples carry refusals in `info`).
-fn created(
-    envelope: &Envelope,
-    number: impl Fn(&ItemRow) -> &str,
-    refused_silently: &str,
-) -> Result<ItemRow, UpstreamErrorKind> {
+/// `success` at all but words in `info` and no `number` for the `what` to
+/// be created (the spec's examples carry refusals in `info`).
+fn created(envelope: &Envelope, number: fn(&ItemRow) -> &str, what: &str) -> Answer<ItemRow> {
     let item = single(&*result(envelope)?)?;
     let refused = match item.success {
         Some(succeeded) => !succeeded,
         None => !item.info.trim().is_empty() && number(&item).trim().is_empty(),
     };
     if refused {
+        let silent = format!("the warehouse refused the {what} without saying why");
         return Err(rejected(
-            &[&item.info, refused_silently],
+            &[&item.info, &silent],
             &[&item.code, &envelope.code],
         ));
     }
@@ -120,7 +117,7 @@ fn or(preferred: String, fallback: &str) -> String {
 
 /// `initWarehouses`: `warehouseList` (documented), `warehouseInfoList` (the
 /// example) or a bare array.
-pub(super) fn warehouses(envelope: &Envelope) -> Result<Vec<Warehouse>, UpstreamErrorKind> {
+pub(super) fn warehouses(envelope: &Envelope) -> Answer<Vec<Warehouse>> {
     let keys = ["warehouseList", "warehouseInfoList"];
     rows(&*result(envelope)?, &keys, "warehouseCode", |value| {
         row(value, "warehouse", WarehouseRow::deserialize)
@@ -128,10 +125,7 @@ pub(super) fn warehouses(envelope: &Envelope) -> Result<Vec<Warehouse>, Upstream
 }
 
 /// `initChannels`: `channelList`.
-pub(super) fn channels(
-    envelope: &Envelope,
-    requested_warehouse: &str,
-) -> Result<Vec<Channel>, UpstreamErrorKind> {
+pub(super) fn channels(envelope: &Envelope, requested_warehouse: &str) -> Answer<Vec<Channel>> {
     let keys = ["channelList", "channels"];
     rows(&*result(envelope)?, &keys, "channelCode", |value| {
         channel(value, requested_warehouse)
@@ -140,31 +134,18 @@ pub(super) fn channels(
 
 /// `createOrder`: an item refused inside a transport success is a rejection
 /// with the item's `info`.
-pub(super) fn created_order(
-    envelope: &Envelope,
-    order_number: &str,
-) -> Result<CreatedOrder, UpstreamErrorKind> {
-    let item = created(
-        envelope,
-        |item| &item.warehouse_order_number,
-        "the warehouse refused the order without saying why",
-    )?;
+pub(super) fn created_order(envelope: &Envelope, order_number: &str) -> Answer<CreatedOrder> {
+    let item = created(envelope, |item| &item.warehouse_order_number, "order")?;
+    let warehouse_order_number = item.warehouse_order_number;
     Ok(CreatedOrder {
         order_number: or(item.order_number, order_number),
-        warehouse_order_number: item.warehouse_order_number,
+        warehouse_order_number,
     })
 }
 
 /// `createAsnOrder`, read as [`created_order`] is.
-pub(super) fn created_asn(
-    envelope: &Envelope,
-    asn_number: &str,
-) -> Result<CreatedAsn, UpstreamErrorKind> {
-    let item = created(
-        envelope,
-        |item| &item.wms_asn_number,
-        "the warehouse refused the ASN without saying why",
-    )?;
+pub(super) fn created_asn(envelope: &Envelope, asn_number: &str) -> Answer<CreatedAsn> {
+    let item = created(envelope, |item| &item.wms_asn_number, "ASN")?;
     Ok(CreatedAsn {
         asn_number: or(item.asn_number, asn_number),
         wms_asn_number: item.wms_asn_number,
@@ -172,10 +153,7 @@ pub(super) fn created_asn(
 }
 
 /// `insertSkuInfo`: an item's `success: false` is a rejection with `info`.
-pub(super) fn sku_upserted(
-    envelope: &Envelope,
-    sku: &str,
-) -> Result<SkuUpserted, UpstreamErrorKind> {
+pub(super) fn sku_upserted(envelope: &Envelope, sku: &str) -> Answer<SkuUpserted> {
     let item = single(&*result(envelope)?)?;
     if item.success == Some(false) {
         return Err(rejected(
@@ -269,7 +247,7 @@ fn cancel_outcomes<'i>(
 pub(super) fn cancelled_orders(
     envelope: &Envelope,
     orders: &[OrderRef],
-) -> Result<Vec<ItemOutcome>, UpstreamErrorKind> {
+) -> Answer<Vec<ItemOutcome>> {
     let ids = orders.iter().map(|order| order.order_number.as_str());
     let outcomes = cancel_outcomes(envelope, &CANCELLED_ORDERS, ids)?;
     Ok(orders
@@ -287,7 +265,7 @@ pub(super) fn cancelled_orders(
 pub(super) fn cancelled_asns(
     envelope: &Envelope,
     asn_numbers: &[String],
-) -> Result<Vec<AsnCancelOutcome>, UpstreamErrorKind> {
+) -> Answer<Vec<AsnCancelOutcome>> {
     let ids = asn_numbers.iter().map(String::as_str);
     let outcomes = cancel_outcomes(envelope, &CANCELLED_ASNS, ids)?;
     Ok(asn_numbers
@@ -306,10 +284,7 @@ pub(super) fn cancelled_asns(
 
 /// `getOrder`: one state per input order, in input order, matched by
 /// `orderNumber`.
-pub(super) fn order_states(
-    envelope: &Envelope,
-    orders: &[OrderRef],
-) -> Result<Vec<OrderState>, UpstreamErrorKind> {
+pub(super) fn order_states(envelope: &Envelope, orders: &[OrderRef]) -> Answer<Vec<OrderState>> {
     let keys = ["warehouseGetOrderList", "getOrderList", "orderList"];
     let rows = rows(&*result(envelope)?, &keys, "orderNumber", |value| {
         Ok(from_value::<OrderRow>(value, "order")?)
@@ -342,7 +317,7 @@ pub(super) fn order_states(
 }
 
 /// `getAsnList`: the ASNs the warehouse reported, under `asnList`.
-pub(super) fn asn_states(envelope: &Envelope) -> Result<Vec<AsnState>, UpstreamErrorKind> {
+pub(super) fn asn_states(envelope: &Envelope) -> Answer<Vec<AsnState>> {
     rows(
         &*result(envelope)?,
         &["asnList", "asns"],
@@ -356,7 +331,7 @@ const INVENTORY_LIST_KEYS: [&str; 3] = ["data", "list", "records"];
 
 /// `syncInventory`: the documented page object `{isLastPage, currentPage,
 /// pageCount, data}`, or the example's bare array of rows.
-pub(super) fn inventory_page(envelope: &Envelope) -> Result<PageAnswer, UpstreamErrorKind> {
+pub(super) fn inventory_page(envelope: &Envelope) -> Answer<PageAnswer> {
     let result = result(envelope)?;
     let read = |value: &Value| row(value, "inventory item", InventoryRow::deserialize);
     let (page, keys): (Option<&Value>, &[&str]) = match &*result {

@@ -16,14 +16,10 @@ use warehouse_protocol::{
     Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qlink, sign::qlink_sign,
 };
 
-use crate::{
-    domain::CallContext,
-    upstream::{
-        QlinkCredentials, SetupError, UpstreamError, UpstreamErrorKind,
-        http::{HttpTransport, Post},
-        requests::encode,
-    },
-};
+use crate::domain::CallContext;
+use crate::upstream::http::{HttpTransport, Post};
+use crate::upstream::requests::encode;
+use crate::upstream::{QlinkCredentials, SetupError, UpstreamError, UpstreamErrorKind};
 
 pub(super) struct Client {
     /// `{base_url}/global-api/v1/warehouse/{operation}`, per operation.
@@ -109,15 +105,6 @@ impl Client {
 
     pub fn error(&self, operation: Operation, kind: UpstreamErrorKind) -> UpstreamError {
         self.transport.error(operation.name(Protocol::Qlink), kind)
-    }
-}
-
-impl std::fmt::Debug for Client {
-    // Credentials and headers stay out of debug output.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("transport", &self.transport)
-            .finish_non_exhaustive()
     }
 }
 

@@ -17,7 +17,7 @@ use warehouse_protocol::{Operation, Protocol};
 
 use super::{
     HttpTransport, QlinkCredentials, SetupError, UpstreamError, UpstreamErrorKind,
-    pager::{self, PageAnswer, PageSource},
+    pager::{self, Page, PageAnswer, PageSource},
 };
 use crate::domain::{
     AsnCancelOutcome, AsnRef, AsnState, CallContext, Channel, CreatedAsn, CreatedOrder,
@@ -26,7 +26,6 @@ use crate::domain::{
 };
 
 /// A tenant's warehouse behind qlink.
-#[derive(Debug)]
 pub struct QlinkBackend {
     client: client::Client,
     /// `warehouseKey`, in every body.
@@ -142,11 +141,7 @@ impl WarehouseBackend for QlinkBackend {
         warehouse_code: &str,
         asn_numbers: &[String],
     ) -> Result<Vec<AsnCancelOutcome>, UpstreamError> {
-        let body = requests::CancelAsnOrder {
-            warehouse_key: &self.warehouse_key,
-            warehouse_code,
-            asn_numbers,
-        };
+        let body = requests::CancelAsnOrder::new(&self.warehouse_key, warehouse_code, asn_numbers);
         let read = |envelope: &_| answers::cancelled_asns(envelope, asn_numbers);
         self.client
             .call(ctx, Operation::CancelAsns, &body, read)
@@ -174,14 +169,8 @@ impl WarehouseBackend for QlinkBackend {
 
 #[async_trait]
 impl PageSource for QlinkBackend {
-    async fn page(
-        &self,
-        ctx: &CallContext,
-        query: &InventoryQuery,
-        skus: &[String],
-        page: u32,
-    ) -> Result<PageAnswer, UpstreamError> {
-        let body = requests::SyncInventory::new(&self.warehouse_key, query, skus, page);
+    async fn page(&self, ctx: &CallContext, page: Page<'_>) -> Result<PageAnswer, UpstreamError> {
+        let body = requests::SyncInventory::new(&self.warehouse_key, page);
         let operation = Operation::SyncInventory;
         self.client
             .call(ctx, operation, &body, answers::inventory_page)

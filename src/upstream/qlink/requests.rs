@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::{
-    domain::{AsnRef, InventoryQuery, NewAsn, NewOrder, OrderRef, SkuInfo},
-    upstream::requests::{Asn, Num, Order, Sku, is_empty, num},
+    domain::{AsnRef, NewAsn, NewOrder, OrderRef, SkuInfo},
+    upstream::{
+        pager::Page,
+        requests::{Asn, Num, Order, Sku, is_empty, num},
+    },
 };
 
 /// `initWarehouses` and `initChannels`.
@@ -234,10 +237,20 @@ impl<'a> GetAsnList<'a> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct CancelAsnOrder<'a> {
-    pub warehouse_key: &'a str,
+    warehouse_key: &'a str,
     #[serde(skip_serializing_if = "is_empty")]
-    pub warehouse_code: &'a str,
-    pub asn_numbers: &'a [String],
+    warehouse_code: &'a str,
+    asn_numbers: &'a [String],
+}
+
+impl<'a> CancelAsnOrder<'a> {
+    pub fn new(warehouse_key: &'a str, warehouse_code: &'a str, asn_numbers: &'a [String]) -> Self {
+        Self {
+            warehouse_key,
+            warehouse_code,
+            asn_numbers,
+        }
+    }
 }
 
 /// `syncInventory`, one page.
@@ -261,19 +274,15 @@ struct WarehouseSku<'a> {
 }
 
 impl<'a> SyncInventory<'a> {
-    /// Page `page` of `query`, narrowed to `skus` (empty: every SKU).
-    pub fn new(
-        warehouse_key: &'a str,
-        query: &'a InventoryQuery,
-        skus: &'a [String],
-        page: u32,
-    ) -> Self {
+    pub fn new(warehouse_key: &'a str, page: Page<'a>) -> Self {
+        let query = page.query;
         Self {
             warehouse_key,
             page_size: query.page_size,
-            page,
+            page: page.number,
             warehouse_code: &query.warehouse_code,
-            warehouse_sku_list: skus
+            warehouse_sku_list: page
+                .skus
                 .iter()
                 .map(|sku| WarehouseSku { warehouse_sku: sku })
                 .collect(),

@@ -23,12 +23,16 @@ use warehouse_protocol::{
 use warehouse_protocol::Operation;
 
 use super::{QlinkBackend, answers, requests};
+use crate::upstream::{
+    pager::Page,
+    requests::tests::{first_box, product, refs, self_shipped_with_cod},
+};
 use crate::{
     domain::{
-        AsnBox, AsnItem, AsnReceipt, AsnRef, AsnStatus, CallContext, Channel, Cod, CreatedOrder,
+        AsnItem, AsnReceipt, AsnRef, AsnStatus, CallContext, Channel, CreatedOrder,
         CustomsPriceMethod, InventoryItem, InventoryPage, InventoryQuery, ItemOutcome, NewAsn,
-        NewOrder, OrderItem, OrderRef, OrderState, OrderStatus, Package, Receiver, SkuInfo,
-        Warehouse, WarehouseBackend,
+        NewOrder, OrderItem, OrderRef, OrderState, OrderStatus, Package, Receiver, Warehouse,
+        WarehouseBackend,
     },
     metrics::Metrics,
     middleware::UpstreamPolicy,
@@ -50,6 +54,14 @@ fn envelope(text: &str) -> Envelope {
 /// A successful answer with this `result`.
 fn ok(result: Value) -> Envelope {
     envelope(&json!({"success": true, "result": result}).to_string())
+}
+
+fn page(query: &InventoryQuery, number: u32) -> Page<'_> {
+    Page {
+        query,
+        skus: &query.skus,
+        number,
+    }
 }
 
 fn ctx() -> CallContext {
@@ -113,16 +125,6 @@ fn order() -> NewOrder {
     }
 }
 
-fn refs(numbers: &[&str]) -> Vec<OrderRef> {
-    numbers
-        .iter()
-        .map(|number| OrderRef {
-            order_number: (*number).to_owned(),
-            ..Default::default()
-        })
-        .collect()
-}
-
 // --- bodies -----------------------------------------------------------
 
 #[test]
@@ -180,14 +182,7 @@ fn a_plain_order_has_exact_money_and_omits_empty_optionals() {
 #[test]
 fn a_self_shipped_cod_order_carries_label_cod_ext_and_insurance() {
     let mut order = order();
-    order.package = Package::SelfShipped {
-        tracking_number: "1Z999".into(),
-        label_pdf: b"%PDF-1.4".to_vec(),
-    };
-    order.cod = Some(Cod {
-        amount: dec("30.00"),
-        currency: "USD".into(),
-    });
+    self_shipped_with_cod(&mut order, "30.00");
     order.house_number = "12A".into();
     order.order_created_at_ms = Some(1_692_086_400_000);
     order.pay_time_ms = Some(1_634_030_000_000);
@@ -223,36 +218,16 @@ fn asn_bodies_with_and_without_container_info() {
             name: String::new(),
             quantity: 3,
         }],
-        custom_number: String::new(),
         estimated_arrival_ms: Some(1_692_086_400_000),
-        track_number: String::new(),
         asn_type: "MANUAL".into(),
-        order_number: String::new(),
-        online_order_id: String::new(),
-        sale_return_reason: String::new(),
-        boxes: Vec::new(),
-        goods_type: None,
-        container_type: None,
-        bulk_cargo_by_pallet: false,
-        pallet_count: None,
-        bulk_cargo_by_piece: false,
-        container_model: String::new(),
+        ..NewAsn::default()
     };
     assert_eq!(
         body(&requests::CreateAsnOrder::new("wk", &asn)),
         r#"{"warehouseKey":"wk","asnNumber":"A1","warehouseCode":"TU02","estimatedArrivalDate":1692086400000,"type":"MANUAL","skuList":[{"sku":"SKU1","quantity":3}]}"#
     );
-    asn.boxes = vec![AsnBox {
-        box_number: Some(1),
-        mark_code: "BOX001-1-1".into(),
-        quantity: Some(3),
-        sku: "SKU1".into(),
-        name: String::new(),
-        length: Some(dec("20.0")),
-        width: Some(dec("19.1")),
-        height: None,
-        length_unit: "cm".into(),
-    }];
+    let size = [Some("20.0"), Some("19.1"), None];
+    asn.boxes = vec![first_box("BOX001-1-1", "SKU1", 3, size)];
     asn.goods_type = Some(1);
     asn.container_type = Some(1);
     asn.pallet_count = Some(2);
@@ -280,11 +255,7 @@ fn asn_lookup_cancel_and_inventory_bodies() {
     );
     let numbers = vec!["A1".to_owned(), "A2".to_owned()];
     assert_eq!(
-        body(&requests::CancelAsnOrder {
-            warehouse_key: "wk",
-            warehouse_code: "",
-            asn_numbers: &numbers
-        }),
+        body(&requests::CancelAsnOrder::new("wk", "", &numbers)),
         r#"{"warehouseKey":"wk","asnNumbers":["A1","A2"]}"#
     );
     let mut query = InventoryQuery {
@@ -294,24 +265,20 @@ fn asn_lookup_cancel_and_inventory_bodies() {
         updated_since_ms: None,
     };
     assert_eq!(
-        body(&requests::SyncInventory::new("wk", &query, &query.skus, 1)),
+        body(&requests::SyncInventory::new("wk", page(&query, 1))),
         r#"{"warehouseKey":"wk","pageSize":10,"page":1,"warehouseCode":"TU02"}"#
     );
     query.skus = vec!["S1".into()];
     query.updated_since_ms = Some(1_758_617_060_000);
     assert_eq!(
-        body(&requests::SyncInventory::new("wk", &query, &query.skus, 3)),
+        body(&requests::SyncInventory::new("wk", page(&query, 3))),
         r#"{"warehouseKey":"wk","pageSize":10,"page":3,"warehouseCode":"TU02","warehouseSkuList":[{"warehouseSku":"S1"}],"updateTimeFrom":1758617060000}"#
     );
 }
 
 #[test]
 fn sku_body_has_numbers_and_a_currency_map() {
-    let mut sku = SkuInfo {
-        sku: "SKU1".into(),
-        erp_sku: "E1".into(),
-        ..Default::default()
-    };
+    let mut sku = product("SKU1", "E1");
     assert_eq!(
         body(&requests::InsertSkuInfo::new("wk", &sku)),
         r#"{"warehouseKey":"wk","sku":"SKU1","erpSku":"E1"}"#
@@ -784,8 +751,8 @@ async fn operation_urls_extend_the_base_url_and_a_bad_one_stops_the_build() {
         Some("https://gw.example.com/qlink/global-api/v1/warehouse/syncInventory")
     );
     assert!(matches!(
-        QlinkBackend::new("not a url", &credentials(), transport()),
-        Err(SetupError::BaseUrl(_))
+        QlinkBackend::new("not a url", &credentials(), transport()).err(),
+        Some(SetupError::BaseUrl(_))
     ));
 }
 
@@ -900,11 +867,7 @@ async fn a_per_item_rejection_is_an_error_with_the_warehouses_words() {
         r#"{"errorMsg":null,"result":{"sku":"SKU1","operation":"CREATE","info":"sku【SKU1】已被使用;","success":false},"success":true,"code":null}"#,
     )
     .await;
-    let sku = SkuInfo {
-        sku: "SKU1".into(),
-        erp_sku: "E1".into(),
-        ..Default::default()
-    };
+    let sku = product("SKU1", "E1");
     let err = backend
         .upsert_sku(&ctx(), &sku)
         .await
@@ -917,8 +880,9 @@ async fn a_per_item_rejection_is_an_error_with_the_warehouses_words() {
 fn a_header_value_http_cannot_carry_stops_the_build_without_quoting_it() {
     let mut credentials = credentials();
     credentials.secret = Some(SecretString::from("line\nbreak-secret"));
-    let err =
-        QlinkBackend::new("http://127.0.0.1:1", &credentials, transport()).expect_err("bad header");
+    let Err(err) = QlinkBackend::new("http://127.0.0.1:1", &credentials, transport()) else {
+        panic!("built with a header HTTP cannot carry");
+    };
     assert_eq!(err, SetupError::Header("secret"));
     let text = err.to_string();
     assert!(
