@@ -25,7 +25,14 @@ pub fn qianyi_sign(access_id: &str, content: &str, secret_key: &str) -> String {
 
 /// The text that is hashed, before the secret is appended.
 pub fn string_to_sign(key_name: &str, key: &str, content: &str) -> String {
-    let mut text = Vec::with_capacity(content.len() + content.len() / 8 + key.len() + 32);
+    // Only `str`s and ASCII punctuation went in.
+    String::from_utf8(signed_text(key_name, key, content, "")).unwrap_or_default()
+}
+
+/// [`string_to_sign`] followed by `secret`, as bytes.
+fn signed_text(key_name: &str, key: &str, content: &str, secret: &str) -> Vec<u8> {
+    let mut text =
+        Vec::with_capacity(content.len() + content.len() / 8 + key.len() + secret.len() + 32);
     text.push(b'{');
     write_json_string(&mut text, key_name);
     text.push(b':');
@@ -35,8 +42,8 @@ pub fn string_to_sign(key_name: &str, key: &str, content: &str) -> String {
         write_json_string(&mut text, content);
     }
     text.push(b'}');
-    // Only `str`s and ASCII punctuation went in.
-    String::from_utf8(text).unwrap_or_default()
+    text.extend_from_slice(secret.as_bytes());
+    text
 }
 
 /// `text` as a JSON string, quotes included. serde_json escapes as the JSON
@@ -47,9 +54,7 @@ fn write_json_string(out: &mut Vec<u8>, text: &str) {
 }
 
 fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
-    let mut signed = string_to_sign(key_name, key, content);
-    signed.push_str(secret);
-    hex::encode(Sha1::digest(signed.as_bytes()))
+    hex::encode(Sha1::digest(signed_text(key_name, key, content, secret)))
 }
 
 /// Compares signatures in constant time, ignoring hex case and the spaces

@@ -8,6 +8,8 @@
 //! JSON numbers with the decimal's exact text ([`Num`]), never a float;
 //! quantities are integers and times epoch milliseconds.
 
+use std::io::Write as _;
+
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer, ser::Error as _};
@@ -18,8 +20,8 @@ use crate::domain::{NewAsn, NewOrder, Package, SkuInfo};
 
 /// A request body's JSON text, exactly as it is sent and signed; a body
 /// that does not encode is a malformed request, and nothing is sent.
-pub(super) fn encode(body: &impl Serialize) -> Result<Vec<u8>, UpstreamErrorKind> {
-    serde_json::to_vec(body)
+pub(super) fn encode(body: &impl Serialize) -> Result<String, UpstreamErrorKind> {
+    serde_json::to_string(body)
         .map_err(|err| UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")))
 }
 
@@ -29,10 +31,15 @@ pub(super) struct Num(pub Decimal);
 
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // A `Decimal` prints plain digits (`-0.50`, never an exponent), and
-        // serde_json writes a `RawValue`'s text as it is.
-        let text = self.0.to_string();
-        let number: &RawValue = serde_json::from_str(&text).map_err(S::Error::custom)?;
+        // A `Decimal` prints plain digits (`-0.50`, never an exponent), at
+        // most 60 bytes of them, and serde_json writes a `RawValue`'s text
+        // as it is.
+        let mut text = [0u8; 64];
+        let mut unwritten = &mut text[..];
+        write!(unwritten, "{}", self.0).map_err(S::Error::custom)?;
+        let len = 64 - unwritten.len();
+        let text = std::str::from_utf8(&text[..len]).map_err(S::Error::custom)?;
+        let number: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
         number.serialize(serializer)
     }
 }

@@ -84,12 +84,8 @@ impl Client {
             .transpose()
             .map_err(|kind| self.transport.error(method, kind))?
             .unwrap_or_default();
-        let body = request_body(
-            &self.access_id,
-            method,
-            &String::from_utf8_lossy(&content),
-            self.secret_key.expose_secret(),
-        );
+        let secret_key = self.secret_key.expose_secret();
+        let body = request_body(&self.access_id, method, &content, secret_key);
         let post = Post {
             operation: method,
             access: operation.access(),

@@ -4,8 +4,6 @@
 //! (built once, with the URLs, when the tenant is) and reads the answer's
 //! envelope. It never logs headers, bodies or secrets.
 
-use std::collections::HashMap;
-
 use reqwest::{
     Url,
     header::{HeaderMap, HeaderName, HeaderValue},
@@ -23,7 +21,7 @@ use crate::upstream::{QlinkCredentials, SetupError, UpstreamError, UpstreamError
 
 pub(super) struct Client {
     /// `{base_url}/global-api/v1/warehouse/{operation}`, per operation.
-    urls: HashMap<Operation, Url>,
+    urls: Vec<(Operation, Url)>,
     /// Every header but `sign`.
     headers: HeaderMap,
     app_key: String,
@@ -76,11 +74,7 @@ impl Client {
     /// The signed request for `operation`.
     fn post(&self, operation: Operation, body: &impl Serialize) -> Result<Post, UpstreamErrorKind> {
         let body = encode(body)?;
-        let sign = qlink_sign(
-            &self.app_key,
-            &String::from_utf8_lossy(&body),
-            self.app_secret.expose_secret(),
-        );
+        let sign = qlink_sign(&self.app_key, &body, self.app_secret.expose_secret());
         let mut headers = self.headers.clone();
         // A hex digest is always a valid header value.
         if let Ok(sign) = HeaderValue::try_from(sign) {
@@ -94,13 +88,15 @@ impl Client {
             access: operation.access(),
             url,
             headers,
-            body,
+            body: body.into_bytes(),
         })
     }
 
     /// Where `operation` is sent: built for every operation with the client.
     pub(super) fn url(&self, operation: Operation) -> Option<&Url> {
-        self.urls.get(&operation)
+        let mut urls = self.urls.iter();
+        urls.find(|(known, _)| *known == operation)
+            .map(|(_, url)| url)
     }
 
     pub fn error(&self, operation: Operation, kind: UpstreamErrorKind) -> UpstreamError {
