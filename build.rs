@@ -21,8 +21,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         prost::Message::encode_to_vec(&descriptors),
     )?;
     tonic_prost_build::configure()
-        // prost's codec, decoding from one slice (src/api/codec.rs).
-        .codec_path("crate::api::codec::SliceCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds(descriptors)?;

@@ -116,119 +116,102 @@ impl Default for Metrics {
     }
 }
 
+/// What each metric counts, as `# HELP` says it.
+mod help {
+    pub const REQUESTS: &str = "gRPC calls handled, by tenant, method and gRPC status code";
+    pub const REQUEST_SECONDS: &str =
+        "Time from a gRPC call's arrival to its response headers, by tenant and method";
+    pub const ATTEMPTS: &str = "HTTP attempts to warehouses, by tenant, protocol operation and outcome (HTTP status or error kind)";
+    pub const ATTEMPT_SECONDS: &str =
+        "Duration of one HTTP attempt to a warehouse, by tenant and operation";
+    pub const RETRIES: &str = "Upstream attempts that were retries, by tenant and operation";
+    pub const RATE_LIMIT_WAITS: &str = "Upstream calls that waited for the tenant's rate limit";
+    pub const RATE_LIMIT_REJECTIONS: &str =
+        "Upstream calls refused because the rate limit would not allow them before the deadline";
+    pub const LOAD_SHED: &str = "Upstream calls refused because the tenant had too many in flight";
+    pub const PUSHES: &str = "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused, not_stored)";
+    pub const STORE_UP: &str =
+        "1 while the store commits this process's heartbeats in time, else 0";
+    pub const EVENTS_PRUNED: &str = "Push events removed by retention";
+    pub const WRITE_REPLAYS: &str = "Repeated CreateOrder / CreateAsn calls answered from the store, by tenant and kind (order, asn)";
+    pub const WRITE_CONFLICTS: &str =
+        "CreateOrder / CreateAsn calls refused because their number was used for other content";
+    pub const WRITE_WAITS: &str =
+        "CreateOrder / CreateAsn calls that waited for an in-flight call with the same number";
+    pub const WRITE_RECONCILIATIONS: &str = "Writes whose outcome was unknown, looked up at the warehouse, by outcome (found, not_found, failed)";
+    pub const RELOADS: &str =
+        "Configuration reloads (SIGHUP or a changed file), by outcome (ok, refused)";
+    pub const REDIS_UP: &str =
+        "1 while the rate limits are shared through Redis ([cluster]), else 0";
+    pub const RATE_LIMIT_FALLBACKS: &str =
+        "Upstream calls limited by this replica's local share because Redis could not be reached";
+}
+
+/// Label sets a family can be keyed by.
+trait Labels:
+    EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static
+{
+}
+
+impl<L> Labels for L where
+    L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static
+{
+}
+
+/// Makes metric families, each registered as it is made.
+struct Register<'a>(&'a mut Registry);
+
+impl Register<'_> {
+    fn counters<L: Labels>(&mut self, name: &str, help: &str) -> Family<L, Counter> {
+        let family = Family::default();
+        self.0.register(name, help, family.clone());
+        family
+    }
+
+    fn counter(&mut self, name: &str, help: &str) -> Counter {
+        let counter = Counter::default();
+        self.0.register(name, help, counter.clone());
+        counter
+    }
+
+    fn gauge(&mut self, name: &str, help: &str) -> Gauge {
+        let gauge = Gauge::default();
+        self.0.register(name, help, gauge.clone());
+        gauge
+    }
+
+    fn latencies<L: Labels>(&mut self, name: &str, help: &str) -> HistogramFamily<L> {
+        let family: HistogramFamily<L> = Family::new_with_constructor(latency_histogram);
+        self.0.register(name, help, family.clone());
+        family
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("qlink_facade");
-        let requests = Family::default();
-        registry.register(
-            "grpc_requests",
-            "gRPC calls handled, by tenant, method and gRPC status code",
-            requests.clone(),
-        );
-        let request_seconds: HistogramFamily<MethodLabels> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register(
-            "grpc_request_duration_seconds",
-            "Time from a gRPC call's arrival to its response headers, by tenant and method",
-            request_seconds.clone(),
-        );
-        let upstream_attempts = Family::default();
-        registry.register(
-            "upstream_attempts",
-            "HTTP attempts to warehouses, by tenant, protocol operation and outcome (HTTP status or error kind)",
-            upstream_attempts.clone(),
-        );
-        let upstream_seconds: HistogramFamily<OperationLabels> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register(
-            "upstream_attempt_duration_seconds",
-            "Duration of one HTTP attempt to a warehouse, by tenant and operation",
-            upstream_seconds.clone(),
-        );
-        let upstream_retries = Family::default();
-        registry.register(
-            "upstream_retries",
-            "Upstream attempts that were retries, by tenant and operation",
-            upstream_retries.clone(),
-        );
-        let rate_limit_waits = Family::default();
-        registry.register(
-            "rate_limit_waits",
-            "Upstream calls that waited for the tenant's rate limit",
-            rate_limit_waits.clone(),
-        );
-        let rate_limit_rejections = Family::default();
-        registry.register(
-            "rate_limit_rejections",
-            "Upstream calls refused because the rate limit would not allow them before the deadline",
-            rate_limit_rejections.clone(),
-        );
-        let load_shed = Family::default();
-        registry.register(
-            "load_shed",
-            "Upstream calls refused because the tenant had too many in flight",
-            load_shed.clone(),
-        );
-        let pushes = Family::default();
-        registry.register(
-            "push_events",
-            "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused, not_stored)",
-            pushes.clone(),
-        );
-        let store_up = Gauge::default();
-        registry.register(
-            "store_up",
-            "1 while the store commits this process's heartbeats in time, else 0",
-            store_up.clone(),
-        );
-        let events_pruned = Counter::default();
-        registry.register(
-            "events_pruned",
-            "Push events removed by retention",
-            events_pruned.clone(),
-        );
-        let write_replays = Family::default();
-        registry.register(
-            "write_replays",
-            "Repeated CreateOrder / CreateAsn calls answered from the store, by tenant and kind (order, asn)",
-            write_replays.clone(),
-        );
-        let write_conflicts = Family::default();
-        registry.register(
-            "write_conflicts",
-            "CreateOrder / CreateAsn calls refused because their number was used for other content",
-            write_conflicts.clone(),
-        );
-        let write_waits = Family::default();
-        registry.register(
-            "write_waits",
-            "CreateOrder / CreateAsn calls that waited for an in-flight call with the same number",
-            write_waits.clone(),
-        );
-        let write_reconciliations = Family::default();
-        registry.register(
-            "write_reconciliations",
-            "Writes whose outcome was unknown, looked up at the warehouse, by outcome (found, not_found, failed)",
-            write_reconciliations.clone(),
-        );
-        let reloads = Family::default();
-        registry.register(
-            "config_reloads",
-            "Configuration reloads (SIGHUP or a changed file), by outcome (ok, refused)",
-            reloads.clone(),
-        );
-        let redis_up = Gauge::default();
-        registry.register(
-            "redis_up",
-            "1 while the rate limits are shared through Redis ([cluster]), else 0",
-            redis_up.clone(),
-        );
-        let rate_limit_fallbacks = Family::default();
-        registry.register(
-            "rate_limit_fallbacks",
-            "Upstream calls limited by this replica's local share because Redis could not be reached",
-            rate_limit_fallbacks.clone(),
-        );
+        let mut add = Register(&mut registry);
+        let requests = add.counters("grpc_requests", help::REQUESTS);
+        let request_seconds = add.latencies("grpc_request_duration_seconds", help::REQUEST_SECONDS);
+        let upstream_attempts = add.counters("upstream_attempts", help::ATTEMPTS);
+        let upstream_seconds =
+            add.latencies("upstream_attempt_duration_seconds", help::ATTEMPT_SECONDS);
+        let upstream_retries = add.counters("upstream_retries", help::RETRIES);
+        let rate_limit_waits = add.counters("rate_limit_waits", help::RATE_LIMIT_WAITS);
+        let rate_limit_rejections =
+            add.counters("rate_limit_rejections", help::RATE_LIMIT_REJECTIONS);
+        let load_shed = add.counters("load_shed", help::LOAD_SHED);
+        let pushes = add.counters("push_events", help::PUSHES);
+        let store_up = add.gauge("store_up", help::STORE_UP);
+        let events_pruned = add.counter("events_pruned", help::EVENTS_PRUNED);
+        let write_replays = add.counters("write_replays", help::WRITE_REPLAYS);
+        let write_conflicts = add.counters("write_conflicts", help::WRITE_CONFLICTS);
+        let write_waits = add.counters("write_waits", help::WRITE_WAITS);
+        let write_reconciliations =
+            add.counters("write_reconciliations", help::WRITE_RECONCILIATIONS);
+        let reloads = add.counters("config_reloads", help::RELOADS);
+        let redis_up = add.gauge("redis_up", help::REDIS_UP);
+        let rate_limit_fallbacks = add.counters("rate_limit_fallbacks", help::RATE_LIMIT_FALLBACKS);
         Self {
             redis_up,
             rate_limit_fallbacks,
@@ -300,16 +283,15 @@ impl Metrics {
         outcome: Cow<'static, str>,
         seconds: f64,
     ) {
-        let labels = AttemptLabels {
+        let key = OperationLabels { tenant, operation };
+        self.upstream_seconds.get_or_create(&key).observe(seconds);
+        let OperationLabels { tenant, .. } = key;
+        let attempts = AttemptLabels {
             tenant,
             operation,
             outcome,
         };
-        self.upstream_attempts.get_or_create(&labels).inc();
-        let AttemptLabels { tenant, .. } = labels;
-        self.upstream_seconds
-            .get_or_create(&OperationLabels { tenant, operation })
-            .observe(seconds);
+        self.upstream_attempts.get_or_create(&attempts).inc();
     }
 
     pub fn record_retry(&self, tenant: &Arc<str>, operation: &'static str) {

@@ -1,18 +1,11 @@
 //! Assembles the gRPC server: the five services, health and reflection, on
 //! a listener, until shutdown.
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{future::Future, sync::Arc};
 
-use futures::future::Either;
 use tokio::net::TcpListener;
 use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
-use tonic::{body::Body, server::NamedService, service::Routes, transport::Server};
-use tower::Service;
+use tonic::{service::Routes, transport::Server};
 
 use crate::{
     api::FacadeApi,
@@ -78,75 +71,22 @@ pub async fn serve(
         accepted
     });
 
-    // Health and reflection, and unknown paths, go through tonic's router.
-    let others = Routes::new(health_service)
+    let routes = Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .prepare();
-    let services = ApiDispatch {
-        warehouse: WarehouseServiceServer::new(api.clone()),
-        order: OrderServiceServer::new(api.clone()),
-        asn: AsnServiceServer::new(api.clone()),
-        inventory: InventoryServiceServer::new(api.clone()),
-        sku: SkuServiceServer::new(api),
-        others,
-    };
+        .add_service(WarehouseServiceServer::new(api.clone()))
+        .add_service(OrderServiceServer::new(api.clone()))
+        .add_service(AsnServiceServer::new(api.clone()))
+        .add_service(InventoryServiceServer::new(api.clone()))
+        .add_service(SkuServiceServer::new(api));
 
     Server::builder()
         // Outermost: the span and metrics of each call see its final status.
         .layer(call_layer)
-        .serve_with_incoming_shutdown(services, incoming, shutdown)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
-}
-
-/// Hands each call to the API service its path names, and any other path
-/// to `others`.
-///
-/// The API's five services are matched by name here, without the general
-/// router (axum) that tonic's `Routes` is: in the benchmark's profiles its
-/// path matching, URL parameters and response mapping were about 3 % of a
-/// CreateOrder call's CPU (BENCHMARKS.md, ninth round).
-#[derive(Clone)]
-struct ApiDispatch {
-    warehouse: WarehouseServiceServer<FacadeApi>,
-    order: OrderServiceServer<FacadeApi>,
-    asn: AsnServiceServer<FacadeApi>,
-    inventory: InventoryServiceServer<FacadeApi>,
-    sku: SkuServiceServer<FacadeApi>,
-    others: Routes,
-}
-
-type ApiFuture = <OrderServiceServer<FacadeApi> as Service<http::Request<Body>>>::Future;
-
-impl Service<http::Request<Body>> for ApiDispatch {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = Either<ApiFuture, <Routes as Service<http::Request<Body>>>::Future>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Generated servers and tonic's router are always ready.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        // `/package.Service/Method`: the generated server answers an unknown
-        // method of its own service with UNIMPLEMENTED.
-        let service = request
-            .uri()
-            .path()
-            .strip_prefix('/')
-            .and_then(|path| path.split_once('/'))
-            .map_or("", |(service, _)| service);
-        match service {
-            OrderServiceServer::<FacadeApi>::NAME => Either::Left(self.order.call(request)),
-            WarehouseServiceServer::<FacadeApi>::NAME => Either::Left(self.warehouse.call(request)),
-            InventoryServiceServer::<FacadeApi>::NAME => Either::Left(self.inventory.call(request)),
-            AsnServiceServer::<FacadeApi>::NAME => Either::Left(self.asn.call(request)),
-            SkuServiceServer::<FacadeApi>::NAME => Either::Left(self.sku.call(request)),
-            _ => Either::Right(self.others.call(request)),
-        }
-    }
 }
 
 /// The RPCs [`serve`] answers, `package.Service/Method`, read from the

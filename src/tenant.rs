@@ -8,7 +8,7 @@ use crate::{
     domain::WarehouseBackend,
     metrics::Metrics,
     push::webhook::PushTarget,
-    upstream::{HttpTransport, qianyi::QianyiBackend, qlink::QlinkBackend},
+    upstream::{HttpTransport, SetupError, qianyi::QianyiBackend, qlink::QlinkBackend},
 };
 
 /// One configured tenant, ready to serve calls.
@@ -68,6 +68,8 @@ pub enum BuildError {
         tenant: String,
         source: reqwest::Error,
     },
+    #[error("tenant {tenant}: {source}")]
+    Protocol { tenant: String, source: SetupError },
 }
 
 /// The tenants in force: one [`TenantRegistry`], replaced whole when the
@@ -121,20 +123,20 @@ impl TenantRegistry {
                 tenant: config.id.clone(),
                 source,
             })?;
-            let backend: Arc<dyn WarehouseBackend> = match &config.protocol {
-                ProtocolConfig::Qlink(credentials) => Arc::new(QlinkBackend::new(
-                    id.clone(),
-                    config.base_url.clone(),
-                    credentials.clone(),
-                    transport,
-                )),
-                ProtocolConfig::Qianyi(credentials) => Arc::new(QianyiBackend::new(
-                    id.clone(),
-                    config.base_url.clone(),
-                    credentials.clone(),
-                    transport,
-                )),
+            let backend: Result<Arc<dyn WarehouseBackend>, SetupError> = match &config.protocol {
+                ProtocolConfig::Qlink(credentials) => {
+                    QlinkBackend::new(&config.base_url, credentials, transport)
+                        .map(|b| Arc::new(b) as _)
+                }
+                ProtocolConfig::Qianyi(credentials) => {
+                    QianyiBackend::new(&config.base_url, credentials, transport)
+                        .map(|b| Arc::new(b) as _)
+                }
             };
+            let backend = backend.map_err(|source| BuildError::Protocol {
+                tenant: config.id.clone(),
+                source,
+            })?;
             tokens.extend(
                 config
                     .tokens

@@ -26,11 +26,11 @@ use tokio::{sync::Notify, time::Instant};
 
 use crate::{
     domain::{
-        AsnRef, CreatedAsn, CreatedOrder, NewAsn, NewOrder, OrderRef, WarehouseBackend,
+        AsnRef, CallContext, CreatedAsn, CreatedOrder, DEFAULT_CALL_TIMEOUT, NewAsn, NewOrder,
+        OrderRef, WarehouseBackend,
         fingerprint::{Fingerprint, fingerprint},
     },
     metrics::Metrics,
-    middleware::deadline,
     store::{
         Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteKind, WriteRecord,
         WriteState, millis,
@@ -96,12 +96,14 @@ pub trait WriteRequest: Serialize + Send + Sync + 'static {
     fn number(&self) -> &str;
     fn warehouse_code(&self) -> &str;
     fn send(
-        self,
-        backend: Arc<dyn WarehouseBackend>,
+        &self,
+        backend: &dyn WarehouseBackend,
+        ctx: &CallContext,
     ) -> impl Future<Output = Result<Self::Created, UpstreamError>> + Send;
     /// Whether the warehouse reports the write with `number`.
     fn look_up(
-        backend: Arc<dyn WarehouseBackend>,
+        backend: &dyn WarehouseBackend,
+        ctx: &CallContext,
         warehouse_code: String,
         number: String,
     ) -> impl Future<Output = Result<bool, UpstreamError>> + Send;
@@ -125,12 +127,17 @@ impl WriteRequest for NewOrder {
         &self.warehouse_code
     }
 
-    async fn send(self, backend: Arc<dyn WarehouseBackend>) -> Result<CreatedOrder, UpstreamError> {
-        backend.create_order(self).await
+    async fn send(
+        &self,
+        backend: &dyn WarehouseBackend,
+        ctx: &CallContext,
+    ) -> Result<CreatedOrder, UpstreamError> {
+        backend.create_order(ctx, self).await
     }
 
     async fn look_up(
-        backend: Arc<dyn WarehouseBackend>,
+        backend: &dyn WarehouseBackend,
+        ctx: &CallContext,
         warehouse_code: String,
         number: String,
     ) -> Result<bool, UpstreamError> {
@@ -139,7 +146,7 @@ impl WriteRequest for NewOrder {
             ..OrderRef::default()
         };
         let states = backend
-            .get_orders(&warehouse_code, std::slice::from_ref(&order))
+            .get_orders(ctx, &warehouse_code, std::slice::from_ref(&order))
             .await?;
         Ok(states.iter().any(|state| {
             state.order_number == order.order_number && state.error_message.is_empty()
@@ -169,12 +176,17 @@ impl WriteRequest for NewAsn {
         &self.warehouse_code
     }
 
-    async fn send(self, backend: Arc<dyn WarehouseBackend>) -> Result<CreatedAsn, UpstreamError> {
-        backend.create_asn(self).await
+    async fn send(
+        &self,
+        backend: &dyn WarehouseBackend,
+        ctx: &CallContext,
+    ) -> Result<CreatedAsn, UpstreamError> {
+        backend.create_asn(ctx, self).await
     }
 
     async fn look_up(
-        backend: Arc<dyn WarehouseBackend>,
+        backend: &dyn WarehouseBackend,
+        ctx: &CallContext,
         warehouse_code: String,
         number: String,
     ) -> Result<bool, UpstreamError> {
@@ -183,7 +195,7 @@ impl WriteRequest for NewAsn {
             ..AsnRef::default()
         };
         let states = backend
-            .get_asns(&warehouse_code, std::slice::from_ref(&asn))
+            .get_asns(ctx, &warehouse_code, std::slice::from_ref(&asn))
             .await?;
         Ok(states
             .iter()
@@ -266,14 +278,14 @@ impl Writes {
     }
 
     /// Sends `request` for `tenant` at most once per number: see the module
-    /// documentation. `deadline` bounds the call, a wait for a duplicate's
-    /// outcome included.
+    /// documentation. `ctx`'s deadline bounds the call, a wait for a
+    /// duplicate's outcome included.
     pub async fn create<W: WriteRequest>(
         &self,
         tenant: &Arc<str>,
         backend: &Arc<dyn WarehouseBackend>,
         request: W,
-        deadline: Instant,
+        ctx: &CallContext,
     ) -> Result<W::Created, WriteError> {
         let key = WriteKey {
             tenant: tenant.clone(),
@@ -298,7 +310,7 @@ impl Writes {
             match claimed {
                 Claim::Owned => {
                     return self
-                        .send_owned(key, owner, request, fingerprint, backend, deadline, None)
+                        .send_owned(key, owner, request, fingerprint, backend, ctx, None)
                         .await;
                 }
                 Claim::Reconcile {
@@ -307,15 +319,7 @@ impl Writes {
                 } => {
                     let previous = Some((attempted, warehouse_code));
                     return self
-                        .send_owned(
-                            key,
-                            owner,
-                            request,
-                            fingerprint,
-                            backend,
-                            deadline,
-                            previous,
-                        )
+                        .send_owned(key, owner, request, fingerprint, backend, ctx, previous)
                         .await;
                 }
                 Claim::Succeeded {
@@ -328,7 +332,7 @@ impl Writes {
                     self.metrics
                         .record_write_wait(&key.tenant, W::KIND.as_str());
                     if let Some(outcome) = self
-                        .wait_for::<W>(&key, theirs == fingerprint, deadline)
+                        .wait_for::<W>(&key, theirs == fingerprint, ctx.deadline)
                         .await?
                     {
                         return outcome;
@@ -432,18 +436,19 @@ impl Writes {
         request: W,
         fingerprint: Fingerprint,
         backend: &Arc<dyn WarehouseBackend>,
-        deadline: Instant,
+        ctx: &CallContext,
         previous: Option<(Fingerprint, String)>,
     ) -> Result<W::Created, WriteError> {
         let writes = self.clone();
         let backend = backend.clone();
+        let ctx = ctx.clone();
         let key_tenant = key.tenant.clone();
         let owned = async move {
             let renewing = writes.keep_renewing(key.clone(), owner.clone());
             let outcome = async {
                 if let Some((attempted, warehouse_code)) = previous {
                     match writes
-                        .reconcile::<W>(&key, &owner, attempted, warehouse_code, &backend)
+                        .reconcile::<W>(&key, &owner, attempted, warehouse_code, &backend, &ctx)
                         .await
                     {
                         Reconciled::Found => {
@@ -463,7 +468,7 @@ impl Writes {
                         }
                     }
                 }
-                let sent = request.send(backend.clone()).await;
+                let sent = request.send(backend.as_ref(), &ctx).await;
                 writes
                     .record_sent::<W>(&key, &owner, fingerprint, &sent)
                     .await;
@@ -475,7 +480,7 @@ impl Writes {
             }
         };
         let tenant = key_tenant;
-        let task = tokio::spawn(deadline::with_deadline(deadline, owned));
+        let task = tokio::spawn(owned);
         match task.await {
             Ok(outcome) => outcome,
             Err(err) => Err(WriteError::Store {
@@ -566,9 +571,10 @@ impl Writes {
         attempted: Fingerprint,
         warehouse_code: String,
         backend: &Arc<dyn WarehouseBackend>,
+        ctx: &CallContext,
     ) -> Reconciled {
         let kind = W::KIND.as_str();
-        match W::look_up(backend.clone(), warehouse_code, key.number.clone()).await {
+        match W::look_up(backend.as_ref(), ctx, warehouse_code, key.number.clone()).await {
             Ok(true) => {
                 self.metrics
                     .record_reconciliation(&key.tenant, kind, "found");
@@ -664,18 +670,17 @@ impl Writes {
                 return;
             }
         };
-        let deadline = Instant::now() + crate::middleware::DEFAULT_CALL_DEADLINE;
-        let reconciled = deadline::with_deadline(
-            deadline,
-            self.reconcile::<W>(
+        let ctx = CallContext::within(DEFAULT_CALL_TIMEOUT);
+        let reconciled = self
+            .reconcile::<W>(
                 &taken.key,
                 &owner,
                 taken.fingerprint,
                 taken.warehouse_code.clone(),
                 backend,
-            ),
-        )
-        .await;
+                &ctx,
+            )
+            .await;
         if let Reconciled::NotFound = reconciled {
             // It never arrived: the key is free, and a repeat is sent.
             self.settle(&taken.key, &owner, Settle::Released).await;

@@ -734,3 +734,44 @@ warehouse_key = "demo-warehouse-key"
         "nothing went where the redirect pointed"
     );
 }
+
+#[test]
+fn a_tenant_whose_base_url_or_headers_cannot_be_sent_stops_start_up() {
+    use qlink_facade::{
+        config::ProtocolConfig, demo, metrics::Metrics, simulator::SimulatorConfig,
+        tenant::TenantRegistry,
+    };
+    use secrecy::SecretString;
+
+    let build = |config: Config| TenantRegistry::build(&config.tenants, Metrics::shared());
+    let demo = || {
+        demo::demo_config(
+            &SimulatorConfig::default(),
+            "http://127.0.0.1:9".to_owned(),
+            "http://127.0.0.1:9/qianyi".to_owned(),
+        )
+    };
+    assert!(build(demo()).is_ok());
+
+    // Built in code, past the config file's validation.
+    let mut config = demo();
+    for tenant in &mut config.tenants {
+        if let ProtocolConfig::Qianyi(credentials) = &mut tenant.protocol {
+            credentials.secret = Some(SecretString::from("line\nbreak-secret"));
+        }
+    }
+    let err = build(config).expect_err("an unsendable header");
+    let text = err.to_string();
+    assert!(
+        text.contains("demo-qianyi") && text.contains("`secret`") && !text.contains("break-secret"),
+        "{text}"
+    );
+
+    let mut config = demo();
+    config.tenants[0].base_url = "not a url".to_owned();
+    let err = build(config).expect_err("an unparsable base_url");
+    assert!(
+        err.to_string().starts_with("tenant demo-qlink: base_url:"),
+        "{err}"
+    );
+}

@@ -336,3 +336,90 @@ async fn per_item_rejection_inside_a_transport_success_is_an_error() {
         status.message()
     );
 }
+
+/// Answers as some .NET and Java gateways write them: a UTF-8 byte-order
+/// mark before the JSON, under `Content-Type: text/plain`.
+async fn spawn_bom_gateway() -> SocketAddr {
+    use axum::http::{StatusCode, header::CONTENT_TYPE};
+
+    fn text_plain(status: StatusCode, json: &str) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let body = format!("\u{feff}{json}");
+        (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    }
+    async fn qlink(
+        axum::extract::Path(op): axum::extract::Path<String>,
+    ) -> axum::response::Response {
+        match op.as_str() {
+            "initWarehouses" => text_plain(
+                StatusCode::OK,
+                r#"{"errorMsg":null,"result":{"warehouseInfoList":[{"warehouseCode":"TU01","warehouseName":"East"}]},"success":true,"code":null}"#,
+            ),
+            _ => text_plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"success":false,"errorMsg":"down for maintenance"}"#,
+            ),
+        }
+    }
+    async fn qianyi() -> axum::response::Response {
+        text_plain(
+            StatusCode::OK,
+            r#"{"success":"true","message":"","warehouseList":[{"warehouseCode":"CA1","warehouseName":"CA"}]}"#,
+        )
+    }
+    serve_router(
+        Router::new()
+            .route("/global-api/v1/warehouse/{op}", post(qlink))
+            .route("/qianyi", post(qianyi)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn answers_with_a_byte_order_mark_under_text_plain_are_read() {
+    let addr = spawn_bom_gateway().await;
+    let answer = reqwest_answer(addr).await;
+    assert!(answer.0.starts_with("text/plain"), "{answer:?}");
+    assert!(answer.1.starts_with(b"\xEF\xBB\xBF{"), "{answer:?}");
+
+    let facade = facade_for(addr).await;
+    for (tenant, code) in [("q", "TU01"), ("y", "CA1")] {
+        let warehouses = facade
+            .warehouses()
+            .list_warehouses(req(tenant, Default::default()))
+            .await
+            .expect("warehouses despite the byte-order mark")
+            .into_inner()
+            .warehouses;
+        assert_eq!(warehouses[0].code, code, "{tenant}");
+    }
+    let status = facade
+        .warehouses()
+        .list_channels(req("q", ListChannelsRequest::default()))
+        .await
+        .expect_err("HTTP 503");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(
+        status.message().contains("down for maintenance"),
+        "the warehouse's words from an error body with a byte-order mark: {}",
+        status.message()
+    );
+}
+
+/// What the gateway answers a plain POST: its content type and body.
+async fn reqwest_answer(addr: SocketAddr) -> (String, Vec<u8>) {
+    qlink_facade::upstream::install_crypto_provider();
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/qianyi"))
+        .send()
+        .await
+        .expect("gateway answers");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.bytes().await.expect("body").to_vec();
+    (content_type, body)
+}

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, events, receives_pushes, status, within};
+use super::{FacadeApi, convert, events, receives_pushes, status};
 use crate::{
     domain::NewAsn,
     proto::{self, asn_service_server::AsnService},
@@ -14,9 +14,9 @@ impl AsnService for FacadeApi {
         &self,
         request: Request<proto::CreateAsnRequest>,
     ) -> Result<Response<proto::CreateAsnResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let asn = NewAsn::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = self.create(&tenant, asn, deadline).await?;
+        let created = self.create(&tenant, asn, &ctx).await?;
         Ok(Response::new(proto::CreateAsnResponse {
             asn_number: created.asn_number,
             wms_asn_number: created.wms_asn_number,
@@ -27,17 +27,14 @@ impl AsnService for FacadeApi {
         &self,
         request: Request<proto::GetAsnsRequest>,
     ) -> Result<Response<proto::GetAsnsResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let asns = convert::asn_refs(request.asns).map_err(|err| status(err.into()))?;
-        let states = within(
-            deadline,
-            tenant
-                .backend
-                .get_asns(request.warehouse_code.trim(), &asns),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let states = tenant
+            .backend
+            .get_asns(&ctx, request.warehouse_code.trim(), &asns)
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetAsnsResponse {
             asns: states.into_iter().map(Into::into).collect(),
         }))
@@ -47,18 +44,15 @@ impl AsnService for FacadeApi {
         &self,
         request: Request<proto::CancelAsnsRequest>,
     ) -> Result<Response<proto::CancelAsnsResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let numbers =
             convert::asn_numbers(request.asn_numbers).map_err(|err| status(err.into()))?;
-        let outcomes = within(
-            deadline,
-            tenant
-                .backend
-                .cancel_asns(request.warehouse_code.trim(), &numbers),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let outcomes = tenant
+            .backend
+            .cancel_asns(&ctx, request.warehouse_code.trim(), &numbers)
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelAsnsResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
         }))

@@ -309,29 +309,36 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
 
 /// Validates the order references of a batch call.
 pub fn order_refs(orders: Vec<proto::OrderRef>) -> Result<Vec<domain::OrderRef>, Violations> {
-    let mut check = Check::new();
-    batch_size(&mut check, "orders", orders.len());
-    let refs = orders
-        .into_iter()
-        .enumerate()
-        .map(|(index, order)| domain::OrderRef {
-            order_number: check.required(
-                format_args!("orders[{index}].order_number"),
-                order.order_number,
-            ),
-            warehouse_order_number: order.warehouse_order_number,
-            reference_code: order.reference_code,
-        })
-        .collect();
-    check.finish(refs)
+    batch("orders", orders, |check, index, order| domain::OrderRef {
+        order_number: check.required(
+            format_args!("orders[{index}].order_number"),
+            order.order_number,
+        ),
+        warehouse_order_number: order.warehouse_order_number,
+        reference_code: order.reference_code,
+    })
 }
 
-fn batch_size(check: &mut Check, field: &str, len: usize) {
+/// The items of a batch call under `field`, each checked and converted by
+/// `convert`: one to [`MAX_BATCH`] of them.
+fn batch<T, R>(
+    field: &str,
+    items: Vec<T>,
+    mut convert: impl FnMut(&mut Check, usize, T) -> R,
+) -> Result<Vec<R>, Violations> {
+    let mut check = Check::new();
+    let len = items.len();
     if len == 0 {
         check.fail(field, "at least one is required");
     } else if len > MAX_BATCH {
         check.fail(field, format!("at most {MAX_BATCH} per call (got {len})"));
     }
+    let converted = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| convert(&mut check, index, item))
+        .collect();
+    check.finish(converted)
 }
 
 impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
@@ -408,30 +415,18 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
 
 /// Validates the ASN references of GetAsns.
 pub fn asn_refs(asns: Vec<proto::AsnRef>) -> Result<Vec<domain::AsnRef>, Violations> {
-    let mut check = Check::new();
-    batch_size(&mut check, "asns", asns.len());
-    let refs = asns
-        .into_iter()
-        .enumerate()
-        .map(|(index, asn)| domain::AsnRef {
-            asn_number: check.required(format_args!("asns[{index}].asn_number"), asn.asn_number),
-            reference_number: asn.reference_number,
-            asn_type: asn.r#type,
-        })
-        .collect();
-    check.finish(refs)
+    batch("asns", asns, |check, index, asn| domain::AsnRef {
+        asn_number: check.required(format_args!("asns[{index}].asn_number"), asn.asn_number),
+        reference_number: asn.reference_number,
+        asn_type: asn.r#type,
+    })
 }
 
 /// Validates the ASN numbers of CancelAsns.
 pub fn asn_numbers(numbers: Vec<String>) -> Result<Vec<String>, Violations> {
-    let mut check = Check::new();
-    batch_size(&mut check, "asn_numbers", numbers.len());
-    let numbers = numbers
-        .into_iter()
-        .enumerate()
-        .map(|(index, number)| check.required(format_args!("asn_numbers[{index}]"), number))
-        .collect();
-    check.finish(numbers)
+    batch("asn_numbers", numbers, |check, index, number| {
+        check.required(format_args!("asn_numbers[{index}]"), number)
+    })
 }
 
 impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {

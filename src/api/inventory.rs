@@ -13,8 +13,7 @@ use tracing::Instrument;
 
 use super::{FacadeApi, caller_deadline, status};
 use crate::{
-    domain::InventoryQuery,
-    middleware::deadline,
+    domain::{CallContext, InventoryQuery},
     proto::{self, inventory_service_server::InventoryService},
 };
 
@@ -32,16 +31,16 @@ impl InventoryService for FacadeApi {
         request: Request<proto::SyncInventoryRequest>,
     ) -> Result<Response<Self::SyncInventoryStream>, Status> {
         let tenant = self.tenant(&request).map_err(status)?;
-        // A caller deadline bounds the whole stream; without one, each page
-        // gets the default per-call deadline.
-        let deadline =
-            caller_deadline(&request).unwrap_or_else(|| Instant::now() + STREAM_WITHOUT_DEADLINE);
+        // A caller deadline bounds the whole stream.
+        let ctx = CallContext::until(
+            caller_deadline(&request).unwrap_or_else(|| Instant::now() + STREAM_WITHOUT_DEADLINE),
+        );
         let query =
             InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let mut pages = tenant.backend.clone().sync_inventory(query);
+        let mut pages = tenant.backend.clone().sync_inventory(ctx, query);
         let (sender, receiver) = mpsc::channel(PAGES_IN_FLIGHT);
         // In the call's span, so every page's upstream call continues its trace.
-        let pager = deadline::with_deadline(deadline, async move {
+        let pager = async move {
             while let Some(page) = pages.next().await {
                 let failed = page.is_err();
                 let message = page
@@ -55,7 +54,7 @@ impl InventoryService for FacadeApi {
                     break;
                 }
             }
-        });
+        };
         tokio::spawn(pager.in_current_span());
         Ok(Response::new(ReceiverStream::new(receiver)))
     }

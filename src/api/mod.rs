@@ -3,7 +3,6 @@
 //! signing here.
 
 mod asn;
-pub mod codec;
 pub mod convert;
 pub mod error;
 mod events;
@@ -12,7 +11,7 @@ mod order;
 mod sku;
 mod warehouse;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio::time::Instant;
 use tonic::{Request, Status};
@@ -20,7 +19,7 @@ use tonic::{Request, Status};
 pub use error::{ApiError, Violations};
 
 use crate::{
-    middleware::{DEFAULT_CALL_DEADLINE, deadline},
+    domain::{CallContext, DEFAULT_CALL_TIMEOUT},
     push::watch::Watches,
     store::Store,
     tenant::{Tenant, TenantError, Tenants},
@@ -66,23 +65,26 @@ impl FacadeApi {
         &self,
         tenant: &Tenant,
         request: W,
-        deadline: Instant,
+        ctx: &CallContext,
     ) -> Result<W::Created, Status> {
         if tenant.exactly_once_writes() {
             self.writes
-                .create(&tenant.id, &tenant.backend, request, deadline)
+                .create(&tenant.id, &tenant.backend, request, ctx)
                 .await
                 .map_err(|err| status(err.into()))
         } else {
-            within(deadline, request.send(tenant.backend.clone()))
+            request
+                .send(tenant.backend.as_ref(), ctx)
                 .await
                 .map_err(|err| status(err.into()))
         }
     }
 
-    /// The tenant and deadline of a call: before anything else happens.
-    fn begin<T>(&self, request: &Request<T>) -> Result<(Arc<Tenant>, Instant), ApiError> {
-        Ok((self.tenant(request)?, call_deadline(request)))
+    /// The tenant and context of a call: before anything else happens.
+    fn begin<T>(&self, request: &Request<T>) -> Result<(Arc<Tenant>, CallContext), ApiError> {
+        let deadline =
+            caller_deadline(request).unwrap_or_else(|| Instant::now() + DEFAULT_CALL_TIMEOUT);
+        Ok((self.tenant(request)?, CallContext::until(deadline)))
     }
 
     /// The tenant of a call: before anything else happens.
@@ -141,25 +143,50 @@ fn status(err: ApiError) -> Status {
     Status::from(err)
 }
 
-/// The caller's `grpc-timeout` as an instant (the default when none),
-/// slightly early so the facade's own DEADLINE_EXCEEDED, naming tenant and
+/// The caller's `grpc-timeout` as an instant, if the caller set one:
+/// slightly early, so the facade's own DEADLINE_EXCEEDED, naming tenant and
 /// operation, wins the race against the transport's cancellation.
-fn call_deadline<T>(request: &Request<T>) -> Instant {
-    caller_deadline(request).unwrap_or_else(|| Instant::now() + DEFAULT_CALL_DEADLINE)
-}
-
-/// The caller's `grpc-timeout` as an instant, if the caller set one.
 fn caller_deadline<T>(request: &Request<T>) -> Option<Instant> {
     let timeout = request
         .metadata()
         .get("grpc-timeout")
         .and_then(|value| value.to_str().ok())
-        .and_then(deadline::parse_grpc_timeout)?;
-    let margin = (timeout / 20).min(std::time::Duration::from_millis(50));
+        .and_then(parse_grpc_timeout)?;
+    let margin = (timeout / 20).min(Duration::from_millis(50));
     Some(Instant::now() + timeout.saturating_sub(margin))
 }
 
-/// Runs a backend call under the caller's deadline.
-async fn within<F: std::future::Future>(deadline: Instant, call: F) -> F::Output {
-    deadline::with_deadline(deadline, call).await
+/// Parses a `grpc-timeout` header value (`100m`, `5S`, `2H` …).
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_units() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_grpc_timeout("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(parse_grpc_timeout("S"), None);
+        assert_eq!(parse_grpc_timeout("123456789S"), None);
+        assert_eq!(parse_grpc_timeout("5x"), None);
+        assert_eq!(parse_grpc_timeout(""), None);
+    }
 }

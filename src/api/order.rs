@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, convert, events, receives_pushes, status, within};
+use super::{FacadeApi, convert, events, receives_pushes, status};
 use crate::{
     domain::NewOrder,
     proto::{self, order_service_server::OrderService},
@@ -14,9 +14,9 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::CreateOrderRequest>,
     ) -> Result<Response<proto::CreateOrderResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let created = self.create(&tenant, order, deadline).await?;
+        let created = self.create(&tenant, order, &ctx).await?;
         Ok(Response::new(proto::CreateOrderResponse {
             warehouse_order_number: created.warehouse_order_number,
             order_number: created.order_number,
@@ -27,17 +27,14 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::CancelOrdersRequest>,
     ) -> Result<Response<proto::CancelOrdersResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let outcomes = within(
-            deadline,
-            tenant
-                .backend
-                .cancel_orders(request.warehouse_code.trim(), &orders),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let outcomes = tenant
+            .backend
+            .cancel_orders(&ctx, request.warehouse_code.trim(), &orders)
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelOrdersResponse {
             results: outcomes.into_iter().map(Into::into).collect(),
         }))
@@ -47,17 +44,14 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<proto::GetOrdersRequest>,
     ) -> Result<Response<proto::GetOrdersResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
         let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
-        let states = within(
-            deadline,
-            tenant
-                .backend
-                .get_orders(request.warehouse_code.trim(), &orders),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let states = tenant
+            .backend
+            .get_orders(&ctx, request.warehouse_code.trim(), &orders)
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetOrdersResponse {
             orders: states.into_iter().map(Into::into).collect(),
         }))

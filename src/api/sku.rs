@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, status, within};
+use super::{FacadeApi, status};
 use crate::{
     domain::SkuInfo,
     proto::{self, sku_service_server::SkuService},
@@ -14,9 +14,11 @@ impl SkuService for FacadeApi {
         &self,
         request: Request<proto::UpsertSkuRequest>,
     ) -> Result<Response<proto::UpsertSkuResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let sku = SkuInfo::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let upserted = within(deadline, tenant.backend.upsert_sku(&sku))
+        let upserted = tenant
+            .backend
+            .upsert_sku(&ctx, &sku)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::UpsertSkuResponse {

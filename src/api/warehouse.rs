@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, status, within};
+use super::{FacadeApi, status};
 use crate::proto::{self, warehouse_service_server::WarehouseService};
 
 #[tonic::async_trait]
@@ -11,8 +11,10 @@ impl WarehouseService for FacadeApi {
         &self,
         request: Request<proto::ListWarehousesRequest>,
     ) -> Result<Response<proto::ListWarehousesResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
-        let warehouses = within(deadline, tenant.backend.list_warehouses())
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
+        let warehouses = tenant
+            .backend
+            .list_warehouses(&ctx)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::ListWarehousesResponse {
@@ -24,14 +26,13 @@ impl WarehouseService for FacadeApi {
         &self,
         request: Request<proto::ListChannelsRequest>,
     ) -> Result<Response<proto::ListChannelsResponse>, Status> {
-        let (tenant, deadline) = self.begin(&request).map_err(status)?;
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let warehouse_code = request.into_inner().warehouse_code;
-        let channels = within(
-            deadline,
-            tenant.backend.list_channels(warehouse_code.trim()),
-        )
-        .await
-        .map_err(|err| status(err.into()))?;
+        let channels = tenant
+            .backend
+            .list_channels(&ctx, warehouse_code.trim())
+            .await
+            .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::ListChannelsResponse {
             channels: channels.into_iter().map(Into::into).collect(),
         }))

@@ -1,6 +1,6 @@
 //! The one trait every warehouse protocol implements. Protocol differences
 //! (batch versus one call per item, response shapes, method names) stay in
-//! the implementations.
+//! the implementations. Every call takes the caller's [`CallContext`].
 
 use std::sync::Arc;
 
@@ -21,19 +21,27 @@ pub trait WarehouseBackend: Send + Sync + 'static {
     fn protocol(&self) -> &'static str;
 
     /// All warehouses the tenant can ship from.
-    async fn list_warehouses(&self) -> Result<Vec<Warehouse>, UpstreamError>;
+    async fn list_warehouses(&self, ctx: &CallContext) -> Result<Vec<Warehouse>, UpstreamError>;
 
     /// Logistics channels; `warehouse_code` empty means all warehouses.
-    async fn list_channels(&self, warehouse_code: &str) -> Result<Vec<Channel>, UpstreamError>;
+    async fn list_channels(
+        &self,
+        ctx: &CallContext,
+        warehouse_code: &str,
+    ) -> Result<Vec<Channel>, UpstreamError>;
 
     /// Creates one order. A per-item `success:false` is [`UpstreamError`]
-    /// of kind `Rejected`. The order is handed over: an implementation
-    /// frees it once it is encoded, before the warehouse answers.
-    async fn create_order(&self, order: NewOrder) -> Result<CreatedOrder, UpstreamError>;
+    /// of kind `Rejected`.
+    async fn create_order(
+        &self,
+        ctx: &CallContext,
+        order: &NewOrder,
+    ) -> Result<CreatedOrder, UpstreamError>;
 
     /// Cancels orders; one outcome per input order, in input order.
     async fn cancel_orders(
         &self,
+        ctx: &CallContext,
         warehouse_code: &str,
         orders: &[OrderRef],
     ) -> Result<Vec<ItemOutcome>, UpstreamError>;
@@ -41,16 +49,22 @@ pub trait WarehouseBackend: Send + Sync + 'static {
     /// Looks orders up; one state per input order, in input order.
     async fn get_orders(
         &self,
+        ctx: &CallContext,
         warehouse_code: &str,
         orders: &[OrderRef],
     ) -> Result<Vec<OrderState>, UpstreamError>;
 
-    /// Creates one ASN; handed over as [`create_order`](Self::create_order)'s order is.
-    async fn create_asn(&self, asn: NewAsn) -> Result<CreatedAsn, UpstreamError>;
+    /// Creates one ASN; a per-item `success:false` is a `Rejected` error.
+    async fn create_asn(
+        &self,
+        ctx: &CallContext,
+        asn: &NewAsn,
+    ) -> Result<CreatedAsn, UpstreamError>;
 
     /// Looks ASNs up; the ASNs the warehouse reported.
     async fn get_asns(
         &self,
+        ctx: &CallContext,
         warehouse_code: &str,
         asns: &[AsnRef],
     ) -> Result<Vec<AsnState>, UpstreamError>;
@@ -58,13 +72,19 @@ pub trait WarehouseBackend: Send + Sync + 'static {
     /// Cancels ASNs; one outcome per input ASN, in input order.
     async fn cancel_asns(
         &self,
+        ctx: &CallContext,
         warehouse_code: &str,
         asn_numbers: &[String],
     ) -> Result<Vec<AsnCancelOutcome>, UpstreamError>;
 
-    /// Pages through the inventory lazily, one item per upstream page.
-    fn sync_inventory(self: Arc<Self>, query: InventoryQuery) -> InventoryStream;
+    /// Pages through the inventory lazily, one item per upstream page, each
+    /// page's calls under `ctx` (its deadline bounds the whole stream).
+    fn sync_inventory(self: Arc<Self>, ctx: CallContext, query: InventoryQuery) -> InventoryStream;
 
     /// Creates or updates one product.
-    async fn upsert_sku(&self, sku: &SkuInfo) -> Result<SkuUpserted, UpstreamError>;
+    async fn upsert_sku(
+        &self,
+        ctx: &CallContext,
+        sku: &SkuInfo,
+    ) -> Result<SkuUpserted, UpstreamError>;
 }

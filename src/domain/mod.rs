@@ -6,9 +6,11 @@
 //! unit both protocols use.
 
 mod backend;
+mod context;
 pub mod fingerprint;
 
 pub use backend::{InventoryStream, WarehouseBackend};
+pub use context::{CallContext, DEFAULT_CALL_TIMEOUT};
 
 use std::collections::BTreeMap;
 
@@ -244,7 +246,7 @@ impl OrderState {
 }
 
 /// A validated new ASN (inbound order).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewAsn {
     pub asn_number: String,
     pub warehouse_code: String,

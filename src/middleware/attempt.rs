@@ -1,69 +1,22 @@
 //! The innermost upstream layer: one span and one metrics sample per HTTP
 //! attempt, and the W3C trace context of that span in the outgoing headers.
 
-use std::{
-    borrow::Cow,
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Instant,
-};
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use bytes::Bytes;
 use opentelemetry::propagation::Injector;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tower::{Layer, Service};
+use tower::ServiceExt;
 use tracing::{Instrument, field::Empty};
 
-use super::UpstreamCall;
+use super::{Upstream, UpstreamCall};
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
 
-/// See the module docs.
-#[derive(Debug, Clone)]
-pub struct AttemptLayer {
-    metrics: Arc<Metrics>,
-}
-
-impl AttemptLayer {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
-    }
-}
-
-impl<S> Layer<S> for AttemptLayer {
-    type Service = Attempt<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Attempt {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// See the module docs.
-#[derive(Debug, Clone)]
-pub struct Attempt<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-impl<S> Service<UpstreamCall> for Attempt<S>
-where
-    S: Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind>,
-    S::Future: Send + 'static,
-{
-    type Response = Bytes;
-    type Error = UpstreamErrorKind;
-    type Future = Pin<Box<dyn Future<Output = Result<Bytes, UpstreamErrorKind>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut call: UpstreamCall) -> Self::Future {
+/// `inner`, each call of it an attempt with its span and metrics.
+pub fn record(inner: impl Upstream, metrics: Arc<Metrics>) -> impl Upstream {
+    tower::service_fn(move |mut call: UpstreamCall| {
         let span = tracing::info_span!(
+            parent: &call.span,
             "upstream",
             tenant = %call.tenant,
             operation = call.operation,
@@ -72,28 +25,24 @@ where
             outcome = Empty,
         );
         inject_trace_context(&span, &mut call.headers);
-        let tenant = call.tenant.clone();
-        let operation = call.operation;
-        let metrics = self.metrics.clone();
-        let future = self.inner.call(call);
-        let recorded = span.clone();
-        Box::pin(
-            async move {
-                let started = Instant::now();
-                let result = future.await;
-                let outcome = outcome_label(&result);
-                if let Err(UpstreamErrorKind::Http { status, .. }) = &result {
-                    recorded.record("http.status", status);
-                } else if result.is_ok() {
-                    recorded.record("http.status", 200);
-                }
-                recorded.record("outcome", &*outcome);
-                metrics.record_attempt(tenant, operation, outcome, started.elapsed().as_secs_f64());
-                result
+        let (tenant, operation) = (call.tenant.clone(), call.operation);
+        let (metrics, recorded) = (metrics.clone(), span.clone());
+        let attempt = inner.clone().oneshot(call);
+        async move {
+            let started = Instant::now();
+            let result = attempt.await;
+            let outcome = outcome_label(&result);
+            if let Err(UpstreamErrorKind::Http { status, .. }) = &result {
+                recorded.record("http.status", status);
+            } else if result.is_ok() {
+                recorded.record("http.status", 200);
             }
-            .instrument(span),
-        )
-    }
+            recorded.record("outcome", &*outcome);
+            metrics.record_attempt(tenant, operation, outcome, started.elapsed().as_secs_f64());
+            result
+        }
+        .instrument(span)
+    })
 }
 
 /// `ok`, the HTTP status, or the error kind: a small, fixed set of labels.

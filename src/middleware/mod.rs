@@ -1,6 +1,7 @@
 //! Tower layers around every upstream HTTP call, composed in one place
-//! ([`upstream_stack`]). Each layer is a small service of its own, testable
-//! alone. Nothing here knows gRPC or either protocol's JSON.
+//! ([`upstream_stack`]). Each layer is a function from the service it wraps
+//! to a small service of its own, testable alone. Nothing here knows gRPC
+//! or either protocol's JSON.
 
 pub mod attempt;
 pub mod concurrency;
@@ -9,29 +10,25 @@ pub mod grpc;
 pub mod rate_limit;
 pub mod retry;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+use tokio::time::Instant;
 use tower::{ServiceBuilder, util::BoxCloneSyncService};
+use warehouse_protocol::Access;
 
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
-
-/// Whether repeating a call can do harm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallKind {
-    /// Reads (lists, lookups, inventory pages): retried on transient faults.
-    Read,
-    /// Writes (create, cancel, upsert): retried only when the request
-    /// provably never left, so goods are never shipped twice.
-    Write,
-}
 
 /// One upstream HTTP call, ready to send (signed, exact body bytes).
 #[derive(Debug, Clone)]
 pub struct UpstreamCall {
     /// The tenant the call is for (labels, spans).
     pub tenant: Arc<str>,
+    /// When the caller stops waiting (from its [`CallContext`](crate::domain::CallContext)).
+    pub deadline: Instant,
+    /// The caller's span, each attempt's parent.
+    pub span: tracing::Span,
     /// The protocol operation, e.g. `createOrder` (labels, spans).
     pub operation: &'static str,
     /// 1 for the first attempt; the retry layer counts up.
@@ -41,7 +38,9 @@ pub struct UpstreamCall {
     pub url: reqwest::Url,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub kind: CallKind,
+    /// Reads are retried on transient faults; writes only when the request
+    /// provably never left, so goods are never shipped twice.
+    pub access: Access,
 }
 
 /// The service every protocol client sends through.
@@ -68,48 +67,55 @@ impl Default for UpstreamPolicy {
     }
 }
 
-/// Default deadline of a call whose caller set none.
-pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(30);
+/// What every layer wraps and is: a cloneable service from one upstream
+/// call to the bytes of its 2xx answer.
+pub trait Upstream:
+    tower::Service<
+        UpstreamCall,
+        Response = Bytes,
+        Error = UpstreamErrorKind,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
 
-/// Builds a tenant's stack around `transport`. Outermost first:
-///
-/// - deadline: the caller's deadline bounds everything below, retries and
-///   rate-limit waits included, so an expired deadline fails at once;
-/// - retry: reads on transient faults, writes only when never sent, with a
-///   budget so a failing warehouse is not hammered; each attempt goes through
-///   the limits below again;
-/// - rate limit: per tenant, nearest the upstream so retries count too;
-/// - concurrency: a bounded number in flight per tenant; excess fails fast;
-/// - attempt: a span, metrics and W3C trace context per HTTP attempt,
-///   innermost so it sees every attempt as sent.
-pub fn upstream_stack<S>(
-    transport: S,
-    policy: &UpstreamPolicy,
-    metrics: Arc<Metrics>,
-) -> UpstreamService
+impl<S> Upstream for S
 where
-    S: tower::Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
+    S: Clone + Send + Sync + 'static,
+    S: tower::Service<UpstreamCall, Response = Bytes, Error = UpstreamErrorKind>,
     S::Future: Send + 'static,
 {
+}
+
+/// Builds a tenant's stack around `transport`, outermost first.
+pub fn upstream_stack(
+    transport: impl Upstream,
+    policy: &UpstreamPolicy,
+    metrics: Arc<Metrics>,
+) -> UpstreamService {
+    let limiter = rate_limit::limiter(policy.rate_limit);
+    let permits = concurrency::permits(policy.max_in_flight);
     let service = ServiceBuilder::new()
-        .layer(deadline::DeadlineLayer)
+        // The call's own deadline bounds everything below, retries and
+        // rate-limit waits included, so an expired deadline fails at once.
+        .layer_fn(deadline::enforce)
+        // Reads on transient faults, writes only when never sent, with a
+        // budget so a failing warehouse is not hammered; each attempt goes
+        // through the limits below again.
         .layer(tower::retry::RetryLayer::new(retry::RetryPolicy::new(
             &policy.retry,
             metrics.clone(),
         )))
-        .layer(rate_limit::RateLimitLayer::new(
-            policy.rate_limit,
-            metrics.clone(),
-        ))
-        .layer(concurrency::ConcurrencyLayer::new(
-            policy.max_in_flight,
-            metrics.clone(),
-        ))
-        .layer(attempt::AttemptLayer::new(metrics))
+        // Per tenant, nearest the upstream so retries count too.
+        .layer_fn(|inner| rate_limit::limit(inner, limiter.clone(), metrics.clone()))
+        // A bounded number in flight per tenant; excess fails fast.
+        .layer_fn(|inner| concurrency::limit(inner, permits.clone(), metrics.clone()))
+        // A span, metrics and W3C trace context per HTTP attempt, innermost
+        // so it sees every attempt as sent.
+        .layer_fn(|inner| attempt::record(inner, metrics.clone()))
         .service(transport);
     BoxCloneSyncService::new(service)
 }

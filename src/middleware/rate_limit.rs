@@ -3,20 +3,13 @@
 //! with [`UpstreamErrorKind::RateLimited`] and the delay after which it
 //! would pass.
 
-use std::{
-    future::Future,
-    num::NonZeroU32,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
 use tokio::time::Instant;
-use tower::{Layer, Service};
+use tower::ServiceExt;
 
-use super::{UpstreamCall, deadline};
+use super::{Upstream, UpstreamCall};
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
 
 /// `rate_limit = { per_second, burst }`.
@@ -27,85 +20,38 @@ pub struct Rate {
     pub burst: NonZeroU32,
 }
 
-/// Adds a shared limiter in front of the inner service.
-#[derive(Clone)]
-pub struct RateLimitLayer {
+/// A tenant's limiter, shared by all its calls; `None` is unlimited.
+pub fn limiter(rate: Option<Rate>) -> Option<Arc<DefaultDirectRateLimiter>> {
+    rate.map(|rate| {
+        Arc::new(RateLimiter::direct(
+            Quota::per_second(rate.per_second).allow_burst(rate.burst),
+        ))
+    })
+}
+
+/// `inner`, each call waiting its turn under `limiter` first.
+pub fn limit(
+    inner: impl Upstream,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     metrics: Arc<Metrics>,
-}
-
-impl RateLimitLayer {
-    /// `None` lets every call through.
-    pub fn new(rate: Option<Rate>, metrics: Arc<Metrics>) -> Self {
-        Self {
-            metrics,
-            limiter: rate.map(|rate| {
-                Arc::new(RateLimiter::direct(
-                    Quota::per_second(rate.per_second).allow_burst(rate.burst),
-                ))
-            }),
+) -> impl Upstream {
+    tower::service_fn(move |call: UpstreamCall| {
+        let (inner, limiter, metrics) = (inner.clone(), limiter.clone(), metrics.clone());
+        async move {
+            if let Some(limiter) = limiter {
+                wait_turn(&limiter, &metrics, &call.tenant, call.deadline).await?;
+            }
+            inner.oneshot(call).await
         }
-    }
-}
-
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimit {
-            inner,
-            limiter: self.limiter.clone(),
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// See [`RateLimitLayer`].
-#[derive(Clone)]
-pub struct RateLimit<S> {
-    inner: S,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
-    metrics: Arc<Metrics>,
-}
-
-impl<S> Service<UpstreamCall> for RateLimit<S>
-where
-    S: Service<UpstreamCall, Error = UpstreamErrorKind> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Response: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = UpstreamErrorKind;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, UpstreamErrorKind>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, call: UpstreamCall) -> Self::Future {
-        let Some(limiter) = self.limiter.clone() else {
-            // Unlimited: straight through, without cloning the stack below
-            // (each clone is a handful of shared reference counts).
-            return Box::pin(self.inner.call(call));
-        };
-        // The inner service was made ready for this call; keep that one and
-        // leave a fresh clone behind (tower's usual clone-and-swap).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            wait_turn(&limiter, &metrics, &call.tenant).await?;
-            inner.call(call).await
-        })
-    }
+    })
 }
 
 async fn wait_turn(
     limiter: &DefaultDirectRateLimiter,
     metrics: &Metrics,
     tenant: &str,
+    deadline: Instant,
 ) -> Result<(), UpstreamErrorKind> {
-    let deadline = deadline::current();
     let mut waited = false;
     loop {
         match limiter.check() {

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use tokio::time::{Instant, Sleep};
 use tower::retry::budget::{Budget, TpsBudget};
 
-use super::{CallKind, UpstreamCall, deadline};
+use warehouse_protocol::Access;
+
+use super::UpstreamCall;
 use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
 
 /// A tenant's retry settings.
@@ -40,21 +42,12 @@ impl Default for RetryConfig {
 }
 
 /// The tower retry policy; one clone per call carries that call's attempt count.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RetryPolicy {
     config: Arc<RetryConfig>,
     budget: Arc<TpsBudget>,
     metrics: Arc<Metrics>,
     attempts: u32,
-}
-
-impl std::fmt::Debug for RetryPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryPolicy")
-            .field("config", &self.config)
-            .field("attempts", &self.attempts)
-            .finish_non_exhaustive()
-    }
 }
 
 impl RetryPolicy {
@@ -91,11 +84,11 @@ impl RetryPolicy {
     }
 }
 
-/// Whether `err` may go away on a second try of a call of `kind`.
-pub fn worth_retrying(kind: CallKind, err: &UpstreamErrorKind) -> bool {
-    match kind {
-        CallKind::Read => err.is_transient(),
-        CallKind::Write => err.provably_not_sent(),
+/// Whether `err` may go away on a second try of a call of `access`.
+pub fn worth_retrying(access: Access, err: &UpstreamErrorKind) -> bool {
+    match access {
+        Access::Read => err.is_transient(),
+        Access::Write => err.provably_not_sent(),
     }
 }
 
@@ -111,11 +104,11 @@ impl tower::retry::Policy<UpstreamCall, Bytes, UpstreamErrorKind> for RetryPolic
             self.budget.deposit();
         }
         let err = result.as_ref().err()?;
-        if !worth_retrying(call.kind, err) || self.attempts >= self.config.max_attempts {
+        if !worth_retrying(call.access, err) || self.attempts >= self.config.max_attempts {
             return None;
         }
         let delay = self.delay(err);
-        if Instant::now() + delay >= deadline::current() {
+        if Instant::now() + delay >= call.deadline {
             return None;
         }
         if !self.budget.withdraw() {
@@ -150,16 +143,13 @@ mod tests {
             message: "no".into(),
             code: String::new(),
         };
-        assert!(worth_retrying(CallKind::Read, &refused));
-        assert!(worth_retrying(CallKind::Read, &unavailable));
-        assert!(worth_retrying(CallKind::Read, &UpstreamErrorKind::Timeout));
-        assert!(!worth_retrying(CallKind::Read, &rejected));
-        assert!(worth_retrying(CallKind::Write, &refused));
-        assert!(!worth_retrying(CallKind::Write, &unavailable));
-        assert!(!worth_retrying(
-            CallKind::Write,
-            &UpstreamErrorKind::Timeout
-        ));
+        assert!(worth_retrying(Access::Read, &refused));
+        assert!(worth_retrying(Access::Read, &unavailable));
+        assert!(worth_retrying(Access::Read, &UpstreamErrorKind::Timeout));
+        assert!(!worth_retrying(Access::Read, &rejected));
+        assert!(worth_retrying(Access::Write, &refused));
+        assert!(!worth_retrying(Access::Write, &unavailable));
+        assert!(!worth_retrying(Access::Write, &UpstreamErrorKind::Timeout));
     }
 
     #[test]

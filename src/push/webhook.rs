@@ -21,6 +21,7 @@ use axum::{
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
+use warehouse_protocol::{qianyi::ReceivedRequest, tolerant::string_of};
 
 use super::{AsnEvent, OrderEvent, PushConfig};
 use crate::{
@@ -28,10 +29,6 @@ use crate::{
     metrics::Metrics,
     store::{Appended, EventKind, NewPush, Store, StoreError},
     tenant::Tenants,
-    upstream::{
-        lenient::string_of,
-        sign::{qianyi_sign, signatures_match},
-    },
 };
 
 /// The largest push body read, in bytes. A push carries one order's or one
@@ -281,28 +278,18 @@ fn verified_content(
     method: &'static str,
     body: &[u8],
 ) -> Result<(String, Value), PushError> {
-    let envelope: Value =
-        serde_json::from_slice(body).map_err(|err| PushError::Malformed(err.to_string()))?;
-    let field = |key: &str| envelope.get(key).map(string_of).unwrap_or_default();
-    let (access_id, content, sign) = (field("accessId"), field("content"), field("sign"));
-    let expected = qianyi_sign(
-        &config.access_id,
-        &content,
-        config.secret_key.expose_secret(),
-    );
-    if access_id != config.access_id || !signatures_match(&expected, &sign) {
+    let push = ReceivedRequest::parse(body).map_err(|err| PushError::Malformed(err.0))?;
+    if !push.is_signed_by(&config.access_id, config.secret_key.expose_secret()) {
         return Err(PushError::BadSignature);
     }
-    // Trimmed: a spec example has a space before a method name.
-    let named = field("method");
-    if !named.trim().is_empty() && !named.trim().eq_ignore_ascii_case(method) {
+    if !push.method.is_empty() && !push.method.eq_ignore_ascii_case(method) {
         return Err(PushError::WrongMethod {
             expected: method,
-            got: quoted(&named),
+            got: quoted(&push.method),
         });
     }
-    match serde_json::from_str::<Value>(&content) {
-        Ok(value @ Value::Object(_)) => Ok((content, value)),
+    match serde_json::from_str::<Value>(&push.content) {
+        Ok(value @ Value::Object(_)) => Ok((push.content, value)),
         Ok(_) => Err(PushError::Malformed("content is not a JSON object".into())),
         Err(err) => Err(PushError::Malformed(format!("content is not JSON: {err}"))),
     }

@@ -69,7 +69,7 @@ impl Fault {
 
 /// What a fault does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "FaultKindSpec", into = "FaultKindSpec")]
+#[serde(try_from = "FaultSpec", into = "FaultSpec")]
 pub enum FaultKind {
     /// Answers this HTTP status with `{"success":false,"errorMsg":"simulated outage"}`;
     /// 429 adds `Retry-After: 1`.
@@ -88,8 +88,9 @@ pub enum FaultKind {
     Reject(String),
 }
 
-/// The flat JSON form of a fault:
-/// `{"kind":"http_status","status":503,"operation":"createOrder","times":1}`.
+/// The flat JSON form of a fault,
+/// `{"kind":"http_status","status":503,"operation":"createOrder","times":1}`,
+/// and of a fault kind alone (`{"kind":"delay","delay_ms":500}`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FaultSpec {
@@ -112,23 +113,10 @@ struct FaultSpec {
     times: Option<u32>,
 }
 
-/// The flat JSON form of a fault kind: `{"kind":"delay","delay_ms":500}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FaultKindSpec {
-    kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    #[serde(default, alias = "delayMs", skip_serializing_if = "Option::is_none")]
-    delay_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-}
-
-impl TryFrom<FaultKindSpec> for FaultKind {
+impl TryFrom<FaultSpec> for FaultKind {
     type Error = String;
 
-    fn try_from(spec: FaultKindSpec) -> Result<Self, Self::Error> {
+    fn try_from(spec: FaultSpec) -> Result<Self, Self::Error> {
         match spec
             .kind
             .trim()
@@ -163,7 +151,7 @@ impl TryFrom<FaultKindSpec> for FaultKind {
     }
 }
 
-impl From<FaultKind> for FaultKindSpec {
+impl From<FaultKind> for FaultSpec {
     fn from(kind: FaultKind) -> Self {
         let mut spec = Self::default();
         match kind {
@@ -189,34 +177,26 @@ impl From<FaultKind> for FaultKindSpec {
 impl TryFrom<FaultSpec> for Fault {
     type Error = String;
 
-    fn try_from(spec: FaultSpec) -> Result<Self, Self::Error> {
-        let kind = FaultKind::try_from(FaultKindSpec {
-            kind: spec.kind,
-            status: spec.status,
-            delay_ms: spec.delay_ms,
-            message: spec.message,
-        })?;
+    fn try_from(mut spec: FaultSpec) -> Result<Self, Self::Error> {
         let non_empty = |text: Option<String>| text.filter(|text| !text.trim().is_empty());
+        let (operation, warehouse_code) = (spec.operation.take(), spec.warehouse_code.take());
+        let times = spec.times;
         Ok(Self {
-            kind,
-            operation: non_empty(spec.operation),
-            warehouse_code: non_empty(spec.warehouse_code),
-            times: spec.times,
+            kind: FaultKind::try_from(spec)?,
+            operation: non_empty(operation),
+            warehouse_code: non_empty(warehouse_code),
+            times,
         })
     }
 }
 
 impl From<Fault> for FaultSpec {
     fn from(fault: Fault) -> Self {
-        let kind = FaultKindSpec::from(fault.kind);
         Self {
-            kind: kind.kind,
-            status: kind.status,
-            delay_ms: kind.delay_ms,
-            message: kind.message,
             operation: fault.operation,
             warehouse_code: fault.warehouse_code,
             times: fault.times,
+            ..Self::from(fault.kind)
         }
     }
 }

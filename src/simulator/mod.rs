@@ -56,6 +56,9 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use faults::FaultRules;
 pub use faults::{Fault, FaultKind};
 use state::{Flavor, World};
+/// Which protocol a request spoke.
+pub use warehouse_protocol::Protocol;
+use warehouse_protocol::tolerant::{int_of, string_of};
 
 /// How many requests are remembered; the oldest are forgotten first, so a
 /// long-running standalone simulator does not grow without bound.
@@ -156,14 +159,6 @@ impl Default for SimulatorConfig {
     }
 }
 
-/// Which protocol a request spoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Qlink,
-    Qianyi,
-}
-
 /// The shape of the qlink `syncInventory` answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,6 +190,21 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// A request as it arrived, for `operation` (trimmed), not yet known to
+    /// be signed; its content is the body until the protocol says otherwise.
+    fn new(protocol: Protocol, operation: &str, headers: &HeaderMap, body: &[u8]) -> Self {
+        let body = String::from_utf8_lossy(body).into_owned();
+        Self {
+            protocol,
+            operation: operation.trim().to_owned(),
+            headers: header_pairs(headers),
+            content: body.clone(),
+            body,
+            signature_valid: false,
+            at: Instant::now(),
+        }
+    }
+
     /// A header's value, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -351,9 +361,21 @@ impl Shared {
         }
     }
 
+    /// Records a request, then fires the fault rule that matches it, if any.
+    async fn receive(
+        &self,
+        request: RecordedRequest,
+        business: Option<&Value>,
+    ) -> Option<Intercept> {
+        let operation = request.operation.clone();
+        self.record(request);
+        self.fault(&operation, warehouse_code_of(business).as_deref())
+            .await
+    }
+
     fn record(&self, request: RecordedRequest) {
         tracing::debug!(
-            protocol = ?request.protocol,
+            protocol = request.protocol.name(),
             operation = %request.operation,
             signature_valid = request.signature_valid,
             "simulator received a request"
@@ -417,7 +439,10 @@ fn outage(status: u16) -> Response {
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/global-api/v1/warehouse/{op}", post(qlink::handle))
+        .route(
+            &format!("{}/{{op}}", warehouse_protocol::qlink::PATH_PREFIX),
+            post(qlink::handle),
+        )
         .route("/qianyi", post(qianyi::handle))
         .route("/", post(qianyi::handle))
         .route(
@@ -489,7 +514,7 @@ async fn list_requests(State(shared): State<Arc<Shared>>) -> Response {
                 .map(|(key, value)| (key.as_str(), value.as_str()))
                 .collect();
             json!({
-                "protocol": request.protocol,
+                "protocol": request.protocol.name(),
                 "operation": request.operation,
                 "headers": headers,
                 "body": request.body,
@@ -605,7 +630,7 @@ fn numbers_of(value: &Value, list: &str, key: &str) -> Option<Vec<String>> {
             .iter()
             .map(|item| match item {
                 Value::Object(_) => state::text(item, key),
-                other => crate::upstream::lenient::string_of(other).trim().to_owned(),
+                other => string_of(other).trim().to_owned(),
             })
             .filter(|number| !number.is_empty())
             .collect(),
@@ -617,23 +642,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What a `syncInventory` request asks for.
-struct InventoryQuery {
-    warehouse_code: String,
-    /// Empty means every SKU.
-    skus: Vec<String>,
-    page: u64,
-    page_size: u64,
-}
-
+/// One `syncInventory` page for `request`, as the page object of both
+/// specs' tables: `{isLastPage, currentPage, pageCount, data}`.
+///
 /// Reads `warehouseCode`, `page`, `pageSize` (all required) and the optional
 /// `warehouseSku` / `warehouseSkuList` filters; `updateTimeFrom` is ignored.
-fn inventory_query(request: &Value) -> Result<InventoryQuery, String> {
+fn inventory_page(world: &mut World, request: &Value, now: Instant) -> Result<Value, String> {
     let warehouse_code = state::required(request, "warehouseCode")?;
     let positive = |key: &str| -> Result<u64, String> {
         match request.get(key) {
             None | Some(Value::Null) => Err(format!("missing required field {key}")),
-            Some(value) => crate::upstream::lenient::int_of(value)
+            Some(value) => int_of(value)
                 .and_then(|number| u64::try_from(number).ok())
                 .filter(|number| *number > 0)
                 .ok_or_else(|| format!("{key} must be a positive integer, got {value}")),
@@ -646,11 +665,50 @@ fn inventory_query(request: &Value) -> Result<InventoryQuery, String> {
     if !single.is_empty() {
         skus.push(single);
     }
-    Ok(InventoryQuery {
-        warehouse_code,
-        skus,
-        page,
-        page_size,
+    let page = world.inventory(&warehouse_code, &skus, page, page_size, now)?;
+    let data: Vec<Value> = page.rows.iter().map(inventory_item).collect();
+    Ok(json!({
+        "isLastPage": page.is_last_page,
+        "currentPage": page.current_page,
+        "pageCount": page.page_count,
+        "data": data,
+    }))
+}
+
+/// The warehouses, as both dialects list them.
+fn warehouse_list(world: &World) -> Vec<Value> {
+    world
+        .warehouses()
+        .iter()
+        .map(|wh| json!({"warehouseCode": wh.code, "warehouseName": wh.name}))
+        .collect()
+}
+
+/// The channels of one warehouse (or all), as both dialects list them.
+fn channel_list(world: &World, request: &Value) -> Result<Vec<Value>, String> {
+    let channels = world.channels(&state::text(request, "warehouseCode"))?;
+    Ok(channels
+        .iter()
+        .map(|(warehouse_code, channel)| {
+            json!({
+                "channelCode": channel.code,
+                "channelName": channel.name,
+                "warehouseCode": warehouse_code,
+                "carrierName": channel.carrier,
+            })
+        })
+        .collect())
+}
+
+/// What getOrder reports of one order, in both dialects.
+fn order_json(view: &state::OrderView) -> Value {
+    json!({
+        "orderNumber": view.order_number,
+        "wmsStatus": view.wms_status,
+        "status": view.status,
+        "carrierName": view.carrier_name,
+        "trackingNumber": view.tracking_number,
+        "failedReason": view.failed_reason,
     })
 }
 
@@ -668,6 +726,22 @@ fn inventory_item(row: &state::InventoryRow) -> Value {
         "useQuantity": stock.used.to_string(),
         "totalQuantity": stock.total.to_string(),
     })
+}
+
+/// The ASN numbers of a getAsnList or cancelAsnOrder request, at least one.
+fn asn_numbers(request: &Value) -> Result<Vec<String>, String> {
+    numbers_of(request, "asnNumbers", "asnNumber")
+        .filter(|numbers| !numbers.is_empty())
+        .ok_or_else(|| "missing required field asnNumbers".to_owned())
+}
+
+/// getAsnList's `asnList`: the ASNs asked for that the warehouse knows.
+fn asn_list(world: &mut World, request: &Value, now: Instant) -> Result<Vec<Value>, String> {
+    Ok(asn_numbers(request)?
+        .iter()
+        .filter_map(|number| world.asn(number, now))
+        .map(|view| asn_json(&view))
+        .collect())
 }
 
 /// One `asnList` entry; quantities are numbers, as both specs show.

@@ -12,80 +12,47 @@ use std::{sync::Arc, time::Instant};
 use axum::{extract::State, http::HeaderMap, http::StatusCode, response::Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
+use warehouse_protocol::{Operation, Protocol, qianyi::ReceivedRequest};
 
 use super::{
-    Intercept, Protocol, RecordedRequest, Shared, asn_json, header_pairs, inventory_item,
-    inventory_query, json_response, lock, numbers_of, parse_business,
+    Intercept, RecordedRequest, Shared, asn_list, asn_numbers, channel_list, inventory_page,
+    json_response, lock, order_json, parse_business,
     state::{World, required, text},
-    warehouse_code_of,
+    warehouse_list,
 };
-use crate::upstream::sign::{qianyi_sign, signatures_match};
-
-/// The methods of the spec (after trimming; a spec example has " cancelOrder").
-const METHODS: [&str; 10] = [
-    "warehouses",
-    "channels",
-    "createOrder",
-    "cancelOrder",
-    "getOrder",
-    "syncInventory",
-    "createAsnOrder",
-    "getAsnList",
-    "cancelAsnOrder",
-    "insert_sku_info",
-];
 
 pub(super) async fn handle(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let raw = String::from_utf8_lossy(&body).into_owned();
-    let envelope = parse_business(&raw).ok().filter(Value::is_object);
-    let field = |key: &str| envelope.as_ref().map(|e| text(e, key)).unwrap_or_default();
-    let access_id = field("accessId");
-    let method = field("method");
-    let sign = field("sign");
-    let content = match envelope.as_ref().and_then(|e| e.get("content")) {
-        Some(Value::String(content)) => content.clone(),
-        None | Some(Value::Null) => String::new(),
-        // Not what the spec sends; signed as its JSON text.
-        Some(other) => other.to_string(),
-    };
+    let request = ReceivedRequest::parse(&body);
+    let received = request.clone().unwrap_or_default();
     let account = shared
         .config
         .qianyi_accounts
         .iter()
-        .find(|account| account.access_id == access_id);
-    let signature_valid = account.is_some_and(|account| {
-        signatures_match(
-            &qianyi_sign(&account.access_id, &content, &account.secret_key),
-            &sign,
-        )
-    });
-    let business = parse_business(&content);
-    let warehouse_code = warehouse_code_of(business.as_ref().ok());
-    shared.record(RecordedRequest {
-        protocol: Protocol::Qianyi,
-        operation: method.clone(),
-        headers: header_pairs(&headers),
-        body: raw,
-        content,
-        signature_valid,
-        at: Instant::now(),
-    });
-
-    match shared.fault(&method, warehouse_code.as_deref()).await {
+        .find(|account| account.access_id == received.access_id);
+    let signature_valid = account
+        .is_some_and(|account| received.is_signed_by(&account.access_id, &account.secret_key));
+    let business = parse_business(&received.content);
+    let mut recorded = RecordedRequest::new(Protocol::Qianyi, &received.method, &headers, &body);
+    received.content.clone_into(&mut recorded.content);
+    recorded.signature_valid = signature_valid;
+    match shared.receive(recorded, business.as_ref().ok()).await {
         Some(Intercept::Respond(response)) => return response,
         Some(Intercept::BadSignature) => return reply(failure("sign verification failed")),
         Some(Intercept::Reject(message)) => return reply(failure(&message)),
         None => {}
     }
-    if envelope.is_none() {
+    if request.is_err() {
         return reply(failure(
             "request body must be a JSON object with accessId, method, content and sign",
         ));
     }
+    let ReceivedRequest {
+        access_id, method, ..
+    } = received;
     if account.is_none() {
         return reply(failure(&if access_id.is_empty() {
             "missing accessId".to_owned()
@@ -96,7 +63,7 @@ pub(super) async fn handle(
     if !signature_valid {
         return reply(failure("sign verification failed"));
     }
-    if !METHODS.contains(&method.as_str()) {
+    if Operation::named(Protocol::Qianyi, &method).is_none() {
         return reply(failure(&if method.is_empty() {
             "missing method".to_owned()
         } else {
@@ -139,29 +106,9 @@ fn with_flag(success: &str, message: &str, fields: Value) -> Value {
 /// The whole answer of one method.
 fn answer(world: &mut World, method: &str, request: &Value, now: Instant) -> Value {
     match method {
-        "warehouses" => {
-            let list: Vec<Value> = world
-                .warehouses()
-                .iter()
-                .map(|wh| json!({"warehouseCode": wh.code, "warehouseName": wh.name}))
-                .collect();
-            success(json!({ "warehouseList": list }))
-        }
-        "channels" => match world.channels(&text(request, "warehouseCode")) {
-            Ok(channels) => {
-                let list: Vec<Value> = channels
-                    .iter()
-                    .map(|(warehouse_code, channel)| {
-                        json!({
-                            "channelCode": channel.code,
-                            "channelName": channel.name,
-                            "warehouseCode": warehouse_code,
-                            "carrierName": channel.carrier,
-                        })
-                    })
-                    .collect();
-                success(json!({ "channelList": list }))
-            }
+        "warehouses" => success(json!({ "warehouseList": warehouse_list(world) })),
+        "channels" => match channel_list(world, request) {
+            Ok(list) => success(json!({ "channelList": list })),
             Err(message) => failure(&message),
         },
         "createOrder" => match world.create_order(request, now) {
@@ -183,40 +130,14 @@ fn answer(world: &mut World, method: &str, request: &Value, now: Instant) -> Val
                 Err(message) => return failure(&message),
             };
             match world.order(&number, now) {
-                Some(view) => success(json!({"data": {
-                    "orderNumber": view.order_number,
-                    "wmsStatus": view.wms_status,
-                    "status": view.status,
-                    "carrierName": view.carrier_name,
-                    "trackingNumber": view.tracking_number,
-                    "failedReason": view.failed_reason,
-                }})),
+                Some(view) => success(json!({"data": order_json(&view)})),
                 None => failure(&format!("order {number} not found")),
             }
         }
-        "syncInventory" => {
-            let page = inventory_query(request).and_then(|query| {
-                world.inventory(
-                    &query.warehouse_code,
-                    &query.skus,
-                    query.page,
-                    query.page_size,
-                    now,
-                )
-            });
-            match page {
-                Ok(page) => {
-                    let data: Vec<Value> = page.rows.iter().map(inventory_item).collect();
-                    success(json!({
-                        "isLastPage": page.is_last_page,
-                        "currentPage": page.current_page,
-                        "pageCount": page.page_count,
-                        "data": data,
-                    }))
-                }
-                Err(message) => failure(&message),
-            }
-        }
+        "syncInventory" => match inventory_page(world, request, now) {
+            Ok(page) => success(page),
+            Err(message) => failure(&message),
+        },
         "createAsnOrder" => {
             let asn_number = text(request, "asnNumber");
             match world.create_asn(request, now) {
@@ -231,19 +152,12 @@ fn answer(world: &mut World, method: &str, request: &Value, now: Instant) -> Val
                 ),
             }
         }
-        "getAsnList" => match numbers_of(request, "asnNumbers", "asnNumber") {
-            Some(numbers) if !numbers.is_empty() => {
-                let list: Vec<Value> = numbers
-                    .iter()
-                    .filter_map(|number| world.asn(number, now))
-                    .map(|view| asn_json(&view))
-                    .collect();
-                success(json!({ "asnList": list }))
-            }
-            _ => failure("missing required field asnNumbers"),
+        "getAsnList" => match asn_list(world, request, now) {
+            Ok(list) => success(json!({ "asnList": list })),
+            Err(message) => failure(&message),
         },
-        "cancelAsnOrder" => match numbers_of(request, "asnNumbers", "asnNumber") {
-            Some(numbers) if !numbers.is_empty() => {
+        "cancelAsnOrder" => match asn_numbers(request) {
+            Ok(numbers) => {
                 // One outcome per ASN; the call itself succeeds. An ASN that
                 // cannot be cancelled has a non-empty `info` (and, beyond the
                 // spec, `"success":"false"`); a cancelled one an empty `info`.

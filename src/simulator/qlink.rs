@@ -20,27 +20,18 @@ use axum::{
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{
-    Intercept, InventoryStyle, Protocol, RecordedRequest, Shared, asn_json, header_pairs,
-    header_text, inventory_item, inventory_query, json_response, lock, numbers_of, parse_business,
-    state::{World, text},
-    warehouse_code_of,
+use warehouse_protocol::{
+    Operation, Protocol,
+    qlink::{APP_KEY_HEADER, SIGN_HEADER},
+    sign::{qlink_sign, signatures_match},
 };
-use crate::upstream::sign::{qlink_sign, signatures_match};
 
-/// The operations of the spec, as the last path segment.
-const OPERATIONS: [&str; 10] = [
-    "initWarehouses",
-    "initChannels",
-    "createOrder",
-    "cancelOrder",
-    "getOrder",
-    "syncInventory",
-    "createAsnOrder",
-    "getAsnList",
-    "cancelAsnOrder",
-    "insertSkuInfo",
-];
+use super::{
+    Intercept, InventoryStyle, RecordedRequest, Shared, asn_list, asn_numbers, channel_list,
+    header_text, inventory_page, json_response, lock, numbers_of, order_json, parse_business,
+    state::{World, text},
+    warehouse_list,
+};
 
 /// An envelope-level failure: (errorMsg, code).
 type Failure = (String, &'static str);
@@ -51,41 +42,29 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let operation = operation.trim().to_owned();
-    let raw = String::from_utf8_lossy(&body).into_owned();
-    let app_key = header_text(&headers, "appKey");
-    let sign = header_text(&headers, "sign");
+    let mut recorded = RecordedRequest::new(Protocol::Qlink, &operation, &headers, &body);
+    let app_key = header_text(&headers, APP_KEY_HEADER);
     let account = shared
         .config
         .qlink_accounts
         .iter()
         .find(|account| account.app_key == app_key);
     let signature_valid = account.is_some_and(|account| {
-        signatures_match(
-            &qlink_sign(&account.app_key, &raw, &account.app_secret),
-            &sign,
-        )
+        let expected = qlink_sign(&account.app_key, &recorded.body, &account.app_secret);
+        signatures_match(&expected, &header_text(&headers, SIGN_HEADER))
     });
-    let business = parse_business(&raw);
-    let warehouse_code = warehouse_code_of(business.as_ref().ok());
-    shared.record(RecordedRequest {
-        protocol: Protocol::Qlink,
-        operation: operation.clone(),
-        headers: header_pairs(&headers),
-        body: raw.clone(),
-        content: raw,
-        signature_valid,
-        at: Instant::now(),
-    });
-
-    if !OPERATIONS.contains(&operation.as_str()) {
+    let business = parse_business(&recorded.body);
+    recorded.signature_valid = signature_valid;
+    let operation = recorded.operation.clone();
+    if Operation::named(Protocol::Qlink, &operation).is_none() {
+        shared.record(recorded);
         return envelope_error(
             StatusCode::NOT_FOUND,
             &format!("unknown operation {operation}"),
             "NOT_FOUND",
         );
     }
-    match shared.fault(&operation, warehouse_code.as_deref()).await {
+    match shared.receive(recorded, business.as_ref().ok()).await {
         Some(Intercept::Respond(response)) => return response,
         Some(Intercept::BadSignature) => return bad_signature(),
         Some(Intercept::Reject(message)) => {
@@ -158,18 +137,8 @@ fn rejection(operation: &str, request: &Value, message: &str) -> Option<Value> {
         numbers_of(request, list, key).unwrap_or_default()
     };
     match operation {
-        "createOrder" => Some(json!({
-            "warehouseOrderNumber": "",
-            "orderNumber": text(request, "orderNumber"),
-            "info": message,
-            "success": false,
-        })),
-        "createAsnOrder" => Some(json!({
-            "success": false,
-            "asnNumber": text(request, "asnNumber"),
-            "info": message,
-            "wmsAsnNumber": "",
-        })),
+        "createOrder" => Some(order_created(request, Err(message.to_owned()))),
+        "createAsnOrder" => Some(asn_created(request, Err(message.to_owned()))),
         "insertSkuInfo" => Some(json!({
             "sku": text(request, "sku"),
             "operation": "CREATE",
@@ -235,48 +204,11 @@ fn answer(
     now: Instant,
 ) -> Result<Value, Failure> {
     match operation {
-        "initWarehouses" => {
-            let list: Vec<Value> = world
-                .warehouses()
-                .iter()
-                .map(|wh| json!({"warehouseCode": wh.code, "warehouseName": wh.name}))
-                .collect();
-            Ok(json!({ "warehouseInfoList": list }))
-        }
+        "initWarehouses" => Ok(json!({ "warehouseInfoList": warehouse_list(world) })),
         "initChannels" => {
-            let channels = world
-                .channels(&text(request, "warehouseCode"))
-                .map_err(param)?;
-            let list: Vec<Value> = channels
-                .iter()
-                .map(|(warehouse_code, channel)| {
-                    json!({
-                        "channelCode": channel.code,
-                        "channelName": channel.name,
-                        "carrierName": channel.carrier,
-                        "warehouseCode": warehouse_code,
-                    })
-                })
-                .collect();
-            Ok(json!({ "channelList": list }))
+            Ok(json!({ "channelList": channel_list(world, request).map_err(param)? }))
         }
-        "createOrder" => {
-            let order_number = text(request, "orderNumber");
-            Ok(match world.create_order(request, now) {
-                Ok(warehouse_order_number) => json!({
-                    "warehouseOrderNumber": warehouse_order_number,
-                    "orderNumber": order_number,
-                    "info": "",
-                    "success": true,
-                }),
-                Err(info) => json!({
-                    "warehouseOrderNumber": "",
-                    "orderNumber": order_number,
-                    "info": info,
-                    "success": false,
-                }),
-            })
-        }
+        "createOrder" => Ok(order_created(request, world.create_order(request, now))),
         "cancelOrder" => {
             let orders = objects(request, "cancelOrderList")?;
             let results: Vec<Value> = orders
@@ -305,69 +237,21 @@ fn answer(
             let list: Vec<Value> = orders
                 .iter()
                 .filter_map(|order| world.order(&text(order, "orderNumber"), now))
-                .map(|view| {
-                    json!({
-                        "orderNumber": view.order_number,
-                        "wmsStatus": view.wms_status,
-                        "status": view.status,
-                        "carrierName": view.carrier_name,
-                        "trackingNumber": view.tracking_number,
-                        "failedReason": view.failed_reason,
-                    })
-                })
+                .map(|view| order_json(&view))
                 .collect();
             Ok(json!({ "warehouseGetOrderList": list }))
         }
         "syncInventory" => {
-            let query = inventory_query(request).map_err(param)?;
-            let page = world
-                .inventory(
-                    &query.warehouse_code,
-                    &query.skus,
-                    query.page,
-                    query.page_size,
-                    now,
-                )
-                .map_err(param)?;
-            let data: Vec<Value> = page.rows.iter().map(inventory_item).collect();
+            let mut page = inventory_page(world, request, now).map_err(param)?;
             Ok(match style {
-                InventoryStyle::BareArray => Value::Array(data),
-                InventoryStyle::PageObject => json!({
-                    "isLastPage": page.is_last_page,
-                    "currentPage": page.current_page,
-                    "pageCount": page.page_count,
-                    "data": data,
-                }),
+                InventoryStyle::BareArray => page["data"].take(),
+                InventoryStyle::PageObject => page,
             })
         }
-        "createAsnOrder" => {
-            let asn_number = text(request, "asnNumber");
-            Ok(match world.create_asn(request, now) {
-                Ok(wms_asn_number) => json!({
-                    "success": true,
-                    "asnNumber": asn_number,
-                    "info": "",
-                    "wmsAsnNumber": wms_asn_number,
-                }),
-                Err(info) => json!({
-                    "success": false,
-                    "asnNumber": asn_number,
-                    "info": info,
-                    "wmsAsnNumber": "",
-                }),
-            })
-        }
-        "getAsnList" => {
-            let numbers = asn_numbers(request)?;
-            let list: Vec<Value> = numbers
-                .iter()
-                .filter_map(|number| world.asn(number, now))
-                .map(|view| asn_json(&view))
-                .collect();
-            Ok(json!({ "asnList": list }))
-        }
+        "createAsnOrder" => Ok(asn_created(request, world.create_asn(request, now))),
+        "getAsnList" => Ok(json!({ "asnList": asn_list(world, request, now).map_err(param)? })),
         "cancelAsnOrder" => {
-            let numbers = asn_numbers(request)?;
+            let numbers = asn_numbers(request).map_err(param)?;
             let results: Vec<Value> = numbers
                 .iter()
                 .map(|number| {
@@ -402,8 +286,28 @@ fn objects(request: &Value, key: &str) -> Result<Vec<Value>, Failure> {
     }
 }
 
-fn asn_numbers(request: &Value) -> Result<Vec<String>, Failure> {
-    numbers_of(request, "asnNumbers", "asnNumber")
-        .filter(|numbers| !numbers.is_empty())
-        .ok_or_else(|| param("missing required field asnNumbers".to_owned()))
+/// createOrder's `result`: the warehouse's order number, or the item's
+/// `success:false` with the words why not.
+fn order_created(request: &Value, outcome: Result<String, String>) -> Value {
+    let mut result = item_result(outcome, "warehouseOrderNumber");
+    result["orderNumber"] = json!(text(request, "orderNumber"));
+    result
+}
+
+/// createAsnOrder's `result`, shaped as [`order_created`]'s.
+fn asn_created(request: &Value, outcome: Result<String, String>) -> Value {
+    let mut result = item_result(outcome, "wmsAsnNumber");
+    result["asnNumber"] = json!(text(request, "asnNumber"));
+    result
+}
+
+/// `{success, info, <number_key>}` of one created item.
+fn item_result(outcome: Result<String, String>, number_key: &str) -> Value {
+    let (success, number, info) = match outcome {
+        Ok(number) => (true, number, String::new()),
+        Err(info) => (false, String::new(), info),
+    };
+    let mut result = json!({"success": success, "info": info});
+    result[number_key] = json!(number);
+    result
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::upstream::sign::{qianyi_sign, qlink_sign};
+use warehouse_protocol::sign::{qianyi_sign, qlink_sign};
 
 const APP_KEY: &str = "demo-app-key";
 const APP_SECRET: &str = "demo-app-secret";
@@ -93,6 +93,12 @@ impl Sim {
     }
 
     /// A qlink call with `sign` as given.
+    /// initWarehouses with `body` as sent, under these credentials.
+    async fn warehouses_as(&self, app_key: &str, sign: &str, body: &str) -> Value {
+        let answer = self.qlink_raw("initWarehouses", app_key, sign, body).await;
+        answer.json()
+    }
+
     async fn qlink_raw(&self, op: &str, app_key: &str, sign: &str, body: &str) -> Answer {
         let url = format!(
             "{}/global-api/v1/warehouse/{op}",
@@ -138,6 +144,11 @@ impl Sim {
         self.qianyi_text(method, &content.to_string()).await.json()
     }
 
+    /// POSTs `body` to the control endpoint `path`.
+    async fn configure(&self, path: &str, body: Value) -> Answer {
+        self.control(reqwest::Method::POST, path, Some(body)).await
+    }
+
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
         let url = format!("{}/_simulator/{path}", self.handle.qlink_base_url());
         let mut request = self.http.request(method, url);
@@ -168,12 +179,9 @@ fn order(number: &str, warehouse: &str, sku: &str) -> Value {
 
 /// A Qianyi SKU's sellable quantity (a string on the wire).
 async fn sellable(sim: &Sim, warehouse: &str, sku: &str) -> i64 {
-    let answer = sim
-        .qianyi(
-            "syncInventory",
-            json!({"warehouseCode": warehouse, "warehouseSku": sku, "page": 1, "pageSize": 50}),
-        )
-        .await;
+    let request =
+        json!({"warehouseCode": warehouse, "warehouseSku": sku, "page": 1, "pageSize": 50});
+    let answer = sim.qianyi("syncInventory", request).await;
     let quantity = answer["data"][0]["sellableQuantity"]
         .as_str()
         .expect("quantity as a string");
@@ -259,34 +267,22 @@ async fn qlink_bad_credentials_are_rejected() {
 
     // Signed with another secret.
     let wrong_secret = qlink_sign(APP_KEY, &body, "not-the-secret");
-    let answer = sim
-        .qlink_raw("initWarehouses", APP_KEY, &wrong_secret, &body)
-        .await
-        .json();
+    let answer = sim.warehouses_as(APP_KEY, &wrong_secret, &body).await;
     assert_eq!(answer["code"], "SIGN_ERROR");
 
     let unknown_key = qlink_sign("who", &body, APP_SECRET);
-    let answer = sim
-        .qlink_raw("initWarehouses", "who", &unknown_key, &body)
-        .await
-        .json();
+    let answer = sim.warehouses_as("who", &unknown_key, &body).await;
     assert_eq!(answer["success"], json!(false));
     assert!(answer["errorMsg"].as_str().unwrap().contains("appKey"));
 
     let other_warehouse = json!({"warehouseKey": ["someone-else"]}).to_string();
     let sign = qlink_sign(APP_KEY, &other_warehouse, APP_SECRET);
-    let answer = sim
-        .qlink_raw("initWarehouses", APP_KEY, &sign, &other_warehouse)
-        .await
-        .json();
+    let answer = sim.warehouses_as(APP_KEY, &sign, &other_warehouse).await;
     assert_eq!(answer["code"], "WAREHOUSE_KEY_ERROR");
 
     let no_key = json!({}).to_string();
     let sign = qlink_sign(APP_KEY, &no_key, APP_SECRET);
-    let answer = sim
-        .qlink_raw("initWarehouses", APP_KEY, &sign, &no_key)
-        .await
-        .json();
+    let answer = sim.warehouses_as(APP_KEY, &sign, &no_key).await;
     assert_eq!(answer["errorMsg"], "missing required field warehouseKey");
 
     let unknown_op = sim.qlink("explode", json!({})).await;
@@ -360,12 +356,8 @@ async fn qlink_order_lifecycle() {
         .await;
     assert_eq!(created["success"], json!(true), "{created}");
     assert_eq!(created["orderNumber"], "SO-1");
-    assert!(
-        created["warehouseOrderNumber"]
-            .as_str()
-            .unwrap()
-            .starts_with("OBS")
-    );
+    let number = created["warehouseOrderNumber"].as_str().unwrap_or_default();
+    assert!(number.starts_with("OBS"), "{number}");
 
     // A second create of the same order number is refused: no double shipping.
     let duplicate = sim
@@ -397,13 +389,9 @@ async fn qlink_order_lifecycle() {
     sim.qlink_ok("createOrder", order("SO-3", "TU02", "SKU2"))
         .await;
 
-    let stock = sim
-        .qlink_ok(
-            "syncInventory",
-            json!({"warehouseCode": "TU02", "page": 1, "pageSize": 10,
-                                           "warehouseSkuList": [{"warehouseSku": "SKU1"}]}),
-        )
-        .await;
+    let request = json!({"warehouseCode": "TU02", "page": 1, "pageSize": 10,
+                                           "warehouseSkuList": [{"warehouseSku": "SKU1"}]});
+    let stock = sim.qlink_ok("syncInventory", request).await;
     assert_eq!(
         stock[0]["sellableQuantity"], "107",
         "two of SKU1's 109 are reserved"
@@ -468,21 +456,14 @@ async fn qlink_order_lifecycle() {
 #[tokio::test]
 async fn qianyi_order_lifecycle_one_order_per_call() {
     let sim = sim().await;
-    let created = sim
-        .qianyi("createOrder", order("QO-1", "CA1", "SIM-SKU-00003"))
-        .await;
+    let first = order("QO-1", "CA1", "SIM-SKU-00003");
+    let created = sim.qianyi("createOrder", first.clone()).await;
     assert_eq!(created["success"], "true", "{created}");
     assert!(created["data"]["warehouseOrderNumber"].as_str().is_some());
-    let duplicate = sim
-        .qianyi("createOrder", order("QO-1", "CA1", "SIM-SKU-00003"))
-        .await;
+    let duplicate = sim.qianyi("createOrder", first).await;
     assert_eq!(duplicate["success"], "false");
-    assert!(
-        duplicate["message"]
-            .as_str()
-            .unwrap()
-            .contains("already exists")
-    );
+    let words = duplicate["message"].as_str().unwrap_or_default();
+    assert!(words.contains("already exists"), "{words}");
 
     let mut no_lines = order("QO-2", "CA1", "SKU1");
     no_lines["skuList"] = json!([]);
@@ -581,32 +562,21 @@ async fn asn_lifecycle_fills_the_stock() {
     assert!(!too_late["results"][0]["info"].as_str().unwrap().is_empty());
 
     // qlink names ASNs in objects.
-    let result = sim
-        .qlink_ok(
-            "createAsnOrder",
-            json!({"asnNumber": "QA-1", "warehouseCode": "TU01",
-                                            "skuList": [{"sku": "SKU1", "quantity": 1}]}),
-        )
-        .await;
+    let request = json!({"asnNumber": "QA-1", "warehouseCode": "TU01",
+                                            "skuList": [{"sku": "SKU1", "quantity": 1}]});
+    let result = sim.qlink_ok("createAsnOrder", request).await;
     assert_eq!(result["success"], json!(true));
-    let list = sim
-        .qlink_ok(
-            "getAsnList",
-            json!({"asnNumbers": [{"asnNumber": "QA-1", "refCode": "x", "type": "PURCHASE"}]}),
-        )
-        .await;
+    let request =
+        json!({"asnNumbers": [{"asnNumber": "QA-1", "refCode": "x", "type": "PURCHASE"}]});
+    let list = sim.qlink_ok("getAsnList", request).await;
     assert_eq!(list["asnList"][0]["wmsStatus"], "NEW");
     let results = sim
         .qlink_ok("cancelAsnOrder", json!({"asnNumbers": ["QA-1"]}))
         .await;
     assert_eq!(results["results"][0]["success"], json!(true));
-    let unknown_sku = sim
-        .qlink_ok(
-            "createAsnOrder",
-            json!({"asnNumber": "QA-2", "warehouseCode": "TU01",
-                                            "skuList": [{"sku": "SKU092201", "quantity": 1}]}),
-        )
-        .await;
+    let request = json!({"asnNumber": "QA-2", "warehouseCode": "TU01",
+                                            "skuList": [{"sku": "SKU092201", "quantity": 1}]});
+    let unknown_sku = sim.qlink_ok("createAsnOrder", request).await;
     assert_eq!(unknown_sku["success"], json!(false));
     assert!(unknown_sku["info"].as_str().unwrap().contains("SKU092201"));
 }
@@ -650,12 +620,8 @@ async fn inventory_pages_in_both_styles() {
     );
 
     // Qianyi always pages with the object at the top level.
-    let answer = sim
-        .qianyi(
-            "syncInventory",
-            json!({"warehouseCode": "CA2", "page": 2, "pageSize": 20}),
-        )
-        .await;
+    let request = json!({"warehouseCode": "CA2", "page": 2, "pageSize": 20});
+    let answer = sim.qianyi("syncInventory", request).await;
     assert_eq!(answer["isLastPage"], json!(true));
     assert_eq!(answer["pageCount"], json!(2));
     assert_eq!(
@@ -682,38 +648,22 @@ async fn upserted_skus_are_orderable() {
     );
     let result = sim.qlink_ok("insertSkuInfo", sku).await;
     assert_eq!(result["operation"], "UPDATE");
-    let stock = sim
-        .qlink_ok(
-            "syncInventory",
-            json!({"warehouseCode": "TU03", "page": 1, "pageSize": 5,
-                                           "warehouseSkuList": [{"warehouseSku": "NEW-SKU"}]}),
-        )
-        .await;
+    let request = json!({"warehouseCode": "TU03", "page": 1, "pageSize": 5,
+                                           "warehouseSkuList": [{"warehouseSku": "NEW-SKU"}]});
+    let stock = sim.qlink_ok("syncInventory", request).await;
     assert_eq!(stock[0]["totalQuantity"], "0");
     sim.qlink_ok("createOrder", order("SO-NEW", "TU03", "NEW-SKU"))
         .await;
-    let list = sim
-        .qlink_ok(
-            "getOrder",
-            json!({"getOrderInfoList": [{"orderNumber": "SO-NEW"}]}),
-        )
-        .await;
+    let request = json!({"getOrderInfoList": [{"orderNumber": "SO-NEW"}]});
+    let list = sim.qlink_ok("getOrder", request).await;
     assert_eq!(list["warehouseGetOrderList"][0]["status"], "SENDING");
 
-    let answer = sim
-        .qianyi(
-            "insert_sku_info",
-            json!({"sku": "A1234", "warehouseCode": "53"}),
-        )
-        .await;
+    let request = json!({"sku": "A1234", "warehouseCode": "53"});
+    let answer = sim.qianyi("insert_sku_info", request).await;
     assert_eq!(answer["success"], "false");
     assert_eq!(answer["results"][0]["sku"], "A1234");
-    let answer = sim
-        .qianyi(
-            "insert_sku_info",
-            json!({"sku": "A1234", "warehouseCode": "CA1"}),
-        )
-        .await;
+    let request = json!({"sku": "A1234", "warehouseCode": "CA1"});
+    let answer = sim.qianyi("insert_sku_info", request).await;
     assert_eq!(answer["success"], "true");
     assert_eq!(
         answer["results"][0],
@@ -791,12 +741,8 @@ async fn faults_fire_as_injected() {
     sim.handle.clear_faults();
     sim.handle
         .inject(Fault::new(FaultKind::Reject("maintenance".into())).times(1));
-    let answer = sim
-        .qlink(
-            "getOrder",
-            json!({"getOrderInfoList": [{"orderNumber": "F-2"}]}),
-        )
-        .await;
+    let request = json!({"getOrderInfoList": [{"orderNumber": "F-2"}]});
+    let answer = sim.qlink("getOrder", request).await;
     let answer = answer.json();
     assert_eq!(answer["success"], json!(false));
     assert_eq!(answer["errorMsg"], "maintenance");
@@ -841,39 +787,21 @@ async fn control_api_over_http() {
         .await;
     assert_eq!(busy["message"], "busy");
 
-    let invalid = sim
-        .control(
-            reqwest::Method::POST,
-            "faults",
-            Some(json!({"kind": "explode"})),
-        )
-        .await;
+    let invalid = sim.configure("faults", json!({"kind": "explode"})).await;
     assert_eq!(invalid.status, 400);
     let cleared = sim.control(reqwest::Method::DELETE, "faults", None).await;
     assert_eq!(cleared.status, 200);
     assert!(sim.handle.faults().is_empty());
 
     let style = sim
-        .control(
-            reqwest::Method::POST,
-            "inventory_style",
-            Some(json!({"style": "page_object"})),
-        )
+        .configure("inventory_style", json!({"style": "page_object"}))
         .await;
     assert_eq!(style.status, 200, "{}", style.body);
-    let page = sim
-        .qlink_ok(
-            "syncInventory",
-            json!({"warehouseCode": "TU01", "page": 1, "pageSize": 100}),
-        )
-        .await;
+    let request = json!({"warehouseCode": "TU01", "page": 1, "pageSize": 100});
+    let page = sim.qlink_ok("syncInventory", request).await;
     assert_eq!(page["isLastPage"], json!(true));
     let invalid = sim
-        .control(
-            reqwest::Method::POST,
-            "inventory_style",
-            Some(json!({"style": "zigzag"})),
-        )
+        .configure("inventory_style", json!({"style": "zigzag"}))
         .await;
     assert_eq!(invalid.status, 400);
 

@@ -1,6 +1,7 @@
 //! What can go wrong talking to a warehouse, with the context a caller and an
 //! operator need: tenant, operation, and the warehouse's own words. Never a
-//! credential, a header or a query string.
+//! credential, a header or a query string. And what can go wrong setting a
+//! tenant's protocol client up, which stops start-up.
 
 use std::{sync::Arc, time::Duration};
 
@@ -122,4 +123,14 @@ impl UpstreamErrorKind {
             Self::Connect(_) | Self::RateLimited { .. } | Self::Overloaded
         )
     }
+}
+
+/// A tenant's protocol client cannot be built from its configuration. The
+/// value itself is never quoted: it may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("base_url: not a URL requests can be sent to: {0}")]
+    BaseUrl(String),
+    #[error("the `{0}` header value is not one HTTP can carry")]
+    Header(&'static str),
 }

@@ -1,7 +1,8 @@
 //! The HTTP transport both protocols share: one pooled client per tenant
 //! behind the tenant's middleware stack (deadline, retry, rate limit,
-//! concurrency), POST of exact JSON bytes, and the mapping of transport
-//! failures and HTTP statuses onto [`UpstreamErrorKind`].
+//! concurrency), one [`post`](HttpTransport::post) of exact JSON bytes that
+//! reads the answer's envelope, and the mapping of transport failures and
+//! HTTP statuses onto [`UpstreamErrorKind`].
 
 use std::{
     future::Future,
@@ -17,42 +18,41 @@ use reqwest::{
     header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER},
 };
 use tower::{Service, ServiceExt};
+use warehouse_protocol::{Access, Envelope, tolerant};
 
-use super::UpstreamErrorKind;
+use super::{UpstreamError, UpstreamErrorKind};
 use crate::{
+    domain::CallContext,
     metrics::Metrics,
-    middleware::{CallKind, UpstreamCall, UpstreamPolicy, UpstreamService, upstream_stack},
+    middleware::{UpstreamCall, UpstreamPolicy, UpstreamService, upstream_stack},
 };
 
 /// How much of an unparseable error body to quote back to the caller.
 const ERROR_BODY_QUOTE_CHARS: usize = 200;
 
 /// A tenant's way to its warehouse: pooled HTTP client plus middleware.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct HttpTransport {
     tenant: Arc<str>,
     service: UpstreamService,
 }
 
-impl std::fmt::Debug for HttpTransport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpTransport").finish_non_exhaustive()
-    }
+/// One POST to a warehouse, signed and ready to send.
+#[derive(Debug)]
+pub struct Post {
+    /// The protocol's name of the operation, e.g. `createOrder`.
+    pub operation: &'static str,
+    pub access: Access,
+    pub url: Url,
+    /// Everything but `Content-Type`, which is always JSON.
+    pub headers: HeaderMap,
+    /// The exact bytes that were signed.
+    pub body: Vec<u8>,
 }
 
 impl HttpTransport {
-    /// A transport whose every HTTP attempt gives up after `timeout`, with
-    /// the default resilience policy and metrics of its own (for tests).
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        Self::for_tenant(
-            Arc::from("test"),
-            timeout,
-            &UpstreamPolicy::default(),
-            Metrics::shared(),
-        )
-    }
-
-    /// A tenant's transport with its resilience policy, recording into `metrics`.
+    /// A tenant's transport: every HTTP attempt gives up after `timeout`;
+    /// `policy` sets retries and limits; attempts are recorded in `metrics`.
     pub fn for_tenant(
         tenant: Arc<str>,
         timeout: Duration,
@@ -76,51 +76,43 @@ impl HttpTransport {
         })
     }
 
-    /// POSTs a write (create, cancel, upsert): never repeated once it may
-    /// have reached the warehouse.
-    pub async fn post_json(
-        &self,
-        operation: &'static str,
-        url: Url,
-        headers: HeaderMap,
-        body: Vec<u8>,
-    ) -> Result<Bytes, UpstreamErrorKind> {
-        self.post(CallKind::Write, operation, url, headers, body)
-            .await
+    /// The failure `kind` of `operation`, naming this tenant.
+    pub fn error(&self, operation: &'static str, kind: UpstreamErrorKind) -> UpstreamError {
+        UpstreamError::new(self.tenant.clone(), operation, kind)
     }
 
-    /// POSTs a read (list, lookup, inventory page): retried on transient faults.
-    pub async fn post_json_read(
+    /// Sends `post` under `ctx` and reads its 2xx answer's envelope with
+    /// `read`; every failure names the tenant and the operation.
+    pub async fn post<T>(
         &self,
-        operation: &'static str,
-        url: Url,
-        headers: HeaderMap,
-        body: Vec<u8>,
-    ) -> Result<Bytes, UpstreamErrorKind> {
-        self.post(CallKind::Read, operation, url, headers, body)
-            .await
-    }
-
-    /// POSTs `body` as `application/json` and returns the body of a 2xx answer.
-    pub async fn post(
-        &self,
-        kind: CallKind,
-        operation: &'static str,
-        url: Url,
-        mut headers: HeaderMap,
-        body: Vec<u8>,
-    ) -> Result<Bytes, UpstreamErrorKind> {
+        ctx: &CallContext,
+        post: Post,
+        read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
+    ) -> Result<T, UpstreamError> {
+        let Post {
+            operation,
+            access,
+            url,
+            mut headers,
+            body,
+        } = post;
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let call = UpstreamCall {
             tenant: self.tenant.clone(),
+            deadline: ctx.deadline,
+            span: ctx.span.clone(),
             operation,
             attempt: 1,
             url,
             headers,
             body: Bytes::from(body),
-            kind,
+            access,
         };
-        self.service.clone().oneshot(call).await
+        let answer = self.service.clone().oneshot(call).await;
+        answer
+            .and_then(|answer| Ok(Envelope::parse(&answer)?))
+            .and_then(|envelope| read(&envelope))
+            .map_err(|kind| self.error(operation, kind))
     }
 }
 
@@ -213,9 +205,9 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 /// The warehouse's own words from an error body: its `errorMsg` or `message`
 /// when the body is JSON, else the start of the body.
 fn error_words(body: &[u8]) -> String {
-    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) {
+    if let Ok(serde_json::Value::Object(fields)) = tolerant::parse(body) {
         for key in ["errorMsg", "message", "msg", "error"] {
-            if let Some(words) = fields.get(key).map(super::lenient::string_of)
+            if let Some(words) = fields.get(key).map(tolerant::string_of)
                 && !words.is_empty()
             {
                 return words;

@@ -1,18 +1,35 @@
-//! The warehouse protocols: one module per protocol, each implementing
-//! [`WarehouseBackend`](crate::domain::WarehouseBackend), plus what they share
-//! (signing, HTTP transport, tolerant JSON parsing). Nothing here knows gRPC.
+//! The warehouse protocols, each implementing
+//! [`WarehouseBackend`](crate::domain::WarehouseBackend) on the same
+//! skeleton, so a fix in one shows where the other needs it:
+//!
+//! - `requests.rs`: the bodies, borrowed from the domain types;
+//! - `answers.rs`: pure functions from an answer's envelope to domain
+//!   results, verdicts included;
+//! - `client.rs`: one `call(operation, body)`, driven by the protocol
+//!   crate's operation table, that signs and sends through the tenant's
+//!   [`HttpTransport`] and reads the envelope;
+//! - `mod.rs`: the backend, one short method per operation.
+//!
+//! Beside them, what both share: the request shapes (order, receiver,
+//! lines, ASN, product) in [`requests`], the answer rows and the one
+//! `rejected()` in [`answers`], the inventory pager with its guard against
+//! a warehouse that repeats a page, the HTTP transport and the errors.
+//! Signing, envelopes and tolerant reading are the `warehouse_protocol`
+//! crate's. Nothing here knows gRPC.
 
-pub mod content;
+mod answers;
 mod error;
 mod http;
-pub mod lenient;
-pub mod number;
+mod pager;
 pub mod qianyi;
 pub mod qlink;
-pub mod sign;
+mod requests;
 
-pub use error::{UpstreamError, UpstreamErrorKind};
+pub use error::{SetupError, UpstreamError, UpstreamErrorKind};
 pub use http::{HttpTransport, install_crypto_provider};
+/// The signatures the facade sends, for tests and tools that talk to a
+/// warehouse (or stand in for one) as the facade does.
+pub use warehouse_protocol::sign;
 
 use secrecy::SecretString;
 

@@ -1,6 +1,6 @@
-//! The signature both protocols use, as a pure function of the credentials
-//! and the exact content bytes sent, so the clients and the simulator's
-//! verifier share it.
+//! The signature both protocols use, a pure function of the credentials and
+//! the exact content bytes sent, so the facade's clients and the
+//! simulator's verifier share it.
 //!
 //! Spec (both): compose `{"<key name>":"<key>","content":"<content>"}` (or
 //! `{"<key name>":"<key>"}` when the content is empty), append the secret,
@@ -10,8 +10,6 @@
 //! stays as UTF-8 (the spec's own example shows `\"` inside the content).
 
 use sha1::{Digest, Sha1};
-
-use super::content::{Content, write_json_string};
 
 /// qlink: `sha1Hex({"appKey":…,"content":…} + appSecret)`, where content is
 /// the exact request body.
@@ -25,75 +23,42 @@ pub fn qianyi_sign(access_id: &str, content: &str, secret_key: &str) -> String {
     sign("accessId", access_id, content, secret_key)
 }
 
-/// [`qlink_sign`] of `content`'s JSON text, from the escaped text
-/// [`Content::encode`] made alongside it.
-pub fn qlink_sign_content(app_key: &str, content: &Content, app_secret: &str) -> String {
-    sign_content("appKey", app_key, content, app_secret)
-}
-
-/// [`qianyi_sign`] of `content`'s JSON text, from the escaped text
-/// [`Content::encode`] made alongside it.
-pub fn qianyi_sign_content(access_id: &str, content: &Content, secret_key: &str) -> String {
-    sign_content("accessId", access_id, content, secret_key)
-}
-
-/// The string that is hashed, before the secret is appended.
+/// The text that is hashed, before the secret is appended.
 pub fn string_to_sign(key_name: &str, key: &str, content: &str) -> String {
-    let mut out = Vec::with_capacity(signed_capacity(key, content, ""));
-    write_string_to_sign(&mut out, key_name, key, content);
-    // Only `str`s and ASCII punctuation went in, so this is UTF-8.
-    String::from_utf8(out).unwrap_or_default()
+    // Only `str`s and ASCII punctuation went in.
+    String::from_utf8(signed_text(key_name, key, content, "")).unwrap_or_default()
+}
+
+/// [`string_to_sign`] followed by `secret`, as bytes.
+fn signed_text(key_name: &str, key: &str, content: &str, secret: &str) -> Vec<u8> {
+    let mut text =
+        Vec::with_capacity(content.len() + content.len() / 8 + key.len() + secret.len() + 32);
+    text.push(b'{');
+    write_json_string(&mut text, key_name);
+    text.push(b':');
+    write_json_string(&mut text, key);
+    if !content.is_empty() {
+        text.extend_from_slice(b",\"content\":");
+        write_json_string(&mut text, content);
+    }
+    text.push(b'}');
+    text.extend_from_slice(secret.as_bytes());
+    text
+}
+
+/// `text` as a JSON string, quotes included. serde_json escapes as the JSON
+/// standard (and Jackson's and fastjson's defaults) do: `"`, `\` and
+/// control characters only; writing a `str` into a `Vec` cannot fail.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
-    // One buffer, escaped into directly and hashed once: the content is a
-    // whole request body, often kilobytes.
-    let mut signed = Vec::with_capacity(signed_capacity(key, content, secret));
-    write_string_to_sign(&mut signed, key_name, key, content);
-    signed.extend_from_slice(secret.as_bytes());
-    hex::encode(Sha1::digest(&signed))
+    hex::encode(Sha1::digest(signed_text(key_name, key, content, secret)))
 }
 
-fn sign_content(key_name: &str, key: &str, content: &Content, secret: &str) -> String {
-    let mut head = Vec::with_capacity(key_name.len() + key.len() + 24);
-    head.push(b'{');
-    write_json_string(&mut head, key_name);
-    head.push(b':');
-    write_json_string(&mut head, key);
-    // Hashed piece by piece: the escaped content is not copied again.
-    let mut hasher = Sha1::new();
-    if content.is_empty() {
-        head.push(b'}');
-        hasher.update(&head);
-    } else {
-        head.extend_from_slice(b",\"content\":\"");
-        hasher.update(&head);
-        hasher.update(content.escaped());
-        hasher.update(b"\"}");
-    }
-    hasher.update(secret.as_bytes());
-    hex::encode(hasher.finalize())
-}
-
-/// Room for the text to sign plus the secret; escaping rarely adds more
-/// than the slack.
-fn signed_capacity(key: &str, content: &str, secret: &str) -> usize {
-    content.len() + content.len() / 8 + key.len() + secret.len() + 48
-}
-
-fn write_string_to_sign(out: &mut Vec<u8>, key_name: &str, key: &str, content: &str) {
-    out.push(b'{');
-    write_json_string(out, key_name);
-    out.push(b':');
-    write_json_string(out, key);
-    if !content.is_empty() {
-        out.extend_from_slice(b",\"content\":");
-        write_json_string(out, content);
-    }
-    out.push(b'}');
-}
-
-/// Compares signatures in constant time, ignoring hex case.
+/// Compares signatures in constant time, ignoring hex case and the spaces
+/// around the given one.
 pub fn signatures_match(expected: &str, given: &str) -> bool {
     let expected = expected.as_bytes();
     let given = given.trim().as_bytes();
@@ -140,9 +105,10 @@ mod tests {
             qianyi_sign("3215435", "", "s3cret"),
             sha1_hex(r#"{"accessId":"3215435"}s3cret"#)
         );
+        // `printf '%s' '{"appKey":"1"}secret' | sha1sum`
         assert_eq!(
             qlink_sign("1", "", "secret"),
-            sha1_hex(r#"{"appKey":"1"}secret"#)
+            "8d5f15f87e73cdcb21ec80caa6c17a1a97370069"
         );
     }
 
@@ -174,41 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn signing_encoded_content_is_signing_its_text() {
-        let value = serde_json::json!({
-            "warehouseKey": ["afd1dd995b9e432c907d3f8237b3f69b"],
-            "note": "测试 \"quoted\" a\\b\nc\u{1}",
-        });
-        let content = Content::encode(&value).expect("encode");
-        let text = std::str::from_utf8(content.json()).expect("utf-8");
-        assert_eq!(
-            qlink_sign_content("1", &content, "密钥"),
-            qlink_sign("1", text, "密钥")
-        );
-        assert_eq!(
-            qianyi_sign_content("ibxakq31y", &content, "s"),
-            qianyi_sign("ibxakq31y", text, "s")
-        );
-        assert_eq!(
-            qlink_sign_content("1", &Content::empty(), "secret"),
-            "8d5f15f87e73cdcb21ec80caa6c17a1a97370069"
-        );
-    }
-
-    #[test]
-    fn known_digest() {
-        // sha1("{\"appKey\":\"1\"}secret") computed independently with
-        // `printf '%s' '{"appKey":"1"}secret' | sha1sum`.
-        assert_eq!(
-            qlink_sign("1", "", "secret"),
-            "8d5f15f87e73cdcb21ec80caa6c17a1a97370069"
-        );
-    }
-
-    #[test]
     fn comparison_ignores_case_and_rejects_others() {
         let sig = qlink_sign("1", "{}", "s");
         assert!(signatures_match(&sig, &sig.to_uppercase()));
+        assert!(signatures_match(&sig, &format!(" {sig} ")));
         assert!(!signatures_match(&sig, &qlink_sign("1", "{}", "t")));
         assert!(!signatures_match(&sig, ""));
     }
