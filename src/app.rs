@@ -17,6 +17,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use crate::{
     admin::{self, AdminState},
     api::FacadeApi,
+    cluster::{ClusterError, SharedLimits},
     config::Config,
     metrics::Metrics,
     push::{watch::Watches, webhook::Webhooks},
@@ -39,6 +40,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tenants(#[from] BuildError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// A facade ready to serve.
@@ -47,6 +50,8 @@ pub struct App {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
     tenants: Arc<Tenants>,
+    /// `[cluster]`: the rate limits kept in Redis.
+    shared_limits: Option<Arc<SharedLimits>>,
     writes: Writes,
     /// `[server] max_watch_streams`.
     max_watch_streams: usize,
@@ -61,12 +66,27 @@ impl App {
         let replica = store::replica_name();
         let store = store::open(&config.store, &replica).await?;
         tracing::info!(store = store.describe(), "store open");
-        let tenants = Tenants::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
+        let shared_limits = config
+            .cluster
+            .as_ref()
+            .map(|cluster| SharedLimits::new(cluster, metrics.clone()))
+            .transpose()?;
+        if let Some(shared) = &shared_limits {
+            tracing::info!(
+                redis = shared.describe(),
+                "rate limits shared through Redis"
+            );
+        }
+        let tenants = Tenants::new(TenantRegistry::build(
+            &config.tenants,
+            shared_limits.as_ref(),
+            metrics.clone(),
+        )?);
         let writes = Writes::new(store.clone(), metrics.clone(), &replica, &config.store);
         // Up until a health check says otherwise: it has just opened.
         let store_up = Arc::new(AtomicBool::new(true));
         metrics.set_store_up(true);
-        let background = Background(vec![
+        let mut background = Background(vec![
             tokio::spawn(watch_health(
                 store.clone(),
                 store_up.clone(),
@@ -79,10 +99,14 @@ impl App {
             )),
             tokio::spawn(writes.clone().reconcile_abandoned(tenants.clone())),
         ]);
+        if let Some(shared) = &shared_limits {
+            background.0.push(tokio::spawn(shared.clone().watch()));
+        }
         Ok(Self {
             metrics,
             store,
             tenants,
+            shared_limits,
             writes,
             max_watch_streams: config.server.max_watch_streams,
             store_up,
@@ -101,6 +125,7 @@ impl App {
             source,
             running,
             self.tenants.clone(),
+            self.shared_limits.clone(),
             self.metrics.clone(),
         )));
     }
@@ -153,7 +178,11 @@ impl App {
             self.writes.clone(),
             Watches::new(self.max_watch_streams, drain_started),
         );
-        let result = server::serve(grpc, api, self.metrics.clone(), async move {
+        let readiness = {
+            let (ready, store_up) = (ready.clone(), self.store_up.clone());
+            move || ready.load(Ordering::Relaxed) && store_up.load(Ordering::Relaxed)
+        };
+        let result = server::serve(grpc, api, self.metrics.clone(), readiness, async move {
             shutdown.await;
             ready.store(false, Ordering::Relaxed);
             draining.send_replace(true);

@@ -23,6 +23,7 @@ use notify::Watcher as _;
 use tokio::sync::mpsc;
 
 use crate::{
+    cluster::SharedLimits,
     config::{self, Config},
     metrics::Metrics,
     tenant::{TenantRegistry, Tenants},
@@ -71,6 +72,7 @@ pub async fn watch(
     source: ConfigSource,
     running: Config,
     tenants: Arc<Tenants>,
+    shared_limits: Option<Arc<SharedLimits>>,
     metrics: Arc<Metrics>,
 ) {
     let (triggers, mut triggered) = mpsc::channel(16);
@@ -106,7 +108,14 @@ pub async fn watch(
                 trigger = Trigger::Signal;
             }
         }
-        reload(&source, trigger, &mut in_force, &tenants, &metrics);
+        reload(
+            &source,
+            trigger,
+            &mut in_force,
+            &tenants,
+            shared_limits.as_ref(),
+            &metrics,
+        );
     }
 }
 
@@ -121,6 +130,7 @@ fn reload(
     trigger: Trigger,
     in_force: &mut Reloaded,
     tenants: &Tenants,
+    shared_limits: Option<&Arc<SharedLimits>>,
     metrics: &Arc<Metrics>,
 ) {
     let file = source.path.display().to_string();
@@ -141,7 +151,7 @@ fn reload(
         return;
     }
     let loaded = Config::from_toml(&text, &*source.env).and_then(|config| {
-        let registry = TenantRegistry::build(&config.tenants, metrics.clone())
+        let registry = TenantRegistry::build(&config.tenants, shared_limits, metrics.clone())
             .map_err(|err| config::ConfigError::Build(err.to_string()))?;
         Ok((config, registry))
     });
@@ -161,6 +171,10 @@ fn reload(
         (
             "[store]",
             format!("{:?}", config.store) != format!("{:?}", in_force.config.store),
+        ),
+        (
+            "[cluster]",
+            format!("{:?}", config.cluster) != format!("{:?}", in_force.config.cluster),
         ),
         (
             "[telemetry]",

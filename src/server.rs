@@ -1,7 +1,7 @@
 //! Assembles the gRPC server: the five services, health and reflection, on
 //! a listener, until shutdown.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
@@ -27,12 +27,23 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// The `grpc.health.v1` service name whose status is the process's
+/// readiness (`/readyz`): NOT_SERVING while the store cannot be reached
+/// and once shutdown begins. The whole server (`""`) stays SERVING while
+/// the process runs, for liveness: a database outage must not restart pods.
+pub const READINESS_SERVICE: &str = "readiness";
+
+/// How often [`READINESS_SERVICE`] follows `ready`.
+const READINESS_EVERY: Duration = Duration::from_millis(500);
+
 /// Serves the API on `listener` until `shutdown` completes, then drains
-/// in-flight calls.
+/// in-flight calls. `ready` says whether the process is ready (see
+/// [`READINESS_SERVICE`]).
 pub async fn serve(
     listener: TcpListener,
     api: FacadeApi,
     metrics: Arc<Metrics>,
+    ready: impl Fn() -> bool + Send + 'static,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let call_layer = GrpcCallLayer::new(metrics, api.tenants().clone(), served_rpcs());
@@ -47,6 +58,7 @@ pub async fn serve(
         .set_serving::<InventoryServiceServer<FacadeApi>>()
         .await;
     health.set_serving::<SkuServiceServer<FacadeApi>>().await;
+    let readiness = AbortOnDrop(tokio::spawn(follow_readiness(health, ready)));
 
     // Both reflection versions: grpcurl and older tools still ask v1alpha.
     // `google.rpc`'s error details too, so `grpcurl -format-error` can show
@@ -86,7 +98,36 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
+    drop(readiness);
     Ok(())
+}
+
+/// Sets [`READINESS_SERVICE`]'s status from `ready`, on every change.
+async fn follow_readiness(health: tonic_health::server::HealthReporter, ready: impl Fn() -> bool) {
+    let mut shown = None;
+    let mut ticks = tokio::time::interval(READINESS_EVERY);
+    loop {
+        ticks.tick().await;
+        let now = ready();
+        if shown != Some(now) {
+            let status = if now {
+                tonic_health::ServingStatus::Serving
+            } else {
+                tonic_health::ServingStatus::NotServing
+            };
+            health.set_service_status(READINESS_SERVICE, status).await;
+            shown = Some(now);
+        }
+    }
+}
+
+/// A task stopped when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The RPCs [`serve`] answers, `package.Service/Method`, read from the

@@ -4,6 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use crate::{
+    cluster::SharedLimits,
     config::{CallerToken, ProtocolConfig, TenantConfig},
     domain::WarehouseBackend,
     metrics::Metrics,
@@ -107,8 +108,13 @@ pub struct TenantRegistry {
 }
 
 impl TenantRegistry {
-    /// Builds every tenant's backend once.
-    pub fn build(configs: &[TenantConfig], metrics: Arc<Metrics>) -> Result<Self, BuildError> {
+    /// Builds every tenant's backend once; with `shared_limits` their rate
+    /// limits are kept in Redis for every replica.
+    pub fn build(
+        configs: &[TenantConfig],
+        shared_limits: Option<&Arc<SharedLimits>>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, BuildError> {
         let mut by_id = HashMap::with_capacity(configs.len());
         let mut tokens = Vec::new();
         for config in configs {
@@ -117,6 +123,7 @@ impl TenantRegistry {
                 id.clone(),
                 config.timeout,
                 &config.policy,
+                shared_limits.cloned(),
                 metrics.clone(),
             )
             .map_err(|source| BuildError::Http {

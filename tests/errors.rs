@@ -743,7 +743,7 @@ fn a_tenant_whose_base_url_or_headers_cannot_be_sent_stops_start_up() {
     };
     use secrecy::SecretString;
 
-    let build = |config: Config| TenantRegistry::build(&config.tenants, Metrics::shared());
+    let build = |config: Config| TenantRegistry::build(&config.tenants, None, Metrics::shared());
     let demo = || {
         demo::demo_config(
             &SimulatorConfig::default(),

@@ -10,9 +10,13 @@ use futures::StreamExt;
 use qlink_facade::{
     demo::DEMO_PUSH_SECRET_KEY,
     proto::{AsnStatus, OrderStatus, WatchAsnEventsRequest, WatchOrderEventsRequest},
+    server::READINESS_SERVICE,
 };
 use serde_json::{Value, json};
 use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 /// POSTs a push signed as the spec says; returns (HTTP status, answer).
 async fn push(
@@ -731,6 +735,10 @@ async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends
     let (status, _) = push_order(&facade, &order_push("UP-1", "SUCCESS")).await;
     assert_eq!(status, 200);
     assert_eq!(readyz(&facade).await, 200);
+    assert_eq!(
+        health(&facade, READINESS_SERVICE).await,
+        ServingStatus::Serving
+    );
     let mut watching = order_stream(facade.channel(), 0).await.expect("watch");
     assert_eq!(
         watching
@@ -748,6 +756,16 @@ async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends
     })
     .await;
     assert!(unready.is_some(), "/readyz is 503 while the store is down");
+    let unready = eventually(Duration::from_secs(5), || async {
+        (health(&facade, READINESS_SERVICE).await == ServingStatus::NotServing).then_some(())
+    })
+    .await;
+    assert!(unready.is_some(), "gRPC readiness follows /readyz");
+    assert_eq!(
+        health(&facade, "").await,
+        ServingStatus::Serving,
+        "the process is alive: liveness must not restart it for the store"
+    );
     let (status, answer) = push_order(&facade, &order_push("DOWN-1", "SUCCESS")).await;
     assert_eq!(
         status, 503,
@@ -769,6 +787,11 @@ async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends
     })
     .await;
     assert!(ready.is_some(), "ready again once the store is back");
+    let ready = eventually(Duration::from_secs(5), || async {
+        (health(&facade, READINESS_SERVICE).await == ServingStatus::Serving).then_some(())
+    })
+    .await;
+    assert!(ready.is_some(), "gRPC readiness is back too");
     let (status, answer) = push_order(&facade, &order_push("DOWN-1", "SUCCESS")).await;
     assert_eq!(status, 200, "{answer}");
     let kept = numbers_and_ids(order_stream(facade.channel(), 0).await.expect("watch")).await;
@@ -776,6 +799,18 @@ async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends
         kept.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(),
         ["UP-1", "DOWN-1"]
     );
+}
+
+/// The gRPC health status of `service` on `facade`.
+async fn health(facade: &Facade, service: &str) -> ServingStatus {
+    let mut client = HealthClient::new(facade.channel());
+    let answer = client
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .expect("Health/Check");
+    answer.into_inner().status()
 }
 
 async fn readyz(facade: &Facade) -> u16 {

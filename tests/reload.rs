@@ -107,11 +107,10 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
     assert_eq!(unknown.code(), tonic::Code::NotFound);
 
     // The rotated key and a new tenant, by editing the file.
-    std::fs::write(
+    replace_file(
         &path,
         config(grpc, http, &simulator, "rotated-secret", true),
-    )
-    .expect("write");
+    );
     let line = facade.wait_for("configuration reloaded");
     assert!(
         line.contains("file changed") && line.contains("t2"),
@@ -135,7 +134,7 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
         .expect("the added tenant serves");
 
     // A broken file: refused, and the configuration in force stays.
-    std::fs::write(&path, "[[tenant]\nid = ").expect("write");
+    replace_file(&path, "[[tenant]\nid = ");
     facade.wait_for("configuration reload refused");
     warehouses
         .list_warehouses(req("t1", Default::default()))
@@ -143,17 +142,15 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
         .expect("still served on the configuration in force");
 
     // SIGHUP reads the file again (fixed meanwhile), here dropping t2.
-    std::fs::write(
+    replace_file(
         &path,
         config(grpc, http, &simulator, "rotated-secret", false),
-    )
-    .expect("write");
+    );
     facade.wait_for("configuration reloaded");
-    std::fs::write(
+    replace_file(
         &path,
         config(grpc, http, &simulator, "rotated-secret", false),
-    )
-    .expect("write");
+    );
     facade.signal("HUP");
     let line = facade.wait_for("configuration reloaded");
     assert!(line.contains("SIGHUP"), "{line}");
@@ -181,4 +178,12 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
     tokio::time::sleep(Duration::from_millis(200)).await;
     facade.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Replaces `path`'s content in one step (a new file renamed over it), as
+/// a ConfigMap update does: the facade never reads it half written.
+fn replace_file(path: &std::path::Path, content: impl AsRef<[u8]>) {
+    let next = path.with_extension("next");
+    std::fs::write(&next, content).expect("write");
+    std::fs::rename(&next, path).expect("rename");
 }

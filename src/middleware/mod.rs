@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tower::{ServiceBuilder, util::BoxCloneSyncService};
 use warehouse_protocol::Access;
 
-use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
+use crate::{cluster::SharedLimits, metrics::Metrics, upstream::UpstreamErrorKind};
 
 /// One upstream HTTP call, ready to send (signed, exact body bytes).
 #[derive(Debug, Clone)]
@@ -91,12 +91,14 @@ where
 }
 
 /// Builds a tenant's stack around `transport`, outermost first.
+/// `shared_limits` keeps the rate limit in Redis for every replica.
 pub fn upstream_stack(
     transport: impl Upstream,
     policy: &UpstreamPolicy,
+    shared_limits: Option<Arc<SharedLimits>>,
     metrics: Arc<Metrics>,
 ) -> UpstreamService {
-    let limiter = rate_limit::limiter(policy.rate_limit);
+    let limiter = rate_limit::limiter(policy.rate_limit, shared_limits);
     let permits = concurrency::permits(policy.max_in_flight);
     let service = ServiceBuilder::new()
         // The call's own deadline bounds everything below, retries and

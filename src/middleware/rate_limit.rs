@@ -1,7 +1,12 @@
-//! Per-tenant rate limiting with governor's GCRA. A call over the limit waits
-//! its turn while the caller's deadline allows; otherwise it fails at once
-//! with [`UpstreamErrorKind::RateLimited`] and the delay after which it
-//! would pass.
+//! Per-tenant rate limiting, GCRA. A call over the limit waits its turn
+//! while the caller's deadline allows; otherwise it fails at once with
+//! [`UpstreamErrorKind::RateLimited`] and the delay after which it would
+//! pass.
+//!
+//! Alone, a replica keeps the limit itself (governor). With `[cluster]`
+//! the limit is kept in Redis for all replicas together ([`SharedLimits`]),
+//! and the local limiter, at this replica's share of the limit, decides
+//! only the calls Redis cannot answer in time.
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -10,7 +15,11 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::{Upstream, UpstreamCall};
-use crate::{metrics::Metrics, upstream::UpstreamErrorKind};
+use crate::{
+    cluster::{SharedLimits, Verdict},
+    metrics::Metrics,
+    upstream::UpstreamErrorKind,
+};
 
 /// `rate_limit = { per_second, burst }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,19 +29,57 @@ pub struct Rate {
     pub burst: NonZeroU32,
 }
 
-/// A tenant's limiter, shared by all its calls; `None` is unlimited.
-pub fn limiter(rate: Option<Rate>) -> Option<Arc<DefaultDirectRateLimiter>> {
+/// A tenant's limit, shared by all its calls.
+#[derive(Debug)]
+pub struct TenantLimiter {
+    rate: Rate,
+    /// The whole limit alone; this replica's share of it with `shared`.
+    local: DefaultDirectRateLimiter,
+    shared: Option<Arc<SharedLimits>>,
+}
+
+/// A tenant's limiter; `None` is unlimited. With `shared`, the limit is
+/// kept in Redis for every replica.
+pub fn limiter(
+    rate: Option<Rate>,
+    shared: Option<Arc<SharedLimits>>,
+) -> Option<Arc<TenantLimiter>> {
     rate.map(|rate| {
-        Arc::new(RateLimiter::direct(
-            Quota::per_second(rate.per_second).allow_burst(rate.burst),
-        ))
+        let local_rate = shared
+            .as_ref()
+            .map_or(rate, |shared| shared.local_share(rate));
+        Arc::new(TenantLimiter {
+            rate,
+            local: RateLimiter::direct(
+                Quota::per_second(local_rate.per_second).allow_burst(local_rate.burst),
+            ),
+            shared,
+        })
     })
+}
+
+impl TenantLimiter {
+    /// Whether a call may go now: Redis's word when it gives one in time,
+    /// else the local limiter's.
+    async fn check(&self, tenant: &str) -> Verdict {
+        if let Some(shared) = &self.shared
+            && let Some(verdict) = shared.check(tenant, self.rate).await
+        {
+            return verdict;
+        }
+        match self.local.check() {
+            Ok(()) => Verdict::Allowed,
+            Err(not_until) => Verdict::NotBefore(
+                not_until.wait_time_from(governor::clock::DefaultClock::default().now()),
+            ),
+        }
+    }
 }
 
 /// `inner`, each call waiting its turn under `limiter` first.
 pub fn limit(
     inner: impl Upstream,
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    limiter: Option<Arc<TenantLimiter>>,
     metrics: Arc<Metrics>,
 ) -> impl Upstream {
     tower::service_fn(move |call: UpstreamCall| {
@@ -47,32 +94,30 @@ pub fn limit(
 }
 
 async fn wait_turn(
-    limiter: &DefaultDirectRateLimiter,
+    limiter: &TenantLimiter,
     metrics: &Metrics,
     tenant: &str,
     deadline: Instant,
 ) -> Result<(), UpstreamErrorKind> {
     let mut waited = false;
     loop {
-        match limiter.check() {
-            Ok(()) => return Ok(()),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-                if Instant::now() + wait >= deadline {
-                    metrics.record_rate_limit_rejection(tenant);
-                    return Err(UpstreamErrorKind::RateLimited { retry_after: wait });
-                }
-                if !waited {
-                    waited = true;
-                    metrics.record_rate_limit_wait(tenant);
-                    tracing::debug!(
-                        tenant,
-                        wait_ms = wait.as_millis() as u64,
-                        "waiting for the tenant's rate limit"
-                    );
-                }
-                tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
-            }
+        let wait = match limiter.check(tenant).await {
+            Verdict::Allowed => return Ok(()),
+            Verdict::NotBefore(wait) => wait,
+        };
+        if Instant::now() + wait >= deadline {
+            metrics.record_rate_limit_rejection(tenant);
+            return Err(UpstreamErrorKind::RateLimited { retry_after: wait });
         }
+        if !waited {
+            waited = true;
+            metrics.record_rate_limit_wait(tenant);
+            tracing::debug!(
+                tenant,
+                wait_ms = wait.as_millis() as u64,
+                "waiting for the tenant's rate limit"
+            );
+        }
+        tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
     }
 }

@@ -22,6 +22,7 @@ use warehouse_protocol::{Access, Envelope, tolerant};
 
 use super::{UpstreamError, UpstreamErrorKind};
 use crate::{
+    cluster::SharedLimits,
     domain::CallContext,
     metrics::Metrics,
     middleware::{UpstreamCall, UpstreamPolicy, UpstreamService, upstream_stack},
@@ -52,11 +53,13 @@ pub struct Post {
 
 impl HttpTransport {
     /// A tenant's transport: every HTTP attempt gives up after `timeout`;
-    /// `policy` sets retries and limits; attempts are recorded in `metrics`.
+    /// `policy` sets retries and limits (the rate limit kept in Redis with
+    /// `shared_limits`); attempts are recorded in `metrics`.
     pub fn for_tenant(
         tenant: Arc<str>,
         timeout: Duration,
         policy: &UpstreamPolicy,
+        shared_limits: Option<Arc<SharedLimits>>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
         install_crypto_provider();
@@ -72,7 +75,7 @@ impl HttpTransport {
             .build()?;
         Ok(Self {
             tenant,
-            service: upstream_stack(ReqwestService { client }, policy, metrics),
+            service: upstream_stack(ReqwestService { client }, policy, shared_limits, metrics),
         })
     }
 

@@ -53,6 +53,7 @@ fn backend(endpoint: &str) -> Arc<QianyiBackend> {
         Arc::from("acme-eu"),
         Duration::from_secs(5),
         &UpstreamPolicy::default(),
+        None,
         Metrics::shared(),
     )
     .unwrap();

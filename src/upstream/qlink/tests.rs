@@ -73,6 +73,7 @@ fn transport() -> HttpTransport {
         Arc::from("acme"),
         Duration::from_secs(5),
         &UpstreamPolicy::default(),
+        None,
         Metrics::shared(),
     )
     .expect("transport")
