@@ -17,13 +17,15 @@ use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use crate::{
     admin::{self, AdminState},
     api::FacadeApi,
-    config::Config,
+    config::{Config, ServerConfig},
+    listener::{Listener, ListenerName},
     metrics::Metrics,
     push::{watch::Watches, webhook::Webhooks},
     reload::ConfigSource,
     server::{self, ServeError},
     store::{self, Store, StoreError},
     tenant::{BuildError, TenantRegistry, Tenants},
+    tls::{self, ServerTls, TlsError},
     writes::Writes,
 };
 
@@ -39,6 +41,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tenants(#[from] BuildError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A facade ready to serve.
@@ -48,8 +52,10 @@ pub struct App {
     store: Arc<dyn Store>,
     tenants: Arc<Tenants>,
     writes: Writes,
-    /// `[server] max_watch_streams`.
-    max_watch_streams: usize,
+    /// `[server]`: the listeners' limits, `max_watch_streams`.
+    server: ServerConfig,
+    /// `[server.tls]`, loaded; reloaded in place by a background task.
+    tls: Option<Arc<ServerTls>>,
     /// Whether the last health check committed; `/readyz` needs it.
     store_up: Arc<AtomicBool>,
     background: Background,
@@ -59,6 +65,19 @@ impl App {
     /// Opens the store (creating and migrating it) and builds every tenant.
     pub async fn open(config: &Config, metrics: Arc<Metrics>) -> Result<Self, StartError> {
         let replica = store::replica_name();
+        let tls = match &config.server.tls {
+            Some(tls_config) => {
+                let tls = Arc::new(ServerTls::load(tls_config.clone())?);
+                tracing::info!(
+                    cert = %tls_config.cert.display(),
+                    client_certificates = tls_config.client_ca.is_some(),
+                    http_tls = tls_config.http_tls,
+                    "TLS on the gRPC listener"
+                );
+                Some(tls)
+            }
+            None => None,
+        };
         let store = store::open(&config.store, &replica).await?;
         tracing::info!(store = store.describe(), "store open");
         let tenants = Tenants::new(TenantRegistry::build(&config.tenants, metrics.clone())?);
@@ -66,7 +85,7 @@ impl App {
         // Up until a health check says otherwise: it has just opened.
         let store_up = Arc::new(AtomicBool::new(true));
         metrics.set_store_up(true);
-        let background = Background(vec![
+        let mut background = Background(vec![
             tokio::spawn(watch_health(
                 store.clone(),
                 store_up.clone(),
@@ -79,12 +98,18 @@ impl App {
             )),
             tokio::spawn(writes.clone().reconcile_abandoned(tenants.clone())),
         ]);
+        if let Some(tls) = &tls {
+            background
+                .0
+                .push(tokio::spawn(tls::watch(tls.clone(), metrics.clone())));
+        }
         Ok(Self {
             metrics,
             store,
             tenants,
             writes,
-            max_watch_streams: config.server.max_watch_streams,
+            server: config.server.clone(),
+            tls,
             store_up,
             background,
         })
@@ -120,10 +145,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let ready = Arc::new(AtomicBool::new(true));
-        // Dropped when this future is (done, or given up on by the caller),
-        // which stops the HTTP listener too.
-        let (_http_running, http_stop) = watch::channel(());
+        // Both listeners stop accepting as soon as shutdown begins; the
+        // HTTP one also when this future is dropped (the sender with it).
+        let (stopping, http_stop) = watch::channel(false);
+        let limits = self.server.limits;
         if let Some(http) = http {
+            let http = Listener::new(http, ListenerName::Http, limits, self.metrics.clone());
+            let http_tls = self.tls.clone().filter(|tls| tls.config().http_tls);
             let state = AdminState {
                 metrics: self.metrics.clone(),
                 ready: ready.clone(),
@@ -137,11 +165,9 @@ impl App {
             let mut http_stop = http_stop;
             tokio::spawn(async move {
                 let stopped = async move {
-                    let _ = http_stop.changed().await;
+                    let _ = http_stop.wait_for(|stopping| *stopping).await;
                 };
-                if let Err(err) = admin::serve(http, state, webhooks, stopped).await {
-                    tracing::error!(error = %err, "HTTP listener failed");
-                }
+                admin::serve_on(http, http_tls, state, webhooks, stopped).await;
             });
         }
         // Event streams end as soon as shutdown begins, so that only unary
@@ -151,13 +177,22 @@ impl App {
             self.tenants.clone(),
             self.store.clone(),
             self.writes.clone(),
-            Watches::new(self.max_watch_streams, drain_started),
+            Watches::new(self.server.max_watch_streams, drain_started),
         );
-        let result = server::serve(grpc, api, self.metrics.clone(), async move {
-            shutdown.await;
-            ready.store(false, Ordering::Relaxed);
-            draining.send_replace(true);
-        })
+        let grpc = Listener::new(grpc, ListenerName::Grpc, limits, self.metrics.clone());
+        let result = server::serve(
+            grpc,
+            self.tls.clone(),
+            self.server.http2,
+            api,
+            self.metrics.clone(),
+            async move {
+                shutdown.await;
+                ready.store(false, Ordering::Relaxed);
+                draining.send_replace(true);
+                stopping.send_replace(true);
+            },
+        )
         .await;
         drop(self.background);
         result
