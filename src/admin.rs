@@ -116,9 +116,7 @@ pub async fn serve_on(
                     tokio::spawn(async move {
                         match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
                             Ok(Ok(stream)) => connection.serve(stream).await,
-                            Ok(Err(err)) => {
-                                tracing::debug!(error = %err, "HTTP TLS handshake failed");
-                            }
+                            Ok(Err(err)) => connection.slot.record_handshake_failed(&err),
                             Err(_) => connection.slot.record_timed_out(),
                         }
                     });

@@ -88,6 +88,7 @@ pub struct Metrics {
     connections_refused: Family<ListenerLabels, Counter>,
     connections_timed_out: Family<ListenerLabels, Counter>,
     tls_reloads: Family<OutcomeLabels, Counter>,
+    tls_handshake_failures: Family<ListenerLabels, Counter>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -159,6 +160,7 @@ mod help {
     pub const CONNECTIONS_REFUSED: &str =
         "Connections closed on accept because the listener had [server] max_connections open";
     pub const CONNECTIONS_TIMED_OUT: &str = "Connections closed because their TLS handshake or first request head took longer than [server] header_read_timeout";
+    pub const TLS_HANDSHAKE_FAILURES: &str = "TLS handshakes that failed on a listener (plaintext clients, missing or untrusted client certificates)";
     pub const TLS_RELOADS: &str = "Reloads of the [server.tls] certificate, key and client CA (SIGHUP or a changed file), by outcome (ok, refused)";
 }
 
@@ -238,7 +240,10 @@ impl Metrics {
         let connections_timed_out =
             add.counters("connections_timed_out", help::CONNECTIONS_TIMED_OUT);
         let tls_reloads = add.counters("tls_reloads", help::TLS_RELOADS);
+        let tls_handshake_failures =
+            add.counters("tls_handshake_failures", help::TLS_HANDSHAKE_FAILURES);
         Self {
+            tls_handshake_failures,
             connections_open,
             connections_refused,
             connections_timed_out,
@@ -436,6 +441,12 @@ impl Metrics {
 
     pub fn record_connection_timed_out(&self, listener: &'static str) {
         self.connections_timed_out
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    pub fn record_tls_handshake_failure(&self, listener: &'static str) {
+        self.tls_handshake_failures
             .get_or_create(&ListenerLabels { listener })
             .inc();
     }

@@ -157,9 +157,7 @@ pub async fn serve(
                     match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => Some(Http2Connection::new(stream, deadline, slot)),
                         Ok(Err(err)) => {
-                            // A plaintext client, a certificate the CA did not
-                            // sign, no certificate on an mTLS listener.
-                            tracing::debug!(error = %err, "gRPC TLS handshake failed");
+                            slot.record_handshake_failed(&err);
                             None
                         }
                         Err(_) => {

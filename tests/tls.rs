@@ -215,6 +215,21 @@ async fn mtls_client_identities_are_allowed_and_refused_per_tenant() {
             "served without a good client certificate: {refused:?}"
         );
     }
+    let failures = common::eventually(Duration::from_secs(5), || async {
+        world
+            .facade
+            .metrics
+            .encode()
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix(r#"qlink_facade_tls_handshake_failures_total{listener="grpc"} "#)?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .filter(|count| *count >= 2.0)
+    })
+    .await;
+    assert!(failures.is_some(), "both failed handshakes are counted");
 }
 
 #[tokio::test]

@@ -122,6 +122,7 @@ impl Listener {
                 metrics,
                 refused: Throttled::default(),
                 timed_out: Throttled::default(),
+                handshake_failed: Throttled::default(),
             }),
         }
     }
@@ -182,6 +183,7 @@ struct Books {
     metrics: Arc<Metrics>,
     refused: Throttled,
     timed_out: Throttled,
+    handshake_failed: Throttled,
 }
 
 impl Books {
@@ -210,6 +212,19 @@ impl Books {
         }
     }
 
+    fn record_handshake_failed(&self, error: &dyn std::fmt::Display) {
+        self.metrics
+            .record_tls_handshake_failure(self.name.as_str());
+        if let Some(failed) = self.handshake_failed.due() {
+            tracing::warn!(
+                listener = self.name.as_str(),
+                failed,
+                last_error = %error,
+                "TLS handshakes failed: plaintext clients, untrusted or missing client certificates"
+            );
+        }
+    }
+
     fn record_timed_out(&self) {
         self.metrics.record_connection_timed_out(self.name.as_str());
         if let Some(closed) = self.timed_out.due() {
@@ -234,6 +249,13 @@ impl OpenSlot {
     /// to start.
     pub fn record_timed_out(&self) {
         self.books.record_timed_out();
+    }
+
+    /// Counts (and maybe logs) a TLS handshake that failed: rustls' words
+    /// (a plaintext client, no client certificate on an mTLS listener, one
+    /// `client_ca` did not sign).
+    pub fn record_handshake_failed(&self, error: &dyn std::fmt::Display) {
+        self.books.record_handshake_failed(error);
     }
 
     /// Which listener it is on.

@@ -90,7 +90,6 @@ pub enum TlsError {
 }
 
 /// The configs in force for both listeners, and where they come from.
-#[derive(Debug)]
 pub struct ServerTls {
     config: TlsConfig,
     grpc: ArcSwap<ServerConfig>,
@@ -139,6 +138,15 @@ impl ServerTls {
         self.http.store(Arc::new(loaded.http));
         *in_force = loaded.digest;
         Ok(true)
+    }
+}
+
+/// Paths only: the configs hold the private key.
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
