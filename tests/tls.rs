@@ -329,3 +329,46 @@ async fn the_http_listener_serves_tls_with_http_tls() {
         "{plaintext:?}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_tls_handshake_is_closed_and_counted() {
+    let world = tls_world(None, true, |config| {
+        config.server.limits.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    for (listener, addr) in [
+        ("grpc", world.facade.addr),
+        ("http", world.facade.http_addr),
+    ] {
+        let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let started = std::time::Instant::now();
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            use tokio::io::AsyncReadExt;
+            let mut buf = [0u8; 64];
+            loop {
+                match silent.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "{listener}: a silent client is closed");
+        assert!(
+            started.elapsed() >= Duration::from_millis(800),
+            "{listener}: not before the timeout ({:?})",
+            started.elapsed()
+        );
+        let series =
+            format!(r#"qlink_facade_connections_timed_out_total{{listener="{listener}"}} 1"#);
+        assert!(
+            world.facade.metrics.encode().contains(&series),
+            "{listener}: {series}"
+        );
+    }
+    // Prompt clients are served meanwhile.
+    let channel = tls_channel(world.facade.addr, &world.server_ca.pem(), None)
+        .await
+        .expect("TLS channel");
+    assert_eq!(list_warehouses(channel, QLINK).await.expect("served"), 3);
+}
