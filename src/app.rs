@@ -18,13 +18,15 @@ use crate::{
     admin::{self, AdminState},
     api::FacadeApi,
     cluster::{ClusterError, SharedLimits},
-    config::Config,
+    config::{Config, ServerConfig},
+    listener::{Listener, ListenerName},
     metrics::Metrics,
     push::{watch::Watches, webhook::Webhooks},
     reload::ConfigSource,
     server::{self, ServeError},
     store::{self, Store, StoreError},
     tenant::{BuildError, TenantRegistry, Tenants},
+    tls::{self, ServerTls, TlsError},
     writes::Writes,
 };
 
@@ -42,6 +44,8 @@ pub enum StartError {
     Tenants(#[from] BuildError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A facade ready to serve.
@@ -53,8 +57,10 @@ pub struct App {
     /// `[cluster]`: the rate limits kept in Redis.
     shared_limits: Option<Arc<SharedLimits>>,
     writes: Writes,
-    /// `[server] max_watch_streams`.
-    max_watch_streams: usize,
+    /// `[server]`: the listeners' limits, `max_watch_streams`.
+    server: ServerConfig,
+    /// `[server.tls]`, loaded; reloaded in place by a background task.
+    tls: Option<Arc<ServerTls>>,
     /// Whether the last health check committed; `/readyz` needs it.
     store_up: Arc<AtomicBool>,
     background: Background,
@@ -64,6 +70,19 @@ impl App {
     /// Opens the store (creating and migrating it) and builds every tenant.
     pub async fn open(config: &Config, metrics: Arc<Metrics>) -> Result<Self, StartError> {
         let replica = store::replica_name();
+        let tls = match &config.server.tls {
+            Some(tls_config) => {
+                let tls = Arc::new(ServerTls::load(tls_config.clone())?);
+                tracing::info!(
+                    cert = %tls_config.cert.display(),
+                    client_certificates = tls_config.client_ca.is_some(),
+                    http_tls = tls_config.http_tls,
+                    "TLS on the gRPC listener"
+                );
+                Some(tls)
+            }
+            None => None,
+        };
         let store = store::open(&config.store, &replica).await?;
         tracing::info!(store = store.describe(), "store open");
         let shared_limits = config
@@ -102,13 +121,19 @@ impl App {
         if let Some(shared) = &shared_limits {
             background.0.push(tokio::spawn(shared.clone().watch()));
         }
+        if let Some(tls) = &tls {
+            background
+                .0
+                .push(tokio::spawn(tls::watch(tls.clone(), metrics.clone())));
+        }
         Ok(Self {
             metrics,
             store,
             tenants,
             shared_limits,
             writes,
-            max_watch_streams: config.server.max_watch_streams,
+            server: config.server.clone(),
+            tls,
             store_up,
             background,
         })
@@ -145,10 +170,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let ready = Arc::new(AtomicBool::new(true));
-        // Dropped when this future is (done, or given up on by the caller),
-        // which stops the HTTP listener too.
-        let (_http_running, http_stop) = watch::channel(());
+        // Both listeners stop accepting as soon as shutdown begins; the
+        // HTTP one also when this future is dropped (the sender with it).
+        let (stopping, http_stop) = watch::channel(false);
+        let limits = self.server.limits;
         if let Some(http) = http {
+            let http = Listener::new(http, ListenerName::Http, limits, self.metrics.clone());
+            let http_tls = self.tls.clone().filter(|tls| tls.config().http_tls);
             let state = AdminState {
                 metrics: self.metrics.clone(),
                 ready: ready.clone(),
@@ -162,11 +190,9 @@ impl App {
             let mut http_stop = http_stop;
             tokio::spawn(async move {
                 let stopped = async move {
-                    let _ = http_stop.changed().await;
+                    let _ = http_stop.wait_for(|stopping| *stopping).await;
                 };
-                if let Err(err) = admin::serve(http, state, webhooks, stopped).await {
-                    tracing::error!(error = %err, "HTTP listener failed");
-                }
+                admin::serve_on(http, http_tls, state, webhooks, stopped).await;
             });
         }
         // Event streams end as soon as shutdown begins, so that only unary
@@ -176,17 +202,27 @@ impl App {
             self.tenants.clone(),
             self.store.clone(),
             self.writes.clone(),
-            Watches::new(self.max_watch_streams, drain_started),
+            Watches::new(self.server.max_watch_streams, drain_started),
         );
         let readiness = {
             let (ready, store_up) = (ready.clone(), self.store_up.clone());
             move || ready.load(Ordering::Relaxed) && store_up.load(Ordering::Relaxed)
         };
-        let result = server::serve(grpc, api, self.metrics.clone(), readiness, async move {
-            shutdown.await;
-            ready.store(false, Ordering::Relaxed);
-            draining.send_replace(true);
-        })
+        let grpc = Listener::new(grpc, ListenerName::Grpc, limits, self.metrics.clone());
+        let result = server::serve(
+            grpc,
+            self.tls.clone(),
+            self.server.http2,
+            api,
+            self.metrics.clone(),
+            readiness,
+            async move {
+                shutdown.await;
+                ready.store(false, Ordering::Relaxed);
+                draining.send_replace(true);
+                stopping.send_replace(true);
+            },
+        )
         .await;
         drop(self.background);
         result

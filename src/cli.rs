@@ -87,6 +87,13 @@ struct SimulateArgs {
     /// `[[qianyi]] access_id, secret_key`); replaces the account flags.
     #[arg(long)]
     accounts: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first), for a
+    /// warehouse behind a private CA; needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Runs the command line; the error is printed by `main`.
@@ -151,6 +158,16 @@ async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         config.server.http_addr = addr;
     }
 
+    // Every connection is a file descriptor: let the connection caps, not
+    // a default soft limit of 1,024, be what refuses them.
+    match crate::listener::raise_open_file_limit() {
+        Some(limit) => tracing::info!(
+            open_files = limit,
+            max_connections = config.server.limits.max_connections,
+            "open file limit"
+        ),
+        None => tracing::debug!("the open file limit is left as it is"),
+    }
     let metrics = Metrics::shared();
     let mut app = App::open(&config, metrics).await?;
     if let Some(path) = &cli.config {
@@ -248,7 +265,15 @@ async fn simulate(args: &SimulateArgs) -> Result<(), Box<dyn std::error::Error>>
         ship_after: std::time::Duration::from_secs(args.ship_after_secs),
         ..SimulatorConfig::default()
     };
-    let simulator = SimulatorHandle::spawn(config, args.listen).await?;
+    let simulator = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))
+            };
+            SimulatorHandle::spawn_tls(config, args.listen, &read(cert)?, &read(key)?).await?
+        }
+        _ => SimulatorHandle::spawn(config, args.listen).await?,
+    };
     let signal = shutdown_signal();
     tracing::info!(
         qlink_base_url = %simulator.qlink_base_url(),

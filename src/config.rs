@@ -21,6 +21,7 @@ use crate::{
 };
 
 mod expand;
+mod listener;
 mod token;
 
 use expand::expand;
@@ -56,6 +57,8 @@ pub enum ConfigError {
     Telemetry { problem: String },
     #[error("[store] {key}: {problem}")]
     Store { key: &'static str, problem: String },
+    #[error("[server.tls] {key}: {problem}")]
+    Tls { key: &'static str, problem: String },
     #[error("[cluster] {key}: {problem}")]
     Cluster { key: &'static str, problem: String },
     #[error("no tenant is configured: add at least one [[tenant]]")]
@@ -85,6 +88,12 @@ pub struct ServerConfig {
     pub http_addr: SocketAddr,
     /// `Watch*Events` streams one tenant may have open at once.
     pub max_watch_streams: usize,
+    /// Connection cap and header-read timeout, per listener.
+    pub limits: crate::listener::ListenerLimits,
+    /// HTTP/2 limits of the gRPC listener.
+    pub http2: crate::server::Http2Limits,
+    /// `[server.tls]`: TLS on the gRPC listener (and the HTTP one).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// Default of `[server] max_watch_streams`.
@@ -96,6 +105,9 @@ impl Default for ServerConfig {
             grpc_addr: parse_default(DEFAULT_GRPC_ADDR),
             http_addr: parse_default(DEFAULT_HTTP_ADDR),
             max_watch_streams: DEFAULT_MAX_WATCH_STREAMS,
+            limits: Default::default(),
+            http2: Default::default(),
+            tls: None,
         }
     }
 }
@@ -127,6 +139,12 @@ pub struct TenantConfig {
     /// Whether CreateOrder / CreateAsn are exactly-once (the default): off
     /// only for a warehouse that refuses a repeated number itself.
     pub exactly_once_writes: bool,
+    /// Client certificate identities (DNS SAN, or CN) allowed to act for
+    /// this tenant, lowercased; empty means any certificate `client_ca`
+    /// signed.
+    pub client_identities: Vec<String>,
+    /// A private CA trusted for this tenant's warehouse, beside the system's.
+    pub ca_file: Option<crate::upstream::TrustedCa>,
 }
 
 /// `rate_limit = { per_second, burst }`; burst defaults to per_second.
@@ -203,6 +221,11 @@ struct RawServer {
     grpc_addr: Option<String>,
     http_addr: Option<String>,
     max_watch_streams: Option<usize>,
+    max_connections: Option<usize>,
+    header_read_timeout: Option<String>,
+    http2_max_concurrent_streams: Option<u32>,
+    http2_max_header_list_size: Option<u32>,
+    tls: Option<listener::RawTls>,
 }
 
 /// `[telemetry]`.
@@ -242,6 +265,8 @@ struct RawTenant {
     timeout_ms: Option<u64>,
     push: Option<RawPush>,
     exactly_once_writes: Option<bool>,
+    client_identities: Option<Vec<String>>,
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,8 +302,11 @@ impl Config {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text)?;
+        let mut raw: RawConfig = toml::from_str(text)?;
         let server = ServerConfig {
+            limits: listener::listener_limits(&raw.server)?,
+            http2: listener::http2_limits(&raw.server)?,
+            tls: listener::tls_config(raw.server.tls.take(), env)?,
             grpc_addr: server_addr("grpc_addr", raw.server.grpc_addr, DEFAULT_GRPC_ADDR, env)?,
             http_addr: server_addr("http_addr", raw.server.http_addr, DEFAULT_HTTP_ADDR, env)?,
             max_watch_streams: match raw.server.max_watch_streams {
@@ -341,6 +369,7 @@ impl Config {
             }
             tenants.push(tenant);
         }
+        listener::check_client_identities(&server, &tenants)?;
         let otlp_endpoint = match raw.telemetry.otlp_endpoint {
             Some(text) => {
                 Some(expand(&text, env).map_err(|problem| ConfigError::Telemetry { problem })?)
@@ -731,7 +760,11 @@ impl TenantConfig {
                 })
             }
         };
+        let client_identities = listener::client_identities(&reader, raw.client_identities)?;
+        let ca_file = listener::ca_file(&reader, raw.ca_file)?;
         Ok(Self {
+            client_identities,
+            ca_file,
             id: raw.id,
             base_url,
             timeout,

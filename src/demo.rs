@@ -43,6 +43,8 @@ pub fn demo_config(
             policy: UpstreamPolicy::default(),
             push: None,
             exactly_once_writes: true,
+            client_identities: Vec::new(),
+            ca_file: None,
             protocol: ProtocolConfig::Qlink(QlinkCredentials {
                 app_key: account.app_key.clone(),
                 app_secret: SecretString::from(account.app_secret.clone()),
@@ -69,6 +71,8 @@ pub fn demo_config(
                 secret_key: SecretString::from(DEMO_PUSH_SECRET_KEY.to_owned()),
             }),
             exactly_once_writes: true,
+            client_identities: Vec::new(),
+            ca_file: None,
             protocol: ProtocolConfig::Qianyi(QianyiCredentials {
                 access_id: account.access_id.clone(),
                 secret_key: SecretString::from(account.secret_key.clone()),

@@ -84,6 +84,16 @@ pub struct Metrics {
     reloads: Family<OutcomeLabels, Counter>,
     redis_up: Gauge,
     rate_limit_fallbacks: Family<TenantLabels, Counter>,
+    connections_open: Family<ListenerLabels, Gauge>,
+    connections_refused: Family<ListenerLabels, Counter>,
+    connections_timed_out: Family<ListenerLabels, Counter>,
+    tls_reloads: Family<OutcomeLabels, Counter>,
+    tls_handshake_failures: Family<ListenerLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -145,6 +155,13 @@ mod help {
         "1 while the rate limits are shared through Redis ([cluster]), else 0";
     pub const RATE_LIMIT_FALLBACKS: &str =
         "Upstream calls limited by this replica's local share because Redis could not be reached";
+    pub const CONNECTIONS_OPEN: &str =
+        "Connections open on a listener (grpc, http), counted against [server] max_connections";
+    pub const CONNECTIONS_REFUSED: &str =
+        "Connections closed on accept because the listener had [server] max_connections open";
+    pub const CONNECTIONS_TIMED_OUT: &str = "Connections closed because their TLS handshake or first request head took longer than [server] header_read_timeout";
+    pub const TLS_HANDSHAKE_FAILURES: &str = "TLS handshakes that failed on a listener (plaintext clients, missing or untrusted client certificates)";
+    pub const TLS_RELOADS: &str = "Reloads of the [server.tls] certificate, key and client CA (SIGHUP or a changed file), by outcome (ok, refused)";
 }
 
 /// Label sets a family can be keyed by.
@@ -180,6 +197,12 @@ impl Register<'_> {
         gauge
     }
 
+    fn gauges<L: Labels>(&mut self, name: &str, help: &str) -> Family<L, Gauge> {
+        let family = Family::default();
+        self.0.register(name, help, family.clone());
+        family
+    }
+
     fn latencies<L: Labels>(&mut self, name: &str, help: &str) -> HistogramFamily<L> {
         let family: HistogramFamily<L> = Family::new_with_constructor(latency_histogram);
         self.0.register(name, help, family.clone());
@@ -212,7 +235,19 @@ impl Metrics {
         let reloads = add.counters("config_reloads", help::RELOADS);
         let redis_up = add.gauge("redis_up", help::REDIS_UP);
         let rate_limit_fallbacks = add.counters("rate_limit_fallbacks", help::RATE_LIMIT_FALLBACKS);
+        let connections_open = add.gauges("connections_open", help::CONNECTIONS_OPEN);
+        let connections_refused = add.counters("connections_refused", help::CONNECTIONS_REFUSED);
+        let connections_timed_out =
+            add.counters("connections_timed_out", help::CONNECTIONS_TIMED_OUT);
+        let tls_reloads = add.counters("tls_reloads", help::TLS_RELOADS);
+        let tls_handshake_failures =
+            add.counters("tls_handshake_failures", help::TLS_HANDSHAKE_FAILURES);
         Self {
+            tls_handshake_failures,
+            connections_open,
+            connections_refused,
+            connections_timed_out,
+            tls_reloads,
             redis_up,
             rate_limit_fallbacks,
             reloads,
@@ -372,6 +407,53 @@ impl Metrics {
             .get_or_create(&TenantLabels {
                 tenant: tenant.to_owned(),
             })
+            .inc();
+    }
+
+    /// Makes `listener`'s series, at zero, so they are there before
+    /// anything happens.
+    pub fn listener_started(&self, listener: &'static str) {
+        let labels = ListenerLabels { listener };
+        let _ = self.connections_open.get_or_create(&labels);
+        let _ = self.connections_refused.get_or_create(&labels);
+        let _ = self.connections_timed_out.get_or_create(&labels);
+    }
+
+    /// A connection let in on `listener` (`grpc` or `http`).
+    pub fn connection_opened(&self, listener: &'static str) {
+        self.connections_open
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    /// A connection on `listener` closed.
+    pub fn connection_closed(&self, listener: &'static str) {
+        self.connections_open
+            .get_or_create(&ListenerLabels { listener })
+            .dec();
+    }
+
+    pub fn record_connection_refused(&self, listener: &'static str) {
+        self.connections_refused
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    pub fn record_connection_timed_out(&self, listener: &'static str) {
+        self.connections_timed_out
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    pub fn record_tls_handshake_failure(&self, listener: &'static str) {
+        self.tls_handshake_failures
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    pub fn record_tls_reload(&self, outcome: &'static str) {
+        self.tls_reloads
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

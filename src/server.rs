@@ -1,14 +1,21 @@
 //! Assembles the gRPC server: the five services, health and reflection, on
-//! a listener, until shutdown.
+//! a listener (with TLS when configured), until shutdown.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use tokio::net::TcpListener;
-use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
-use tonic::{service::Routes, transport::Server};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    sync::{mpsc, watch},
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{
+    service::Routes,
+    transport::{Server, server::Connected},
+};
 
 use crate::{
     api::FacadeApi,
+    listener::{Admitted, Http2Connection, Listener},
     metrics::Metrics,
     middleware::grpc::GrpcCallLayer,
     proto::{
@@ -16,7 +23,42 @@ use crate::{
         inventory_service_server::InventoryServiceServer, order_service_server::OrderServiceServer,
         sku_service_server::SkuServiceServer, warehouse_service_server::WarehouseServiceServer,
     },
+    tls::ServerTls,
 };
+
+/// Default of `[server] http2_max_concurrent_streams`: a burst of 1,000
+/// concurrent calls on one channel fits; tonic's own default is unlimited.
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 1024;
+/// Default of `[server] http2_max_header_list_size`, in bytes (decoded):
+/// hyper's default, and what gRPC C-core clients accept themselves. A
+/// call's own metadata (tenant, token, trace context) is well under 1 KiB.
+pub const DEFAULT_HTTP2_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+/// How often an idle gRPC connection is pinged, and how long the answer may
+/// take before the connection is closed: a peer that stopped speaking
+/// HTTP/2 (gone, or holding the connection open on purpose) is let go.
+const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Handshaken connections waiting for tonic to take them.
+const HANDED_OVER_BACKLOG: usize = 64;
+
+/// `[server]`'s HTTP/2 limits on the gRPC listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2Limits {
+    /// Streams (calls) one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// The largest request header list accepted, in bytes.
+    pub max_header_list_size: u32,
+}
+
+impl Default for Http2Limits {
+    fn default() -> Self {
+        Self {
+            max_concurrent_streams: DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
+            max_header_list_size: DEFAULT_HTTP2_MAX_HEADER_LIST_SIZE,
+        }
+    }
+}
 
 /// The server could not start or stopped on an error.
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +78,15 @@ pub const READINESS_SERVICE: &str = "readiness";
 /// How often [`READINESS_SERVICE`] follows `ready`.
 const READINESS_EVERY: Duration = Duration::from_millis(500);
 
-/// Serves the API on `listener` until `shutdown` completes, then drains
-/// in-flight calls. `ready` says whether the process is ready (see
-/// [`READINESS_SERVICE`]).
+/// Serves the API on `listener` (over TLS when `tls` is given) until
+/// `shutdown` completes. Then the listening socket is closed at once, so
+/// new connections are refused and clients fail over, open connections are
+/// sent GOAWAY, and in-flight calls drain.
+/// `ready` says whether the process is ready (see [`READINESS_SERVICE`]).
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
+    tls: Option<Arc<ServerTls>>,
+    http2: Http2Limits,
     api: FacadeApi,
     metrics: Arc<Metrics>,
     ready: impl Fn() -> bool + Send + 'static,
@@ -74,15 +120,6 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    // Without TCP_NODELAY, Nagle holds back small HTTP/2 frames (trailers,
-    // stream messages) for ~40 ms; the benchmark showed it on every stream.
-    let incoming = TcpListenerStream::new(listener).map(|accepted| {
-        if let Ok(stream) = &accepted {
-            let _ = stream.set_nodelay(true);
-        }
-        accepted
-    });
-
     let routes = Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -92,42 +129,96 @@ pub async fn serve(
         .add_service(InventoryServiceServer::new(api.clone()))
         .add_service(SkuServiceServer::new(api));
 
-    Server::builder()
+    let router = Server::builder()
+        .max_concurrent_streams(http2.max_concurrent_streams)
+        .http2_max_header_list_size(http2.max_header_list_size)
+        .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
         // Outermost: the span and metrics of each call see its final status.
         .layer(call_layer)
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .add_routes(routes);
+
+    // Accepting stops as soon as shutdown begins, tonic's drain or not.
+    let (stopping, stop) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        stopping.send_replace(true);
+    };
+    match tls {
+        None => {
+            let incoming = hand_over(listener, stop, |admitted| async move {
+                Some(Http2Connection::new(
+                    admitted.stream,
+                    admitted.deadline,
+                    admitted.slot,
+                ))
+            });
+            router
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await?;
+        }
+        Some(tls) => {
+            let incoming = hand_over(listener, stop, move |admitted| {
+                let acceptor = tls.grpc_acceptor();
+                async move {
+                    let Admitted {
+                        stream,
+                        deadline,
+                        slot,
+                    } = admitted;
+                    match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => Some(Http2Connection::new(stream, deadline, slot)),
+                        Ok(Err(err)) => {
+                            slot.record_handshake_failed(&err);
+                            None
+                        }
+                        Err(_) => {
+                            slot.record_timed_out();
+                            None
+                        }
+                    }
+                }
+            });
+            router
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await?;
+        }
+    }
     drop(readiness);
     Ok(())
 }
 
-/// Sets [`READINESS_SERVICE`]'s status from `ready`, on every change.
-async fn follow_readiness(health: tonic_health::server::HealthReporter, ready: impl Fn() -> bool) {
-    let mut shown = None;
-    let mut ticks = tokio::time::interval(READINESS_EVERY);
-    loop {
-        ticks.tick().await;
-        let now = ready();
-        if shown != Some(now) {
-            let status = if now {
-                tonic_health::ServingStatus::Serving
-            } else {
-                tonic_health::ServingStatus::NotServing
+/// Runs `listener` and gives tonic each admitted connection once `set_up`
+/// (the TLS handshake, if any) has made it ready, each on its own task so a
+/// slow handshake holds up nobody else.
+fn hand_over<IO, SetUp, Ready>(
+    listener: Listener,
+    stop: watch::Receiver<bool>,
+    set_up: SetUp,
+) -> ReceiverStream<Result<Http2Connection<IO>, std::io::Error>>
+where
+    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+    SetUp: Fn(Admitted) -> Ready + Send + 'static,
+    Ready: Future<Output = Option<Http2Connection<IO>>> + Send + 'static,
+{
+    let (ready, incoming) = mpsc::channel(HANDED_OVER_BACKLOG);
+    let accepting_stop = stop.clone();
+    tokio::spawn(listener.run(accepting_stop, move |admitted| {
+        let ready = ready.clone();
+        let mut stop = stop.clone();
+        let connection = set_up(admitted);
+        tokio::spawn(async move {
+            let Some(connection) = connection.await else {
+                return;
             };
-            health.set_service_status(READINESS_SERVICE, status).await;
-            shown = Some(now);
-        }
-    }
-}
-
-/// A task stopped when this is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+            // Past shutdown tonic takes no more: drop it rather than wait.
+            tokio::select! {
+                _ = ready.send(Ok(connection)) => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        });
+    }));
+    ReceiverStream::new(incoming)
 }
 
 /// The RPCs [`serve`] answers, `package.Service/Method`, read from the
@@ -176,5 +267,33 @@ mod tests {
         ] {
             assert!(rpcs.iter().any(|served| served == rpc), "{rpc} in {rpcs:?}");
         }
+    }
+}
+
+/// Sets [`READINESS_SERVICE`]'s status from `ready`, on every change.
+async fn follow_readiness(health: tonic_health::server::HealthReporter, ready: impl Fn() -> bool) {
+    let mut shown = None;
+    let mut ticks = tokio::time::interval(READINESS_EVERY);
+    loop {
+        ticks.tick().await;
+        let now = ready();
+        if shown != Some(now) {
+            let status = if now {
+                tonic_health::ServingStatus::Serving
+            } else {
+                tonic_health::ServingStatus::NotServing
+            };
+            health.set_service_status(READINESS_SERVICE, status).await;
+            shown = Some(now);
+        }
+    }
+}
+
+/// A task stopped when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

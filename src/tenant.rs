@@ -59,7 +59,18 @@ pub enum TenantError {
     /// The token is another tenant's.
     #[error("tenant {0}: the bearer token is not this tenant's")]
     OtherTenantsToken(String),
+    /// The tenant lists `client_identities` and the call's client
+    /// certificate names none of them (or there is none).
+    #[error("tenant {tenant}: {presented} may not act for this tenant (client_identities)")]
+    ClientNotAllowed {
+        tenant: String,
+        /// What the certificate names, cut, or that there was none.
+        presented: String,
+    },
 }
+
+/// How many of a certificate's names an error quotes, and how much of each.
+const QUOTED_NAMES: usize = 3;
 
 /// A tenant could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -119,10 +130,11 @@ impl TenantRegistry {
         let mut tokens = Vec::new();
         for config in configs {
             let id: Arc<str> = Arc::from(config.id.as_str());
-            let transport = HttpTransport::for_tenant(
+            let transport = HttpTransport::for_tenant_trusting(
                 id.clone(),
                 config.timeout,
                 &config.policy,
+                config.ca_file.as_ref(),
                 shared_limits.cloned(),
                 metrics.clone(),
             )
@@ -166,6 +178,59 @@ impl TenantRegistry {
     /// for another tenant it is refused, whether or not that tenant asks
     /// for tokens; a tenant with tokens wants one of its own.
     pub fn resolve(
+        &self,
+        tenant_id: Option<&str>,
+        bearer: Option<&str>,
+    ) -> Result<Arc<Tenant>, TenantError> {
+        self.resolve_client(tenant_id, bearer, None)
+    }
+
+    /// As [`Self::resolve`], for a call whose connection presented
+    /// `client_certificate` (DER, verified against `[server.tls]
+    /// client_ca`). A tenant that lists `client_identities` wants a
+    /// certificate naming one of them, as well as its token if it has
+    /// tokens: the two checks are independent.
+    pub fn resolve_client(
+        &self,
+        tenant_id: Option<&str>,
+        bearer: Option<&str>,
+        client_certificate: Option<&[u8]>,
+    ) -> Result<Arc<Tenant>, TenantError> {
+        let tenant = self.resolve_token(tenant_id, bearer)?;
+        let allowed = &tenant.config.client_identities;
+        if allowed.is_empty() {
+            return Ok(tenant);
+        }
+        let names = client_certificate
+            .map(crate::tls::certificate_names)
+            .unwrap_or_default();
+        if names.iter().any(|name| allowed.contains(name)) {
+            return Ok(tenant);
+        }
+        let presented = match (client_certificate, names.is_empty()) {
+            (None, _) => "a call without a client certificate".to_owned(),
+            (Some(_), true) => "a client certificate naming no DNS name or CN".to_owned(),
+            (Some(_), false) => {
+                let quoted: Vec<String> = names
+                    .iter()
+                    .take(QUOTED_NAMES)
+                    .map(|name| {
+                        format!(
+                            "{:?}",
+                            name.chars().take(QUOTED_ID_CHARS).collect::<String>()
+                        )
+                    })
+                    .collect();
+                format!("the client certificate of {}", quoted.join(", "))
+            }
+        };
+        Err(TenantError::ClientNotAllowed {
+            tenant: tenant.id.to_string(),
+            presented,
+        })
+    }
+
+    fn resolve_token(
         &self,
         tenant_id: Option<&str>,
         bearer: Option<&str>,

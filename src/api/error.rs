@@ -110,9 +110,9 @@ impl From<ApiError> for Status {
             ),
             ApiError::Tenant(TenantError::Unknown(_)) => Status::not_found(message),
             ApiError::Tenant(TenantError::BadToken(_)) => Status::unauthenticated(message),
-            ApiError::Tenant(TenantError::OtherTenantsToken(_)) => {
-                Status::permission_denied(message)
-            }
+            ApiError::Tenant(
+                TenantError::OtherTenantsToken(_) | TenantError::ClientNotAllowed { .. },
+            ) => Status::permission_denied(message),
             ApiError::Invalid(violations) => Status::with_error_details(
                 Code::InvalidArgument,
                 message,
@@ -155,9 +155,9 @@ impl From<ApiError> for Status {
 
 fn upstream_status(err: UpstreamError, message: String) -> Status {
     match err.kind {
-        UpstreamErrorKind::Connect(_) | UpstreamErrorKind::Transport(_) => {
-            Status::unavailable(message)
-        }
+        UpstreamErrorKind::Connect(_)
+        | UpstreamErrorKind::Transport(_)
+        | UpstreamErrorKind::UntrustedCertificate(_) => Status::unavailable(message),
         UpstreamErrorKind::Timeout | UpstreamErrorKind::DeadlineExceeded => {
             Status::deadline_exceeded(message)
         }

@@ -110,7 +110,17 @@ impl FacadeApi {
                     .or_else(|| value.strip_prefix("bearer "))
             })
             .map(str::trim);
-        Ok(self.tenants.load().resolve(tenant_id, bearer)?)
+        // On an mTLS listener, the certificate the client's handshake
+        // presented (its leaf first), as the acceptor verified it.
+        let certificates = request.peer_certs();
+        let client_certificate = certificates
+            .as_deref()
+            .and_then(|chain| chain.first())
+            .map(|leaf| leaf.as_ref());
+        Ok(self
+            .tenants
+            .load()
+            .resolve_client(tenant_id, bearer, client_certificate)?)
     }
 }
 

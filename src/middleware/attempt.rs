@@ -51,6 +51,7 @@ fn outcome_label(result: &Result<Bytes, UpstreamErrorKind>) -> Cow<'static, str>
         Ok(_) => "ok",
         Err(UpstreamErrorKind::Http { status, .. }) => return Cow::Owned(status.to_string()),
         Err(UpstreamErrorKind::Connect(_)) => "connect_error",
+        Err(UpstreamErrorKind::UntrustedCertificate(_)) => "untrusted_certificate",
         Err(UpstreamErrorKind::Timeout) => "timeout",
         Err(UpstreamErrorKind::Transport(_)) => "transport_error",
         Err(UpstreamErrorKind::DeadlineExceeded) => "deadline_exceeded",

@@ -29,6 +29,7 @@
 mod faults;
 mod qianyi;
 mod qlink;
+mod serve;
 mod state;
 
 #[cfg(test)]
@@ -224,6 +225,8 @@ impl RecordedRequest {
 #[derive(Debug)]
 pub struct SimulatorHandle {
     addr: SocketAddr,
+    /// `http` or `https`.
+    scheme: &'static str,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -235,26 +238,40 @@ impl SimulatorHandle {
         config: SimulatorConfig,
         listen: SocketAddr,
     ) -> std::io::Result<SimulatorHandle> {
+        Self::spawn_serving(config, listen, None).await
+    }
+
+    /// As [`Self::spawn`], over HTTPS with `cert_pem` (chain, leaf first)
+    /// and `key_pem`: a warehouse behind a private CA.
+    pub async fn spawn_tls(
+        config: SimulatorConfig,
+        listen: SocketAddr,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> std::io::Result<SimulatorHandle> {
+        let acceptor = serve::acceptor(cert_pem, key_pem)?;
+        Self::spawn_serving(config, listen, Some(acceptor)).await
+    }
+
+    async fn spawn_serving(
+        config: SimulatorConfig,
+        listen: SocketAddr,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> std::io::Result<SimulatorHandle> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config));
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                // A dropped handle stops the server as well.
-                let _ = stopped.await;
-            };
-            if let Err(err) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %err, "warehouse simulator stopped with an error");
-            }
-        });
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        // A dropped handle stops the server as well.
+        let task = tokio::spawn(serve::serve(listener, app, tls, async {
+            let _ = stopped.await;
+        }));
         tracing::debug!(%addr, "warehouse simulator listening");
         Ok(SimulatorHandle {
             addr,
+            scheme,
             shared,
             stop: Some(stop),
             task: Some(task),
@@ -266,14 +283,15 @@ impl SimulatorHandle {
         self.addr
     }
 
-    /// `http://ADDR`; qlink clients append `/global-api/v1/warehouse/{op}`.
+    /// `http://ADDR` (`https://` over TLS); qlink clients append
+    /// `/global-api/v1/warehouse/{op}`.
     pub fn qlink_base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
-    /// `http://ADDR/qianyi`, the single Qianyi endpoint.
+    /// `http://ADDR/qianyi` (`https://` over TLS), the single Qianyi endpoint.
     pub fn qianyi_endpoint(&self) -> String {
-        format!("http://{}/qianyi", self.addr)
+        format!("{}://{}/qianyi", self.scheme, self.addr)
     }
 
     /// Every request received, oldest first (rejected ones included).

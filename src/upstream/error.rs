@@ -23,6 +23,12 @@ pub enum UpstreamErrorKind {
     /// No connection could be made: the request provably never left.
     #[error("cannot connect to the warehouse: {0}")]
     Connect(String),
+    /// The warehouse's TLS certificate was not trusted: the handshake
+    /// failed, so the request never left. Holds rustls' words.
+    #[error(
+        "the warehouse's TLS certificate was not trusted ({0}): if a private CA signed it, give the tenant ca_file = that CA's PEM file"
+    )]
+    UntrustedCertificate(String),
     /// The warehouse did not answer in time; the request may have arrived.
     #[error("the warehouse did not answer in time")]
     Timeout,
@@ -95,6 +101,7 @@ impl UpstreamError {
             | UpstreamErrorKind::DeadlineExceeded => true,
             UpstreamErrorKind::Http { status, .. } => *status >= 500 || *status == 408,
             UpstreamErrorKind::Connect(_)
+            | UpstreamErrorKind::UntrustedCertificate(_)
             | UpstreamErrorKind::RateLimited { .. }
             | UpstreamErrorKind::Overloaded
             | UpstreamErrorKind::Rejected { .. } => false,
@@ -108,7 +115,9 @@ impl UpstreamErrorKind {
         match self {
             Self::Connect(_) | Self::Timeout | Self::Transport(_) => true,
             Self::Http { status, .. } => *status == 429 || *status >= 500,
+            // A certificate does not become trusted a moment later.
             Self::Malformed(_)
+            | Self::UntrustedCertificate(_)
             | Self::Rejected { .. }
             | Self::DeadlineExceeded
             | Self::RateLimited { .. }
@@ -120,7 +129,10 @@ impl UpstreamErrorKind {
     pub fn provably_not_sent(&self) -> bool {
         matches!(
             self,
-            Self::Connect(_) | Self::RateLimited { .. } | Self::Overloaded
+            Self::Connect(_)
+                | Self::UntrustedCertificate(_)
+                | Self::RateLimited { .. }
+                | Self::Overloaded
         )
     }
 }

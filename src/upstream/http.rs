@@ -38,6 +38,23 @@ pub struct HttpTransport {
     service: UpstreamService,
 }
 
+/// A tenant's `ca_file`: CA certificates its warehouse's certificate may
+/// chain to, trusted beside the system's roots, for that tenant only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrustedCa {
+    pub path: std::path::PathBuf,
+    pub certificates: Vec<rustls_pki_types::CertificateDer<'static>>,
+}
+
+impl std::fmt::Debug for TrustedCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedCa")
+            .field("path", &self.path)
+            .field("certificates", &self.certificates.len())
+            .finish()
+    }
+}
+
 /// One POST to a warehouse, signed and ready to send.
 #[derive(Debug)]
 pub struct Post {
@@ -62,8 +79,30 @@ impl HttpTransport {
         shared_limits: Option<Arc<SharedLimits>>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
+        Self::for_tenant_trusting(tenant, timeout, policy, None, shared_limits, metrics)
+    }
+
+    /// As [`Self::for_tenant`], also trusting `ca` for the warehouse's
+    /// certificate. Verification stays on either way.
+    pub fn for_tenant_trusting(
+        tenant: Arc<str>,
+        timeout: Duration,
+        policy: &UpstreamPolicy,
+        ca: Option<&TrustedCa>,
+        shared_limits: Option<Arc<SharedLimits>>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, reqwest::Error> {
         install_crypto_provider();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(ca) = ca {
+            let roots = ca
+                .certificates
+                .iter()
+                .map(|der| reqwest::Certificate::from_der(der))
+                .collect::<Result<Vec<_>, _>>()?;
+            builder = builder.tls_certs_merge(roots);
+        }
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -188,13 +227,41 @@ pub fn install_crypto_provider() {
 fn classify(err: reqwest::Error) -> UpstreamErrorKind {
     // `without_url`: a configured URL may carry credentials in its query.
     let err = err.without_url();
-    if err.is_timeout() {
+    if let Some(refusal) = certificate_refusal(&err) {
+        UpstreamErrorKind::UntrustedCertificate(refusal)
+    } else if err.is_timeout() {
         UpstreamErrorKind::Timeout
     } else if err.is_connect() {
         UpstreamErrorKind::Connect(root_cause(&err))
     } else {
         UpstreamErrorKind::Transport(root_cause(&err))
     }
+}
+
+/// rustls' words when it refused the warehouse's certificate somewhere in
+/// `err`'s chain. rustls' error sits inside an `io::Error` (inside another),
+/// whose `source()` skips what it wraps, so each one is looked into too.
+fn certificate_refusal(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        let mut inner: &(dyn std::error::Error + 'static) = err;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if let Some(
+            refusal @ (rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::UnsupportedNameType),
+        ) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(refusal.to_string());
+        }
+        cause = err.source();
+    }
+    None
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

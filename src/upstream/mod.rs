@@ -26,7 +26,7 @@ pub mod qlink;
 mod requests;
 
 pub use error::{SetupError, UpstreamError, UpstreamErrorKind};
-pub use http::{HttpTransport, install_crypto_provider};
+pub use http::{HttpTransport, TrustedCa, install_crypto_provider};
 /// The signatures the facade sends, for tests and tools that talk to a
 /// warehouse (or stand in for one) as the facade does.
 pub use warehouse_protocol::sign;

@@ -7,6 +7,7 @@ pub mod lossy;
 pub mod process;
 pub mod push;
 pub mod store;
+pub mod tls;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
