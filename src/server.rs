@@ -250,26 +250,6 @@ pub fn served_rpcs() -> Vec<String> {
     .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::served_rpcs;
-
-    #[test]
-    fn served_rpcs_are_the_api_health_and_reflection() {
-        let rpcs = served_rpcs();
-        for rpc in [
-            "qlink.v1.WarehouseService/ListWarehouses",
-            "qlink.v1.OrderService/CreateOrder",
-            "qlink.v1.InventoryService/SyncInventory",
-            "grpc.health.v1.Health/Check",
-            "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-            "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        ] {
-            assert!(rpcs.iter().any(|served| served == rpc), "{rpc} in {rpcs:?}");
-        }
-    }
-}
-
 /// Sets [`READINESS_SERVICE`]'s status from `ready`, on every change.
 async fn follow_readiness(health: tonic_health::server::HealthReporter, ready: impl Fn() -> bool) {
     let mut shown = None;
@@ -295,5 +275,25 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_rpcs;
+
+    #[test]
+    fn served_rpcs_are_the_api_health_and_reflection() {
+        let rpcs = served_rpcs();
+        for rpc in [
+            "qlink.v1.WarehouseService/ListWarehouses",
+            "qlink.v1.OrderService/CreateOrder",
+            "qlink.v1.InventoryService/SyncInventory",
+            "grpc.health.v1.Health/Check",
+            "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(rpcs.iter().any(|served| served == rpc), "{rpc} in {rpcs:?}");
+        }
     }
 }
