@@ -7,9 +7,9 @@
 //! anything, read the configuration or initialise telemetry, so a probe
 //! every few seconds stays cheap and prints one line.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use tonic::transport::Endpoint;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use crate::middleware::grpc::code_name;
 use tonic_health::pb::{
@@ -19,9 +19,23 @@ use tonic_health::pb::{
 /// `qlink-facade health`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthArgs {
-    /// gRPC address of the facade to ask (plaintext).
+    /// gRPC address of the facade to ask (plaintext unless `--tls-ca`).
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
+    /// Speak TLS, trusting this CA (PEM) for the facade's certificate: for
+    /// a facade with `[server.tls]`.
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// The name the facade's certificate must carry, with `--tls-ca`.
+    #[arg(long, default_value = "localhost")]
+    pub tls_server_name: String,
+    /// A client certificate (PEM) to present, for an mTLS listener
+    /// (`client_ca`); with `--tls-key`.
+    #[arg(long, requires = "tls_key", requires = "tls_ca")]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Service to ask about, e.g. `qlink.v1.OrderService`; empty asks about
     /// the server as a whole.
     #[arg(long, default_value = "")]
@@ -36,6 +50,8 @@ pub struct HealthArgs {
 pub enum ProbeError {
     #[error("health: cannot connect to {addr}: {reason}")]
     Connect { addr: SocketAddr, reason: String },
+    #[error("health: cannot read {path}: {reason}")]
+    TlsFile { path: String, reason: String },
     #[error("health: no answer from {addr} within {timeout_ms} ms")]
     Timeout { addr: SocketAddr, timeout_ms: u64 },
     #[error("health: {addr} answered Check for {service} with {code}: {message}")]
@@ -71,7 +87,8 @@ pub async fn check(args: &HealthArgs) -> Result<(), ProbeError> {
     let timeout = Duration::from_millis(args.timeout_ms);
     // One deadline over connecting and asking: a listener that accepts but
     // never answers must not hang the container runtime's probe.
-    let status = tokio::time::timeout(timeout, ask(addr, &args.service, timeout))
+    let endpoint = endpoint(args, timeout)?;
+    let status = tokio::time::timeout(timeout, ask(endpoint, addr, &args.service))
         .await
         .map_err(|_| ProbeError::Timeout {
             addr,
@@ -87,17 +104,45 @@ pub async fn check(args: &HealthArgs) -> Result<(), ProbeError> {
     }
 }
 
+/// Where to ask: plaintext, or TLS with `--tls-ca` (and a client
+/// certificate with `--tls-cert`).
+fn endpoint(args: &HealthArgs, timeout: Duration) -> Result<Endpoint, ProbeError> {
+    let addr = args.grpc_addr;
+    let connect_error = |err: tonic::transport::Error| ProbeError::Connect {
+        addr,
+        reason: innermost(&err),
+    };
+    let Some(ca) = &args.tls_ca else {
+        return Ok(Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(connect_error)?
+            .connect_timeout(timeout));
+    };
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|err| ProbeError::TlsFile {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })
+    };
+    crate::upstream::install_crypto_provider();
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(read(ca)?))
+        .domain_name(args.tls_server_name.clone());
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+    }
+    Endpoint::from_shared(format!("https://{addr}"))
+        .map_err(connect_error)?
+        .connect_timeout(timeout)
+        .tls_config(tls)
+        .map_err(connect_error)
+}
+
 async fn ask(
+    endpoint: Endpoint,
     addr: SocketAddr,
     service: &str,
-    timeout: Duration,
 ) -> Result<ServingStatus, ProbeError> {
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|err| ProbeError::Connect {
-            addr,
-            reason: innermost(&err),
-        })?
-        .connect_timeout(timeout)
+    let channel = endpoint
         .connect()
         .await
         .map_err(|err| ProbeError::Connect {

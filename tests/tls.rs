@@ -372,3 +372,55 @@ async fn a_client_that_never_finishes_its_tls_handshake_is_closed_and_counted() 
         .expect("TLS channel");
     assert_eq!(list_warehouses(channel, QLINK).await.expect("served"), 3);
 }
+
+/// `qlink-facade health`, as a container's HEALTHCHECK runs it, against the
+/// facade's address with `args`.
+fn health(addr: std::net::SocketAddr, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_qlink-facade"))
+        .args(["health", "--grpc-addr", &addr.to_string()])
+        .args(args)
+        .env_remove("QLINK_FACADE_CONFIG")
+        .output()
+        .expect("run qlink-facade health")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_probe_speaks_tls_and_presents_a_client_certificate() {
+    let client_ca = TestCa::new("clients CA");
+    let world = tls_world(Some(&client_ca), false, |_| {}).await;
+    let client = client_ca.client_named(&["probe.example.com"]);
+    let file = |name: &str, content: &str| {
+        let path = world.dir.join(name);
+        std::fs::write(&path, content).expect("write");
+        path.display().to_string()
+    };
+    let ca = file("probe-ca.crt", &world.server_ca.pem());
+    let cert = file("probe.crt", &client.cert_pem);
+    let key = file("probe.key", &client.key_pem);
+    let addr = world.facade.addr;
+
+    let probe = tokio::task::spawn_blocking(move || {
+        let mtls = health(
+            addr,
+            &["--tls-ca", &ca, "--tls-cert", &cert, "--tls-key", &key],
+        );
+        let plaintext = health(addr, &["--timeout-ms", "1000"]);
+        let no_client_certificate = health(addr, &["--tls-ca", &ca, "--timeout-ms", "1000"]);
+        (mtls, plaintext, no_client_certificate)
+    })
+    .await
+    .expect("the probes");
+    let (mtls, plaintext, no_client_certificate) = probe;
+    assert!(
+        mtls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mtls.stderr)
+    );
+    assert!(String::from_utf8_lossy(&mtls.stdout).contains("reports the server as SERVING"));
+    assert_eq!(plaintext.status.code(), Some(1), "plaintext to a TLS port");
+    assert_eq!(
+        no_client_certificate.status.code(),
+        Some(1),
+        "an mTLS listener wants a client certificate"
+    );
+}
