@@ -237,6 +237,7 @@ struct RawTenant {
     rate_limit: Option<RawRateLimit>,
     retry: Option<RawRetry>,
     max_in_flight: Option<usize>,
+    max_queued: Option<usize>,
     tokens: Option<Vec<String>>,
     token_sha256: Option<Vec<String>>,
     timeout_ms: Option<u64>,
@@ -670,6 +671,9 @@ impl TenantConfig {
             Some(limit) => limit,
             None => UpstreamPolicy::default().max_in_flight,
         };
+        let max_queued = raw
+            .max_queued
+            .unwrap_or(UpstreamPolicy::default().max_queued);
         let mut tokens = raw
             .tokens
             .unwrap_or_default()
@@ -740,6 +744,7 @@ impl TenantConfig {
                 rate_limit,
                 retry,
                 max_in_flight,
+                max_queued,
             },
             protocol,
             push,

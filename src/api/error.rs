@@ -161,13 +161,14 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
         UpstreamErrorKind::Timeout | UpstreamErrorKind::DeadlineExceeded => {
             Status::deadline_exceeded(message)
         }
-        UpstreamErrorKind::RateLimited { retry_after } => {
+        // The tenant's own limits: its rate, or its calls in flight and
+        // queued (the warehouse is busy with this tenant's other calls).
+        UpstreamErrorKind::RateLimited { retry_after }
+        | UpstreamErrorKind::Overloaded { retry_after, .. } => {
             let mut details = ErrorDetails::new();
             details.set_retry_info(Some(retry_after));
             Status::with_error_details(Code::ResourceExhausted, message, details)
         }
-        // Load shedding: the warehouse is busy with this tenant's other calls.
-        UpstreamErrorKind::Overloaded => Status::unavailable(message),
         UpstreamErrorKind::Malformed(_) => Status::internal(message),
         UpstreamErrorKind::Http {
             status,
