@@ -3,6 +3,7 @@
 //! signing here.
 
 mod asn;
+pub mod codec;
 pub mod convert;
 pub mod error;
 mod events;
