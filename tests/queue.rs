@@ -233,7 +233,7 @@ async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with
         metrics.clone(),
     )
     .await;
-    slow_warehouses(&simulator, Duration::from_millis(1500));
+    slow_warehouses(&simulator, Duration::from_millis(3000));
 
     let mut client = facade.warehouses();
     let in_flight = tokio::spawn(async move {
@@ -249,7 +249,9 @@ async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with
     assert!(reached.is_some(), "the first call holds the only slot");
 
     let mut hurried = req("limited", Default::default());
-    hurried.set_timeout(Duration::from_millis(300));
+    // The facade answers 50 ms before the caller gives up: room enough
+    // on a busy machine.
+    hurried.set_timeout(Duration::from_millis(1000));
     let started = Instant::now();
     let refused = facade
         .warehouses()
@@ -266,7 +268,7 @@ async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with
         refused.message()
     );
     assert!(
-        waited >= Duration::from_millis(200) && waited < Duration::from_millis(1200),
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(2500),
         "it waited in the queue until its deadline: {waited:?}"
     );
     assert!(refused.get_details_retry_info().is_some(), "{refused:?}");
