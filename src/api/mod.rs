@@ -7,6 +7,8 @@ pub mod codec;
 pub mod convert;
 pub mod error;
 mod events;
+#[cfg(test)]
+mod fuzz;
 mod inventory;
 mod order;
 mod sku;

@@ -19,6 +19,8 @@
 
 mod answers;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod http;
 mod pager;
 pub mod qianyi;
