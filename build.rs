@@ -23,6 +23,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // A request that is not protobuf is INVALID_ARGUMENT, not INTERNAL.
+        .codec_path("crate::api::codec::RequestCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

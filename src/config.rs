@@ -260,6 +260,7 @@ struct RawTenant {
     rate_limit: Option<RawRateLimit>,
     retry: Option<RawRetry>,
     max_in_flight: Option<usize>,
+    max_queued: Option<usize>,
     tokens: Option<Vec<String>>,
     token_sha256: Option<Vec<String>>,
     timeout_ms: Option<u64>,
@@ -699,6 +700,9 @@ impl TenantConfig {
             Some(limit) => limit,
             None => UpstreamPolicy::default().max_in_flight,
         };
+        let max_queued = raw
+            .max_queued
+            .unwrap_or(UpstreamPolicy::default().max_queued);
         let mut tokens = raw
             .tokens
             .unwrap_or_default()
@@ -773,6 +777,7 @@ impl TenantConfig {
                 rate_limit,
                 retry,
                 max_in_flight,
+                max_queued,
             },
             protocol,
             push,

@@ -74,6 +74,7 @@ pub struct Metrics {
     rate_limit_waits: Family<TenantLabels, Counter>,
     rate_limit_rejections: Family<TenantLabels, Counter>,
     load_shed: Family<TenantLabels, Counter>,
+    queue_waits: HistogramFamily<TenantLabels>,
     pushes: Family<PushLabels, Counter>,
     store_up: Gauge,
     events_pruned: Counter,
@@ -138,7 +139,8 @@ mod help {
     pub const RATE_LIMIT_WAITS: &str = "Upstream calls that waited for the tenant's rate limit";
     pub const RATE_LIMIT_REJECTIONS: &str =
         "Upstream calls refused because the rate limit would not allow them before the deadline";
-    pub const LOAD_SHED: &str = "Upstream calls refused because the tenant had too many in flight";
+    pub const LOAD_SHED: &str = "Upstream calls refused because the tenant's max_in_flight were busy and its queue was full, or no slot freed before the call's deadline";
+    pub const QUEUE_WAITS: &str = "Time upstream calls waited in the tenant's queue for one of its max_in_flight slots (calls that found one free at once are not counted)";
     pub const PUSHES: &str = "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused, not_stored)";
     pub const STORE_UP: &str =
         "1 while the store commits this process's heartbeats in time, else 0";
@@ -224,6 +226,7 @@ impl Metrics {
         let rate_limit_rejections =
             add.counters("rate_limit_rejections", help::RATE_LIMIT_REJECTIONS);
         let load_shed = add.counters("load_shed", help::LOAD_SHED);
+        let queue_waits = add.latencies("queue_wait_seconds", help::QUEUE_WAITS);
         let pushes = add.counters("push_events", help::PUSHES);
         let store_up = add.gauge("store_up", help::STORE_UP);
         let events_pruned = add.counter("events_pruned", help::EVENTS_PRUNED);
@@ -267,6 +270,7 @@ impl Metrics {
             rate_limit_waits,
             rate_limit_rejections,
             load_shed,
+            queue_waits,
         }
     }
 
@@ -360,6 +364,16 @@ impl Metrics {
                 tenant: tenant.to_owned(),
             })
             .inc();
+    }
+
+    /// A call that waited `seconds` in the tenant's queue, for a slot or
+    /// until its deadline.
+    pub fn record_queue_wait(&self, tenant: &str, seconds: f64) {
+        self.queue_waits
+            .get_or_create(&TenantLabels {
+                tenant: tenant.to_owned(),
+            })
+            .observe(seconds);
     }
 
     pub fn record_push(&self, tenant: &str, kind: &str, outcome: &str) {

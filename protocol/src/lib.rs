@@ -16,6 +16,10 @@
 //! keeps those on the facade's side.
 
 pub mod envelope;
+#[cfg(test)]
+mod fuzz;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod operation;
 pub mod qianyi;
 pub mod qlink;

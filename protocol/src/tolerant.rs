@@ -64,8 +64,10 @@ pub fn string_of(value: &Value) -> String {
     value.deserialize_any(TolerantString).unwrap_or_default()
 }
 
-/// Integers, integral floats and numeric strings (`"12"`, `" 12 "`, `"12.0"`);
-/// `None` for anything else, including "" and `null`.
+/// Integers, integral floats and numeric strings (`"12"`, `" 12 "`, `"12.0"`)
+/// that an `i64` holds; `None` for anything else, including "", `null` and
+/// a number out of range (`1e30` is not clamped to `i64::MAX`: it is no
+/// count at all, just as `"abc"` is not).
 pub fn int_of(value: &Value) -> Option<i64> {
     match value {
         Value::Null => None,
@@ -95,7 +97,8 @@ pub fn de_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D
 }
 
 /// `deserialize_with` for an integer read as [`int_of`] reads it, where
-/// `null` and "" are 0.
+/// `null` and "" are 0, and anything [`int_of`] reads as `None` (a number
+/// out of range as much as `"abc"`) is an error.
 pub fn de_i64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     deserializer.deserialize_any(TolerantInt)
 }
@@ -125,12 +128,17 @@ fn bool_of_text(text: &str) -> bool {
 
 fn int_of_text(text: &str) -> Option<i64> {
     let text = text.trim();
-    text.parse::<i64>().ok().or_else(|| {
-        text.parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && f.fract() == 0.0)
-            .map(|f| f as i64)
-    })
+    text.parse::<i64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().and_then(int_of_float))
+}
+
+/// A float that is a whole number an `i64` holds. `f as i64` would
+/// saturate, turning `1e30` into `i64::MAX`, so the range is checked.
+fn int_of_float(number: f64) -> Option<i64> {
+    // -2^63 and 2^63: exact as floats, unlike i64::MAX.
+    const RANGE: std::ops::Range<f64> = -9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0;
+    (number.fract() == 0.0 && RANGE.contains(&number)).then_some(number as i64)
 }
 
 // The visitors read scalars straight from the parser (or from a `Value`),
@@ -243,6 +251,12 @@ fn not_an_integer<E: de::Error>(what: impl fmt::Display) -> E {
     E::custom(format!("expected an integer, got {what}"))
 }
 
+fn out_of_range<E: de::Error>(what: impl fmt::Display) -> E {
+    E::custom(format!(
+        "expected an integer a 64-bit count holds, got {what}"
+    ))
+}
+
 impl<'de> Visitor<'de> for TolerantInt {
     type Value = i64;
 
@@ -251,14 +265,14 @@ impl<'de> Visitor<'de> for TolerantInt {
     }
 
     fn visit_u64<E: de::Error>(self, number: u64) -> Result<i64, E> {
-        Ok(i64::try_from(number).unwrap_or(i64::MAX))
+        i64::try_from(number).map_err(|_| out_of_range(number))
     }
 
     fn visit_f64<E: de::Error>(self, number: f64) -> Result<i64, E> {
-        if number.is_finite() && number.fract() == 0.0 {
-            Ok(number as i64)
-        } else {
-            Err(not_an_integer(number))
+        match int_of_float(number) {
+            Some(whole) => Ok(whole),
+            None if number.is_finite() && number.fract() == 0.0 => Err(out_of_range(number)),
+            None => Err(not_an_integer(number)),
         }
     }
 
@@ -266,7 +280,11 @@ impl<'de> Visitor<'de> for TolerantInt {
         if text.trim().is_empty() {
             return Ok(0);
         }
-        int_of_text(text).ok_or_else(|| not_an_integer(format_args!("{text:?}")))
+        int_of_text(text).ok_or_else(|| {
+            // Quoted in a malformed-answer error: a bounded part of it.
+            let shown: String = text.chars().take(64).collect();
+            not_an_integer(format_args!("{shown:?}"))
+        })
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<i64, E> {
@@ -333,12 +351,8 @@ mod tests {
             ("-7", "-7", true, Some(-7)),
             ("12.0", "12.0", true, Some(12)),
             ("1.5", "1.5", true, None),
-            (
-                "18446744073709551615",
-                "18446744073709551615",
-                true,
-                Some(i64::MAX),
-            ),
+            // Out of range: no count, rather than one clamped to i64::MAX.
+            ("18446744073709551615", "18446744073709551615", true, None),
             (r#""""#, "", false, None),
             (r#"" 12 ""#, " 12 ", false, Some(12)),
             (r#""12.0""#, "12.0", false, Some(12)),
@@ -352,6 +366,40 @@ mod tests {
             assert_eq!(string_of(&value), text, "string of {json}");
             assert_eq!(bool_of(&value), flag, "bool of {json}");
             assert_eq!(int_of(&value), int, "int of {json}");
+        }
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_no_integers_rather_than_clamped() {
+        for json in [
+            "1e30",
+            "-1e30",
+            r#""1e30""#,
+            "18446744073709551615",
+            r#""9223372036854775808""#,
+            "9223372036854775808.0",
+            "-9223372036854777856.0",
+            "1.7976931348623157e308",
+        ] {
+            let value: Value = serde_json::from_str(json).expect("json");
+            assert_eq!(int_of(&value), None, "int of {json}");
+            let err = from_value::<Row>(&json!({"qty": value}), "row").expect_err(json);
+            assert!(
+                err.0.starts_with("row: expected an integer"),
+                "{json}: {err}"
+            );
+        }
+        for (json, int) in [
+            ("9223372036854775807", i64::MAX),
+            ("-9223372036854775808", i64::MIN),
+            ("-9223372036854775808.0", i64::MIN),
+            ("9223372036854774784.0", 9_223_372_036_854_774_784),
+            (r#""-9223372036854775808""#, i64::MIN),
+        ] {
+            let value: Value = serde_json::from_str(json).expect("json");
+            assert_eq!(int_of(&value), Some(int), "int of {json}");
+            let row = from_value::<Row>(&json!({"qty": value}), "row").expect(json);
+            assert_eq!(row.qty, int, "{json}");
         }
     }
 

@@ -28,11 +28,11 @@ impl AsnService for FacadeApi {
         request: Request<proto::GetAsnsRequest>,
     ) -> Result<Response<proto::GetAsnsResponse>, Status> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let asns = convert::asn_refs(request.asns).map_err(|err| status(err.into()))?;
+        let batch =
+            convert::Batch::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let states = tenant
             .backend
-            .get_asns(&ctx, request.warehouse_code.trim(), &asns)
+            .get_asns(&ctx, &batch.warehouse_code, &batch.items)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetAsnsResponse {
@@ -45,12 +45,11 @@ impl AsnService for FacadeApi {
         request: Request<proto::CancelAsnsRequest>,
     ) -> Result<Response<proto::CancelAsnsResponse>, Status> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let numbers =
-            convert::asn_numbers(request.asn_numbers).map_err(|err| status(err.into()))?;
+        let batch =
+            convert::Batch::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let outcomes = tenant
             .backend
-            .cancel_asns(&ctx, request.warehouse_code.trim(), &numbers)
+            .cancel_asns(&ctx, &batch.warehouse_code, &batch.items)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelAsnsResponse {

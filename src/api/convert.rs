@@ -1,7 +1,9 @@
 //! Conversions between the gRPC messages and the domain, in one place.
 //! Requests are validated on the way in: every problem is reported as a
 //! field violation with its path (`items[0].quantity`), and nothing invalid
-//! reaches a warehouse.
+//! reaches a warehouse. Every text field has a length limit, lists and maps
+//! a count limit, numbers a range, so nothing a caller sends grows what is
+//! sent upstream (or quoted back in a refusal) past a known size.
 
 use std::fmt;
 
@@ -10,14 +12,35 @@ use rust_decimal::Decimal;
 use super::error::Violations;
 use crate::{domain, proto};
 
-/// Longest SKU, product code, title and barcode both protocols accept.
-const MAX_TEXT_CHARS: usize = 255;
-/// Most orders or ASNs in one batch call.
+/// Longest text field, in characters: the specs' limit for a SKU, product
+/// code, title and barcode (both give 255), and the facade's for every
+/// other code, number, name and address line, which the specs leave open.
+pub const MAX_TEXT_CHARS: usize = 255;
+/// Longest free text (a product's specifications and image URL, an ASN's
+/// return reason), in characters.
+pub const MAX_LONG_TEXT_CHARS: usize = 2048;
+/// Largest self-shipped label PDF, in bytes. A request may be 4 MiB at most
+/// (tonic's limit), and the label goes upstream base64-encoded, a third larger.
+pub const MAX_LABEL_BYTES: usize = 2 * 1024 * 1024;
+/// Most significant digits of a decimal string: what a 96-bit decimal
+/// holds whatever its value, so the warehouse gets the digits sent.
+pub const MAX_DECIMAL_DIGITS: usize = 28;
+/// Largest quantity or count: the largest 32-bit signed integer, what
+/// warehouse systems commonly keep quantities in.
+pub const MAX_QUANTITY: i64 = i32::MAX as i64;
+/// Most orders, ASNs or SKUs in one batch call, and SKUs in one inventory
+/// query (each may be an upstream call of its own).
 pub const MAX_BATCH: usize = 200;
+/// Most entries of a product's `currency_map`.
+pub const MAX_CURRENCIES: usize = 200;
 /// Largest upstream inventory page.
 pub const MAX_PAGE_SIZE: i32 = 1000;
 /// Page size when the caller says 0.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// The most of a caller's value quoted back in a violation, in characters.
+const QUOTED_CHARS: usize = 64;
+/// The times a `google.protobuf.Timestamp` may hold: years 1 to 9999.
+const TIMESTAMP_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
 
 /// Digits with at most one `.` between digits, after an optional `-`: no
 /// exponent, sign `+`, `_` or bare point, which `Decimal::from_str` would
@@ -27,6 +50,24 @@ fn is_plain_decimal(text: &str) -> bool {
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
     let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     all_digits(whole) && all_digits(fraction)
+}
+
+/// The significant digits of a plain decimal: every digit after the
+/// leading zeros (`0.050` has 2, `120.00` has 5).
+fn significant_digits(text: &str) -> usize {
+    text.bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|digit| *digit == b'0')
+        .count()
+}
+
+/// `value` quoted for a violation's description: at most [`QUOTED_CHARS`]
+/// characters of it, so a huge value is not sent back whole.
+fn quoted(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!("{:?}…", &value[..end]),
+    }
 }
 
 /// The path of a field inside a list (`items[3].sku`). It is formatted
@@ -66,31 +107,54 @@ impl Check {
         self.violations.add(field.to_string(), description);
     }
 
-    /// A required text field: present and not blank.
+    /// Whether `value` has at most `limit` characters (a violation if not);
+    /// checked before anything else looks at it.
+    fn within(&mut self, field: impl Field, value: &str, limit: usize) -> bool {
+        // At least as many bytes as characters: most values pass here.
+        if value.len() <= limit {
+            return true;
+        }
+        let chars = value.chars().count();
+        if chars > limit {
+            self.fail(field, format!("at most {limit} characters (got {chars})"));
+        }
+        chars <= limit
+    }
+
+    /// Text of at most `limit` characters.
+    fn limited(&mut self, field: impl Field, value: String, limit: usize) -> String {
+        self.within(field, &value, limit);
+        value
+    }
+
+    /// An optional text field of at most [`MAX_TEXT_CHARS`] characters.
+    fn text(&mut self, field: impl Field, value: String) -> String {
+        self.limited(field, value, MAX_TEXT_CHARS)
+    }
+
+    /// An optional free text of at most [`MAX_LONG_TEXT_CHARS`] characters.
+    fn long_text(&mut self, field: impl Field, value: String) -> String {
+        self.limited(field, value, MAX_LONG_TEXT_CHARS)
+    }
+
+    /// A required text field: present, not blank, and at most
+    /// [`MAX_TEXT_CHARS`] characters.
     fn required(&mut self, field: impl Field, value: String) -> String {
+        let value = self.text(field, value);
         if value.trim().is_empty() {
             self.fail(field, "required");
         }
         value
     }
 
-    /// A required text field of at most [`MAX_TEXT_CHARS`] characters.
-    fn required_short(&mut self, field: impl Field, value: String) -> String {
-        let value = self.required(field, value);
-        self.short(field, value)
-    }
-
-    fn short(&mut self, field: impl Field, value: String) -> String {
-        if value.chars().count() > MAX_TEXT_CHARS {
-            self.fail(field, format!("at most {MAX_TEXT_CHARS} characters"));
-        }
-        value
-    }
-
     /// An optional non-negative decimal string; "" means absent. Only plain
-    /// decimals (`12.50`, `3`) are taken, and only when they can be sent
-    /// exactly: the warehouse gets the very digits the caller wrote.
+    /// decimals (`12.50`, `3`) of at most [`MAX_DECIMAL_DIGITS`]
+    /// significant digits are taken, so the warehouse gets the very digits
+    /// the caller wrote.
     fn decimal(&mut self, field: impl Field, value: &str) -> Option<Decimal> {
+        if !self.within(field, value, MAX_TEXT_CHARS) {
+            return None;
+        }
         let text = value.trim();
         if text.is_empty() {
             return None;
@@ -98,11 +162,23 @@ impl Check {
         if !is_plain_decimal(text) {
             self.fail(
                 field,
-                format!("{value:?} is not a decimal number like \"12.50\""),
+                format!("{} is not a decimal number like \"12.50\"", quoted(value)),
             );
             return None;
         }
-        // `from_str_exact` refuses what `from_str` would round.
+        let digits = significant_digits(text);
+        if digits > MAX_DECIMAL_DIGITS {
+            self.fail(
+                field,
+                format!(
+                    "{} has {digits} significant digits: at most {MAX_DECIMAL_DIGITS} can be sent exactly",
+                    quoted(value)
+                ),
+            );
+            return None;
+        }
+        // `from_str_exact` refuses what `from_str` would round (more than
+        // 28 digits after the point).
         match Decimal::from_str_exact(text) {
             Ok(number) if number.is_sign_negative() && !number.is_zero() => {
                 self.fail(field, "must not be negative");
@@ -112,7 +188,10 @@ impl Check {
             Err(_) => {
                 self.fail(
                     field,
-                    format!("{value:?} has more digits than can be sent exactly (at most 28)"),
+                    format!(
+                        "{} has more digits than can be sent exactly (at most {MAX_DECIMAL_DIGITS} after the point)",
+                        quoted(value)
+                    ),
                 );
                 None
             }
@@ -128,8 +207,15 @@ impl Check {
         self.decimal(field, value).unwrap_or_default()
     }
 
-    /// A quantity: greater than zero and within range.
+    /// A quantity: greater than zero and at most [`MAX_QUANTITY`].
     fn quantity(&mut self, field: impl Field, value: i64) -> u32 {
+        if value > MAX_QUANTITY {
+            self.fail(
+                field,
+                format!("too large: at most {MAX_QUANTITY} (got {value})"),
+            );
+            return 0;
+        }
         match u32::try_from(value) {
             Ok(quantity) if quantity > 0 => quantity,
             _ => {
@@ -139,8 +225,16 @@ impl Check {
         }
     }
 
-    /// An optional count: 0 means absent, negative is an error.
+    /// An optional count: 0 means absent, negative is an error, and at most
+    /// [`MAX_QUANTITY`].
     fn count(&mut self, field: impl Field, value: i64) -> Option<u32> {
+        if value > MAX_QUANTITY {
+            self.fail(
+                field,
+                format!("too large: at most {MAX_QUANTITY} (got {value})"),
+            );
+            return None;
+        }
         match u32::try_from(value) {
             Ok(0) => None,
             Ok(count) => Some(count),
@@ -151,19 +245,19 @@ impl Check {
         }
     }
 
+    /// A time as epoch milliseconds: within what a `Timestamp` may hold.
     fn millis(&mut self, field: impl Field, value: Option<prost_types::Timestamp>) -> Option<i64> {
         let value = value?;
         if !(0..1_000_000_000).contains(&value.nanos) {
             self.fail(field, "nanos must be within 0..1e9");
             return None;
         }
-        match value.seconds.checked_mul(1000) {
-            Some(ms) => Some(ms + i64::from(value.nanos / 1_000_000)),
-            None => {
-                self.fail(field, "out of range");
-                None
-            }
+        if !TIMESTAMP_SECONDS.contains(&value.seconds) {
+            self.fail(field, "out of range: a time in the years 1 to 9999");
+            return None;
         }
+        // Cannot overflow within those years.
+        Some(value.seconds * 1000 + i64::from(value.nanos / 1_000_000))
     }
 
     fn enum_value<E: TryFrom<i32>>(&mut self, field: impl Field, value: i32) -> Option<E> {
@@ -176,9 +270,58 @@ impl Check {
         }
     }
 
+    /// A list of at most `limit` items; when there are more, none is read
+    /// (`Err`), so a huge list costs no work per item.
+    fn at_most<T>(&mut self, field: &str, items: Vec<T>, limit: usize) -> Result<Vec<T>, ()> {
+        if items.len() > limit {
+            self.fail(
+                field,
+                format!("at most {limit} per call (got {})", items.len()),
+            );
+            return Err(());
+        }
+        Ok(items)
+    }
+
     fn finish<T>(self, value: T) -> Result<T, Violations> {
         self.violations.into_result(value)
     }
+}
+
+/// A batch call's request, validated: the warehouse it is about and its
+/// one to [`MAX_BATCH`] items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch<T> {
+    /// Trimmed; empty when the caller gave none (every warehouse).
+    pub warehouse_code: String,
+    pub items: Vec<T>,
+}
+
+/// Reads a batch request: `warehouse_code` and the items under `field`,
+/// each checked and converted by `convert`.
+fn batch<T, R>(
+    warehouse_code: String,
+    field: &str,
+    items: Vec<T>,
+    mut convert: impl FnMut(&mut Check, usize, T) -> R,
+) -> Result<Batch<R>, Violations> {
+    let mut check = Check::new();
+    let warehouse_code = check.text("warehouse_code", warehouse_code);
+    if items.is_empty() {
+        check.fail(field, "at least one is required");
+    }
+    let items = match check.at_most(field, items, MAX_BATCH) {
+        Ok(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| convert(&mut check, index, item))
+            .collect(),
+        Err(()) => Vec::new(),
+    };
+    check.finish(Batch {
+        warehouse_code: warehouse_code.trim().to_owned(),
+        items,
+    })
 }
 
 impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
@@ -186,10 +329,20 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
 
     fn try_from(req: proto::CreateOrderRequest) -> Result<Self, Violations> {
         let mut check = Check::new();
+        let tracking_number = check.text("tracking_number", req.tracking_number);
+        if req.label_data.len() > MAX_LABEL_BYTES {
+            check.fail(
+                "label_data",
+                format!(
+                    "at most {MAX_LABEL_BYTES} bytes (got {})",
+                    req.label_data.len()
+                ),
+            );
+        }
         let package = match check.enum_value::<proto::PackageType>("package_type", req.package_type)
         {
             Some(proto::PackageType::SelfShipped) => {
-                if req.tracking_number.trim().is_empty() {
+                if tracking_number.trim().is_empty() {
                     check.fail(
                         "tracking_number",
                         "required when package_type is SELF_SHIPPED",
@@ -202,7 +355,7 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
                     );
                 }
                 domain::Package::SelfShipped {
-                    tracking_number: req.tracking_number.clone(),
+                    tracking_number,
                     label_pdf: req.label_data,
                 }
             }
@@ -211,16 +364,17 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
         // Checked even when COD is off: a malformed amount is a mistake
         // either way, and silently dropping it would hide it.
         let cod_amount = check.decimal("cod_pay_amount", &req.cod_pay_amount);
+        let cod_currency = check.text("cod_currency", req.cod_currency);
         let cod = if req.cod_enabled {
             if req.cod_pay_amount.trim().is_empty() {
                 check.fail("cod_pay_amount", "required when cod_enabled is true");
             }
-            if req.cod_currency.trim().is_empty() {
+            if cod_currency.trim().is_empty() {
                 check.fail("cod_currency", "required when cod_enabled is true");
             }
             Some(domain::Cod {
                 amount: cod_amount.unwrap_or_default(),
-                currency: req.cod_currency,
+                currency: cod_currency,
             })
         } else {
             None
@@ -229,13 +383,13 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
             Some(receiver) => domain::Receiver {
                 name: check.required("receiver.name", receiver.name),
                 phone: check.required("receiver.phone", receiver.phone),
-                email: receiver.email,
+                email: check.text("receiver.email", receiver.email),
                 country: check.required("receiver.country", receiver.country),
                 state: check.required("receiver.state", receiver.state),
                 city: check.required("receiver.city", receiver.city),
-                district: receiver.district,
+                district: check.text("receiver.district", receiver.district),
                 address1: check.required("receiver.address1", receiver.address1),
-                address2: receiver.address2,
+                address2: check.text("receiver.address2", receiver.address2),
                 postal_code: check.required("receiver.postal_code", receiver.postal_code),
             },
             None => {
@@ -268,20 +422,26 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
                     name,
                 };
                 domain::OrderItem {
-                    sku: check.required_short(at("sku"), item.sku),
-                    erp_sku: check.required_short(at("erp_sku"), item.erp_sku),
+                    sku: check.required(at("sku"), item.sku),
+                    erp_sku: check.required(at("erp_sku"), item.erp_sku),
                     name: check.required(at("name"), item.name),
                     quantity: check.quantity(at("quantity"), item.quantity),
                     amount: check.required_decimal(at("amount"), &item.amount),
                     shipping_price: check.decimal(at("shipping_price"), &item.shipping_price),
-                    hs_code: item.hs_code,
-                    chinese_customs_declaration_name: item.chinese_customs_declaration_name,
-                    english_customs_declaration_name: item.english_customs_declaration_name,
+                    hs_code: check.text(at("hs_code"), item.hs_code),
+                    chinese_customs_declaration_name: check.text(
+                        at("chinese_customs_declaration_name"),
+                        item.chinese_customs_declaration_name,
+                    ),
+                    english_customs_declaration_name: check.text(
+                        at("english_customs_declaration_name"),
+                        item.english_customs_declaration_name,
+                    ),
                 }
             })
             .collect();
         let order = domain::NewOrder {
-            order_number: check.required_short("order_number", req.order_number),
+            order_number: check.required("order_number", req.order_number),
             online_order_id: check.required("online_order_id", req.online_order_id),
             shop_name: check.required("shop_name", req.shop_name),
             warehouse_code: check.required("warehouse_code", req.warehouse_code),
@@ -294,51 +454,87 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
             cod,
             order_created_at_ms: check.millis("order_created_at", req.order_created_at),
             delivery_time_ms: check.millis("delivery_time", req.delivery_time),
-            online_shop_id: req.online_shop_id,
-            house_number: req.house_number,
+            online_shop_id: check.text("online_shop_id", req.online_shop_id),
+            house_number: check.text("house_number", req.house_number),
             total_price: check.decimal("total_price", &req.total_price),
-            currency: req.currency,
+            currency: check.text("currency", req.currency),
             pay_time_ms: check.millis("pay_time", req.pay_time),
             insurance: req.insurance,
             insurance_value: check.decimal("insurance_value", &req.insurance_value),
-            user_nick: req.user_nick,
+            user_nick: check.text("user_nick", req.user_nick),
         };
         check.finish(order)
     }
 }
 
-/// Validates the order references of a batch call.
-pub fn order_refs(orders: Vec<proto::OrderRef>) -> Result<Vec<domain::OrderRef>, Violations> {
-    batch("orders", orders, |check, index, order| domain::OrderRef {
-        order_number: check.required(
-            format_args!("orders[{index}].order_number"),
-            order.order_number,
-        ),
-        warehouse_order_number: order.warehouse_order_number,
-        reference_code: order.reference_code,
-    })
+/// The order references of a batch call.
+fn order_ref(check: &mut Check, index: usize, order: proto::OrderRef) -> domain::OrderRef {
+    let at = |name| At {
+        list: "orders",
+        index,
+        name,
+    };
+    domain::OrderRef {
+        order_number: check.required(at("order_number"), order.order_number),
+        warehouse_order_number: check
+            .text(at("warehouse_order_number"), order.warehouse_order_number),
+        reference_code: check.text(at("reference_code"), order.reference_code),
+    }
 }
 
-/// The items of a batch call under `field`, each checked and converted by
-/// `convert`: one to [`MAX_BATCH`] of them.
-fn batch<T, R>(
-    field: &str,
-    items: Vec<T>,
-    mut convert: impl FnMut(&mut Check, usize, T) -> R,
-) -> Result<Vec<R>, Violations> {
-    let mut check = Check::new();
-    let len = items.len();
-    if len == 0 {
-        check.fail(field, "at least one is required");
-    } else if len > MAX_BATCH {
-        check.fail(field, format!("at most {MAX_BATCH} per call (got {len})"));
+impl TryFrom<proto::CancelOrdersRequest> for Batch<domain::OrderRef> {
+    type Error = Violations;
+
+    fn try_from(req: proto::CancelOrdersRequest) -> Result<Self, Violations> {
+        batch(req.warehouse_code, "orders", req.orders, order_ref)
     }
-    let converted = items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| convert(&mut check, index, item))
-        .collect();
-    check.finish(converted)
+}
+
+impl TryFrom<proto::GetOrdersRequest> for Batch<domain::OrderRef> {
+    type Error = Violations;
+
+    fn try_from(req: proto::GetOrdersRequest) -> Result<Self, Violations> {
+        batch(req.warehouse_code, "orders", req.orders, order_ref)
+    }
+}
+
+impl TryFrom<proto::GetAsnsRequest> for Batch<domain::AsnRef> {
+    type Error = Violations;
+
+    fn try_from(req: proto::GetAsnsRequest) -> Result<Self, Violations> {
+        batch(req.warehouse_code, "asns", req.asns, |check, index, asn| {
+            let at = |name| At {
+                list: "asns",
+                index,
+                name,
+            };
+            domain::AsnRef {
+                asn_number: check.required(at("asn_number"), asn.asn_number),
+                reference_number: check.text(at("reference_number"), asn.reference_number),
+                asn_type: check.text(at("type"), asn.r#type),
+            }
+        })
+    }
+}
+
+impl TryFrom<proto::CancelAsnsRequest> for Batch<String> {
+    type Error = Violations;
+
+    fn try_from(req: proto::CancelAsnsRequest) -> Result<Self, Violations> {
+        batch(
+            req.warehouse_code,
+            "asn_numbers",
+            req.asn_numbers,
+            |check, index, number| check.required(format_args!("asn_numbers[{index}]"), number),
+        )
+    }
+}
+
+/// The warehouse a ListChannels call is about (trimmed; empty: all).
+pub fn channels_warehouse(req: proto::ListChannelsRequest) -> Result<String, Violations> {
+    let mut check = Check::new();
+    let warehouse_code = check.text("warehouse_code", req.warehouse_code);
+    check.finish(warehouse_code.trim().to_owned())
 }
 
 impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
@@ -353,10 +549,17 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
             .items
             .into_iter()
             .enumerate()
-            .map(|(index, item)| domain::AsnItem {
-                sku: check.required_short(format_args!("items[{index}].sku"), item.sku),
-                name: item.name,
-                quantity: check.quantity(format_args!("items[{index}].quantity"), item.quantity),
+            .map(|(index, item)| {
+                let at = |name| At {
+                    list: "items",
+                    index,
+                    name,
+                };
+                domain::AsnItem {
+                    sku: check.required(at("sku"), item.sku),
+                    name: check.text(at("name"), item.name),
+                    quantity: check.quantity(at("quantity"), item.quantity),
+                }
             })
             .collect();
         let boxes = req
@@ -371,14 +574,14 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
                 };
                 domain::AsnBox {
                     box_number: check.count(at("box_number"), i64::from(asn_box.box_number)),
-                    mark_code: asn_box.mark_code,
+                    mark_code: check.text(at("mark_code"), asn_box.mark_code),
                     quantity: check.count(at("quantity"), asn_box.quantity),
-                    sku: asn_box.sku,
-                    name: asn_box.name,
+                    sku: check.text(at("sku"), asn_box.sku),
+                    name: check.text(at("name"), asn_box.name),
                     length: check.decimal(at("length"), &asn_box.length),
                     width: check.decimal(at("width"), &asn_box.width),
                     height: check.decimal(at("height"), &asn_box.height),
-                    length_unit: asn_box.length_unit,
+                    length_unit: check.text(at("length_unit"), asn_box.length_unit),
                 }
             })
             .collect();
@@ -391,42 +594,26 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
             .filter(|kind| *kind != proto::ContainerType::Unspecified)
             .map(|kind| kind as u8);
         let asn = domain::NewAsn {
-            asn_number: check.required_short("asn_number", req.asn_number),
+            asn_number: check.required("asn_number", req.asn_number),
             warehouse_code: check.required("warehouse_code", req.warehouse_code),
             items,
-            custom_number: req.custom_number,
+            custom_number: check.text("custom_number", req.custom_number),
             estimated_arrival_ms: check.millis("estimated_arrival", req.estimated_arrival),
-            track_number: req.track_number,
-            asn_type: req.r#type,
-            order_number: req.order_number,
-            online_order_id: req.online_order_id,
-            sale_return_reason: req.sale_return_reason,
+            track_number: check.text("track_number", req.track_number),
+            asn_type: check.text("type", req.r#type),
+            order_number: check.text("order_number", req.order_number),
+            online_order_id: check.text("online_order_id", req.online_order_id),
+            sale_return_reason: check.long_text("sale_return_reason", req.sale_return_reason),
             boxes,
             goods_type,
             container_type,
             bulk_cargo_by_pallet: req.bulk_cargo_by_pallet,
             pallet_count: check.count("pallet_count", i64::from(req.pallet_count)),
             bulk_cargo_by_piece: req.bulk_cargo_by_piece,
-            container_model: req.container_model,
+            container_model: check.text("container_model", req.container_model),
         };
         check.finish(asn)
     }
-}
-
-/// Validates the ASN references of GetAsns.
-pub fn asn_refs(asns: Vec<proto::AsnRef>) -> Result<Vec<domain::AsnRef>, Violations> {
-    batch("asns", asns, |check, index, asn| domain::AsnRef {
-        asn_number: check.required(format_args!("asns[{index}].asn_number"), asn.asn_number),
-        reference_number: asn.reference_number,
-        asn_type: asn.r#type,
-    })
-}
-
-/// Validates the ASN numbers of CancelAsns.
-pub fn asn_numbers(numbers: Vec<String>) -> Result<Vec<String>, Violations> {
-    batch("asn_numbers", numbers, |check, index, number| {
-        check.required(format_args!("asn_numbers[{index}]"), number)
-    })
 }
 
 impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
@@ -447,12 +634,15 @@ impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
                 DEFAULT_PAGE_SIZE
             }
         };
-        let skus = req
-            .skus
-            .into_iter()
-            .enumerate()
-            .map(|(index, sku)| check.required(format_args!("skus[{index}]"), sku))
-            .collect();
+        // Qianyi pages each SKU on its own: the cap bounds the upstream calls.
+        let skus = match check.at_most("skus", req.skus, MAX_BATCH) {
+            Ok(skus) => skus
+                .into_iter()
+                .enumerate()
+                .map(|(index, sku)| check.required(format_args!("skus[{index}]"), sku))
+                .collect(),
+            Err(()) => Vec::new(),
+        };
         let query = domain::InventoryQuery {
             warehouse_code: check.required("warehouse_code", req.warehouse_code),
             page_size,
@@ -475,48 +665,68 @@ impl TryFrom<proto::UpsertSkuRequest> for domain::SkuInfo {
             Some(proto::CustomsPriceMethod::Constant) => Some(domain::CustomsPriceMethod::Constant),
             _ => None,
         };
-        let currency_map = req
-            .currency_map
-            .into_iter()
-            .filter_map(|(currency, rate)| {
-                let field = format!("currency_map[{currency}]");
-                if currency.trim().is_empty() {
-                    check.fail("currency_map", "a currency code is empty");
-                }
-                if rate.trim().is_empty() {
-                    check.fail(field.as_str(), "required (a decimal string)");
-                }
-                check.decimal(&field, &rate).map(|rate| (currency, rate))
-            })
-            .collect();
+        let currency_map = if req.currency_map.len() > MAX_CURRENCIES {
+            check.fail(
+                "currency_map",
+                format!(
+                    "at most {MAX_CURRENCIES} currencies (got {})",
+                    req.currency_map.len()
+                ),
+            );
+            Default::default()
+        } else {
+            req.currency_map
+                .into_iter()
+                .filter_map(|(currency, rate)| {
+                    let currency = check.text("currency_map", currency);
+                    // The key, cut, names the entry: it is the caller's text.
+                    let field = format!("currency_map[{}]", quoted(&currency));
+                    if currency.trim().is_empty() {
+                        check.fail("currency_map", "a currency code is empty");
+                    }
+                    if rate.trim().is_empty() {
+                        check.fail(field.as_str(), "required (a decimal string)");
+                    }
+                    check
+                        .decimal(field.as_str(), &rate)
+                        .map(|rate| (currency, rate))
+                })
+                .collect()
+        };
         let sku = domain::SkuInfo {
-            warehouse_code: req.warehouse_code,
-            sku: check.required_short("sku", req.sku),
-            erp_sku: check.required_short("erp_sku", req.erp_sku),
-            title: check.short("title", req.title),
-            barcode: check.short("barcode", req.barcode),
-            specifications: req.specifications,
-            image_url: req.image_url,
+            warehouse_code: check.text("warehouse_code", req.warehouse_code),
+            sku: check.required("sku", req.sku),
+            erp_sku: check.required("erp_sku", req.erp_sku),
+            title: check.text("title", req.title),
+            barcode: check.text("barcode", req.barcode),
+            specifications: check.long_text("specifications", req.specifications),
+            image_url: check.long_text("image_url", req.image_url),
             weight: check.decimal("weight", &req.weight),
             net_weight: check.decimal("net_weight", &req.net_weight),
-            weight_unit: req.weight_unit,
+            weight_unit: check.text("weight_unit", req.weight_unit),
             length: check.decimal("length", &req.length),
             width: check.decimal("width", &req.width),
             height: check.decimal("height", &req.height),
-            dimension_unit: req.dimension_unit,
+            dimension_unit: check.text("dimension_unit", req.dimension_unit),
             item_package: check.count("item_package", i64::from(req.item_package)),
             cd_price_method,
-            english_customs_declaration_name: req.english_customs_declaration_name,
-            chinese_customs_declaration_name: req.chinese_customs_declaration_name,
-            brand: req.brand,
-            customs_code: req.customs_code,
-            wms_barcode: req.wms_barcode,
+            english_customs_declaration_name: check.text(
+                "english_customs_declaration_name",
+                req.english_customs_declaration_name,
+            ),
+            chinese_customs_declaration_name: check.text(
+                "chinese_customs_declaration_name",
+                req.chinese_customs_declaration_name,
+            ),
+            brand: check.text("brand", req.brand),
+            customs_code: check.text("customs_code", req.customs_code),
+            wms_barcode: check.text("wms_barcode", req.wms_barcode),
             customs_declaration_price: check
                 .decimal("customs_declaration_price", &req.customs_declaration_price),
             cd_price_maximum: check.decimal("cd_price_maximum", &req.cd_price_maximum),
             cd_price_rate: check.decimal("cd_price_rate", &req.cd_price_rate),
             purchase_cost: check.decimal("purchase_cost", &req.purchase_cost),
-            purchase_cost_unit: req.purchase_cost_unit,
+            purchase_cost_unit: check.text("purchase_cost_unit", req.purchase_cost_unit),
             currency_map,
         };
         check.finish(sku)

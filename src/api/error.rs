@@ -47,30 +47,43 @@ pub enum ApiError {
     Write(#[from] WriteError),
 }
 
-/// Field violations found while validating a request.
+/// The most field violations one refusal reports. A request with thousands
+/// of bad lines must not produce thousands of violations: their details
+/// travel in a trailer, which gRPC clients cap at 8 KiB of metadata.
+pub const MAX_REPORTED_VIOLATIONS: usize = 16;
+
+/// Field violations found while validating a request: the first
+/// [`MAX_REPORTED_VIOLATIONS`], and how many there were.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Violations(Vec<(String, String)>);
+pub struct Violations {
+    reported: Vec<(String, String)>,
+    found: usize,
+}
 
 impl Violations {
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push((field.into(), description.into()));
+        self.found += 1;
+        if self.reported.len() < MAX_REPORTED_VIOLATIONS {
+            self.reported.push((field.into(), description.into()));
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.found == 0
     }
 
     /// `Ok(value)` when nothing was found, else the violations.
     pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
-        if self.0.is_empty() {
+        if self.is_empty() {
             Ok(value)
         } else {
             Err(self)
         }
     }
 
+    /// The violations reported (the first found).
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
+        self.reported
             .iter()
             .map(|(field, description)| (field.as_str(), description.as_str()))
     }
@@ -78,11 +91,18 @@ impl Violations {
 
 impl std::fmt::Display for Violations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("invalid request: ")?;
-        for (index, (field, description)) in self.0.iter().enumerate() {
-            if index > 0 {
-                f.write_str("; ")?;
-            }
+        f.write_str("invalid request")?;
+        // First, so that cutting the message to its limit keeps it.
+        if self.found > self.reported.len() {
+            write!(
+                f,
+                " ({} problems, the first {} of them)",
+                self.found,
+                self.reported.len()
+            )?;
+        }
+        for (index, (field, description)) in self.fields().enumerate() {
+            f.write_str(if index == 0 { ": " } else { "; " })?;
             write!(f, "{field}: {description}")?;
         }
         Ok(())
@@ -161,13 +181,14 @@ fn upstream_status(err: UpstreamError, message: String) -> Status {
         UpstreamErrorKind::Timeout | UpstreamErrorKind::DeadlineExceeded => {
             Status::deadline_exceeded(message)
         }
-        UpstreamErrorKind::RateLimited { retry_after } => {
+        // The tenant's own limits: its rate, or its calls in flight and
+        // queued (the warehouse is busy with this tenant's other calls).
+        UpstreamErrorKind::RateLimited { retry_after }
+        | UpstreamErrorKind::Overloaded { retry_after, .. } => {
             let mut details = ErrorDetails::new();
             details.set_retry_info(Some(retry_after));
             Status::with_error_details(Code::ResourceExhausted, message, details)
         }
-        // Load shedding: the warehouse is busy with this tenant's other calls.
-        UpstreamErrorKind::Overloaded => Status::unavailable(message),
         UpstreamErrorKind::Malformed(_) => Status::internal(message),
         UpstreamErrorKind::Http {
             status,

@@ -3,9 +3,12 @@
 //! signing here.
 
 mod asn;
+pub mod codec;
 pub mod convert;
 pub mod error;
 mod events;
+#[cfg(test)]
+mod fuzz;
 mod inventory;
 mod order;
 mod sku;

@@ -28,11 +28,11 @@ impl OrderService for FacadeApi {
         request: Request<proto::CancelOrdersRequest>,
     ) -> Result<Response<proto::CancelOrdersResponse>, Status> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
+        let batch =
+            convert::Batch::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let outcomes = tenant
             .backend
-            .cancel_orders(&ctx, request.warehouse_code.trim(), &orders)
+            .cancel_orders(&ctx, &batch.warehouse_code, &batch.items)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::CancelOrdersResponse {
@@ -45,11 +45,11 @@ impl OrderService for FacadeApi {
         request: Request<proto::GetOrdersRequest>,
     ) -> Result<Response<proto::GetOrdersResponse>, Status> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let orders = convert::order_refs(request.orders).map_err(|err| status(err.into()))?;
+        let batch =
+            convert::Batch::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
         let states = tenant
             .backend
-            .get_orders(&ctx, request.warehouse_code.trim(), &orders)
+            .get_orders(&ctx, &batch.warehouse_code, &batch.items)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::GetOrdersResponse {

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{FacadeApi, status};
+use super::{FacadeApi, convert, status};
 use crate::proto::{self, warehouse_service_server::WarehouseService};
 
 #[tonic::async_trait]
@@ -27,10 +27,11 @@ impl WarehouseService for FacadeApi {
         request: Request<proto::ListChannelsRequest>,
     ) -> Result<Response<proto::ListChannelsResponse>, Status> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let warehouse_code = request.into_inner().warehouse_code;
+        let warehouse_code =
+            convert::channels_warehouse(request.into_inner()).map_err(|err| status(err.into()))?;
         let channels = tenant
             .backend
-            .list_channels(&ctx, warehouse_code.trim())
+            .list_channels(&ctx, &warehouse_code)
             .await
             .map_err(|err| status(err.into()))?;
         Ok(Response::new(proto::ListChannelsResponse {

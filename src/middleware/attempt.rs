@@ -58,7 +58,7 @@ fn outcome_label(result: &Result<Bytes, UpstreamErrorKind>) -> Cow<'static, str>
         Err(UpstreamErrorKind::Malformed(_)) => "malformed",
         Err(UpstreamErrorKind::Rejected { .. }) => "rejected",
         Err(UpstreamErrorKind::RateLimited { .. }) => "rate_limited",
-        Err(UpstreamErrorKind::Overloaded) => "overloaded",
+        Err(UpstreamErrorKind::Overloaded { .. }) => "overloaded",
     })
 }
 

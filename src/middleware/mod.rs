@@ -53,9 +53,20 @@ pub struct UpstreamPolicy {
     pub rate_limit: Option<rate_limit::Rate>,
     /// Retry attempts and backoff.
     pub retry: retry::RetryConfig,
-    /// Upstream calls in flight at once; more fail fast.
+    /// Upstream calls in flight at once; more wait in the queue.
     pub max_in_flight: usize,
+    /// Calls that may wait for one of the `max_in_flight` slots; more are
+    /// refused at once.
+    pub max_queued: usize,
 }
+
+/// `max_queued` unless configured. 1,000 concurrent callers of one tenant
+/// against an instant warehouse keep up to 936 calls waiting behind the
+/// 64 in flight: in qlink-bench (ListWarehouses, 1,000 callers on 8
+/// connections, 3 s) none was refused at 1,024, 5,375 of 31,000 at 900 and
+/// 32,711 at 0. It is also the 1,024 pending requests Envoy's circuit
+/// breakers allow by default.
+pub const DEFAULT_MAX_QUEUED: usize = 1024;
 
 impl Default for UpstreamPolicy {
     fn default() -> Self {
@@ -63,6 +74,7 @@ impl Default for UpstreamPolicy {
             rate_limit: None,
             retry: retry::RetryConfig::default(),
             max_in_flight: 64,
+            max_queued: DEFAULT_MAX_QUEUED,
         }
     }
 }
@@ -99,7 +111,7 @@ pub fn upstream_stack(
     metrics: Arc<Metrics>,
 ) -> UpstreamService {
     let limiter = rate_limit::limiter(policy.rate_limit, shared_limits);
-    let permits = concurrency::permits(policy.max_in_flight);
+    let in_flight = concurrency::InFlight::new(policy.max_in_flight, policy.max_queued);
     let service = ServiceBuilder::new()
         // The call's own deadline bounds everything below, retries and
         // rate-limit waits included, so an expired deadline fails at once.
@@ -113,8 +125,10 @@ pub fn upstream_stack(
         )))
         // Per tenant, nearest the upstream so retries count too.
         .layer_fn(|inner| rate_limit::limit(inner, limiter.clone(), metrics.clone()))
-        // A bounded number in flight per tenant; excess fails fast.
-        .layer_fn(|inner| concurrency::limit(inner, permits.clone(), metrics.clone()))
+        // A bounded number in flight per tenant, the next ones queued
+        // within their deadlines; below the rate limit, so a call holds a
+        // slot only while it is sent, not while it waits its turn.
+        .layer_fn(|inner| concurrency::limit(inner, in_flight.clone(), metrics.clone()))
         // A span, metrics and W3C trace context per HTTP attempt, innermost
         // so it sees every attempt as sent.
         .layer_fn(|inner| attempt::record(inner, metrics.clone()))

@@ -2,6 +2,8 @@
 //! (`webhook`), kept in the [`Store`](crate::store::Store), and the
 //! `Watch*Events` streams that replay and follow them (`watch`).
 
+#[cfg(test)]
+mod fuzz;
 pub mod watch;
 pub mod webhook;
 

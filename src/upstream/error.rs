@@ -54,9 +54,14 @@ pub enum UpstreamErrorKind {
     /// The tenant's rate limit does not allow another call before the deadline.
     #[error("the tenant's rate limit allows the next call in {} ms", retry_after.as_millis())]
     RateLimited { retry_after: Duration },
-    /// The tenant has too many upstream calls in flight already.
-    #[error("too many calls in flight to this warehouse; try again shortly")]
-    Overloaded,
+    /// The tenant's `max_in_flight` calls are busy and this one could not
+    /// wait for a slot: the queue was full, or its deadline came first.
+    #[error("{reason}; try again in {} ms", retry_after.as_millis())]
+    Overloaded {
+        reason: Overload,
+        /// When the calls queued now should have had their turn.
+        retry_after: Duration,
+    },
     /// The warehouse understood and refused (`success: false`).
     #[error("the warehouse rejected the request: {message}")]
     Rejected {
@@ -64,6 +69,26 @@ pub enum UpstreamErrorKind {
         message: String,
         /// The warehouse's error code, when it sends one.
         code: String,
+    },
+}
+
+/// Why a call found no slot among the tenant's calls in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Overload {
+    #[error(
+        "too many calls in flight to this warehouse: {max_in_flight} in flight and {max_queued} queued already"
+    )]
+    QueueFull {
+        max_in_flight: usize,
+        max_queued: usize,
+    },
+    #[error(
+        "too many calls in flight to this warehouse: none of the {max_in_flight} in flight finished in the {} ms this call could wait",
+        waited.as_millis()
+    )]
+    Waited {
+        max_in_flight: usize,
+        waited: Duration,
     },
 }
 
@@ -103,7 +128,7 @@ impl UpstreamError {
             UpstreamErrorKind::Connect(_)
             | UpstreamErrorKind::UntrustedCertificate(_)
             | UpstreamErrorKind::RateLimited { .. }
-            | UpstreamErrorKind::Overloaded
+            | UpstreamErrorKind::Overloaded { .. }
             | UpstreamErrorKind::Rejected { .. } => false,
         }
     }
@@ -121,7 +146,7 @@ impl UpstreamErrorKind {
             | Self::Rejected { .. }
             | Self::DeadlineExceeded
             | Self::RateLimited { .. }
-            | Self::Overloaded => false,
+            | Self::Overloaded { .. } => false,
         }
     }
 
@@ -132,7 +157,7 @@ impl UpstreamErrorKind {
             Self::Connect(_)
                 | Self::UntrustedCertificate(_)
                 | Self::RateLimited { .. }
-                | Self::Overloaded
+                | Self::Overloaded { .. }
         )
     }
 }

@@ -19,13 +19,15 @@
 
 mod answers;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod http;
 mod pager;
 pub mod qianyi;
 pub mod qlink;
 mod requests;
 
-pub use error::{SetupError, UpstreamError, UpstreamErrorKind};
+pub use error::{Overload, SetupError, UpstreamError, UpstreamErrorKind};
 pub use http::{HttpTransport, TrustedCa, install_crypto_provider};
 /// The signatures the facade sends, for tests and tools that talk to a
 /// warehouse (or stand in for one) as the facade does.

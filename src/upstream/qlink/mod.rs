@@ -6,6 +6,8 @@
 
 mod answers;
 mod client;
+#[cfg(test)]
+mod fuzz;
 mod requests;
 #[cfg(test)]
 mod tests;

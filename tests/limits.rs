@@ -1,0 +1,651 @@
+//! Hard limits on what a caller sends, through the real server: every text
+//! field of every request has a length limit, lists and labels a size
+//! limit, decimals and quantities a range, and a body that is not protobuf
+//! is `INVALID_ARGUMENT`. Each refusal names the field and reaches no
+//! warehouse.
+
+mod common;
+
+use common::*;
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage, Value};
+use qlink_facade::proto::{
+    self, AsnBox, AsnItem, AsnRef, CancelAsnsRequest, CancelOrdersRequest, CreateAsnRequest,
+    GetAsnsRequest, GetOrdersRequest, ListChannelsRequest, OrderRef, PackageType,
+    SyncInventoryRequest, UpsertSkuRequest,
+};
+use tonic::Code;
+
+const SKU: &str = "SIM-SKU-00001";
+
+/// Fields whose limit is the free-text one (2,048 characters), not 255.
+const FREE_TEXT: [&str; 3] = ["specifications", "image_url", "sale_return_reason"];
+
+/// Each text field of `message` (nested messages and list items included,
+/// maps aside), with a copy of `message` where only that field is `text`.
+fn with_each_text_field(message: &DynamicMessage, text: &str) -> Vec<(String, DynamicMessage)> {
+    let mut variants = Vec::new();
+    for field in message.descriptor().fields() {
+        if field.is_map() {
+            continue;
+        }
+        let name = field.name().to_owned();
+        let value = message.get_field(&field);
+        match (&*value, field.kind()) {
+            (Value::String(_), _) => {
+                let mut changed = message.clone();
+                changed.set_field(&field, Value::String(text.to_owned()));
+                variants.push((name, changed));
+            }
+            (Value::Message(inner), _) if message.has_field(&field) => {
+                for (path, inner) in with_each_text_field(inner, text) {
+                    let mut changed = message.clone();
+                    changed.set_field(&field, Value::Message(inner));
+                    variants.push((format!("{name}.{path}"), changed));
+                }
+            }
+            (Value::List(items), prost_reflect::Kind::String) => {
+                for index in 0..items.len() {
+                    let mut changed = message.clone();
+                    let mut items = items.clone();
+                    items[index] = Value::String(text.to_owned());
+                    changed.set_field(&field, Value::List(items));
+                    variants.push((format!("{name}[{index}]"), changed));
+                }
+            }
+            (Value::List(items), prost_reflect::Kind::Message(_)) => {
+                for (index, item) in items.iter().enumerate() {
+                    let Value::Message(item) = item else { continue };
+                    for (path, inner) in with_each_text_field(item, text) {
+                        let mut changed = message.clone();
+                        let mut items = items.clone();
+                        items[index] = Value::Message(inner);
+                        changed.set_field(&field, Value::List(items));
+                        variants.push((format!("{name}[{index}].{path}"), changed));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    variants
+}
+
+/// `message` with each text field in turn set too long for its limit:
+/// (field path, the changed message).
+fn each_text_field_too_long<T: Message + Default>(
+    message: &T,
+    type_name: &str,
+) -> Vec<(String, T)> {
+    let pool = DescriptorPool::decode(proto::FILE_DESCRIPTOR_SET).expect("descriptors");
+    let descriptor = pool
+        .get_message_by_name(&format!("qlink.v1.{type_name}"))
+        .expect("message type");
+    let dynamic =
+        DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice()).expect("decode");
+    // 256 characters of three bytes each: characters are counted, not bytes.
+    let over_255 = "库".repeat(256);
+    let over_2048 = "x".repeat(2049);
+    let mut cases = Vec::new();
+    for (path, changed) in with_each_text_field(&dynamic, &over_255) {
+        let free_text = FREE_TEXT.iter().any(|name| path == *name);
+        let changed = if free_text {
+            with_each_text_field(&dynamic, &over_2048)
+                .into_iter()
+                .find(|(other, _)| *other == path)
+                .expect("the same field")
+                .1
+        } else {
+            changed
+        };
+        let concrete = T::decode(changed.encode_to_vec().as_slice()).expect("transcode");
+        cases.push((path, concrete));
+    }
+    assert!(!cases.is_empty(), "{type_name} has text fields");
+    cases
+}
+
+/// Asserts `result` is INVALID_ARGUMENT naming `field`.
+fn assert_refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, field: &str) {
+    let status = result.expect_err(field);
+    assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+    let fields = violated_fields(&status);
+    assert!(
+        fields.iter().any(|f| f == field),
+        "{field} not in {fields:?}"
+    );
+}
+
+fn full_order() -> proto::CreateOrderRequest {
+    let mut order = order("ORD-LIMITS", "TU01", SKU);
+    order.tracking_number = "1Z999".to_owned();
+    order.cod_currency = "USD".to_owned();
+    order.online_shop_id = "shop-1".to_owned();
+    order.house_number = "12".to_owned();
+    order.currency = "USD".to_owned();
+    order.user_nick = "seller".to_owned();
+    order.total_price = "132.50".to_owned();
+    order.insurance_value = "10".to_owned();
+    order.cod_pay_amount = "5".to_owned();
+    let item = &mut order.items[0];
+    item.shipping_price = "1.5".to_owned();
+    item.hs_code = "9403".to_owned();
+    item.chinese_customs_declaration_name = "桌子".to_owned();
+    item.english_customs_declaration_name = "table".to_owned();
+    order
+}
+
+fn full_asn() -> CreateAsnRequest {
+    CreateAsnRequest {
+        asn_number: "ASN-LIMITS".to_owned(),
+        warehouse_code: "CA1".to_owned(),
+        items: vec![AsnItem {
+            sku: SKU.to_owned(),
+            name: "Side table".to_owned(),
+            quantity: 1,
+        }],
+        custom_number: "REF-1".to_owned(),
+        track_number: "TRK".to_owned(),
+        r#type: "PURCHASE".to_owned(),
+        order_number: "ORD-1".to_owned(),
+        online_order_id: "PO-1".to_owned(),
+        sale_return_reason: "broken".to_owned(),
+        boxes: vec![AsnBox {
+            box_number: 1,
+            mark_code: "BOX-1".to_owned(),
+            quantity: 1,
+            sku: SKU.to_owned(),
+            name: "Side table".to_owned(),
+            length: "20".to_owned(),
+            width: "19.1".to_owned(),
+            height: "20.1".to_owned(),
+            length_unit: "cm".to_owned(),
+        }],
+        container_model: "20GP".to_owned(),
+        ..Default::default()
+    }
+}
+
+fn full_sku() -> UpsertSkuRequest {
+    UpsertSkuRequest {
+        warehouse_code: "TU01".to_owned(),
+        sku: "NEW-1".to_owned(),
+        erp_sku: "ERP-NEW-1".to_owned(),
+        title: "Side table".to_owned(),
+        barcode: "123".to_owned(),
+        specifications: "oak".to_owned(),
+        image_url: "http://example.com/1.png".to_owned(),
+        weight: "1.25".to_owned(),
+        net_weight: "1".to_owned(),
+        weight_unit: "KG".to_owned(),
+        length: "12".to_owned(),
+        width: "10".to_owned(),
+        height: "5".to_owned(),
+        dimension_unit: "cm".to_owned(),
+        english_customs_declaration_name: "table".to_owned(),
+        chinese_customs_declaration_name: "桌子".to_owned(),
+        brand: "acme".to_owned(),
+        customs_code: "9403".to_owned(),
+        wms_barcode: "W123".to_owned(),
+        customs_declaration_price: "12.1".to_owned(),
+        cd_price_maximum: "12.1".to_owned(),
+        cd_price_rate: "12.1".to_owned(),
+        purchase_cost: "12.1".to_owned(),
+        purchase_cost_unit: "CNY".to_owned(),
+        ..Default::default()
+    }
+}
+
+fn order_refs() -> Vec<OrderRef> {
+    vec![OrderRef {
+        order_number: "ORD-1".to_owned(),
+        warehouse_order_number: "W-1".to_owned(),
+        reference_code: "R-1".to_owned(),
+    }]
+}
+
+#[tokio::test]
+async fn every_text_field_of_every_request_has_a_length_limit_and_reaches_no_warehouse() {
+    let world = world().await;
+    let tenant = QLINK;
+    let facade = &world.facade;
+    let mut checked = 0;
+    for (field, request) in each_text_field_too_long(&full_order(), "CreateOrderRequest") {
+        assert_refused(
+            facade.orders().create_order(req(tenant, request)).await,
+            &field,
+        );
+        checked += 1;
+    }
+    for (field, request) in each_text_field_too_long(&full_asn(), "CreateAsnRequest") {
+        assert_refused(facade.asns().create_asn(req(tenant, request)).await, &field);
+        checked += 1;
+    }
+    for (field, request) in each_text_field_too_long(&full_sku(), "UpsertSkuRequest") {
+        assert_refused(facade.skus().upsert_sku(req(tenant, request)).await, &field);
+        checked += 1;
+    }
+    let orders = CancelOrdersRequest {
+        warehouse_code: "TU01".to_owned(),
+        orders: order_refs(),
+    };
+    for (field, request) in each_text_field_too_long(&orders, "CancelOrdersRequest") {
+        assert_refused(
+            facade.orders().cancel_orders(req(tenant, request)).await,
+            &field,
+        );
+        checked += 1;
+    }
+    let orders = GetOrdersRequest {
+        warehouse_code: "TU01".to_owned(),
+        orders: order_refs(),
+    };
+    for (field, request) in each_text_field_too_long(&orders, "GetOrdersRequest") {
+        assert_refused(
+            facade.orders().get_orders(req(tenant, request)).await,
+            &field,
+        );
+        checked += 1;
+    }
+    let asns = GetAsnsRequest {
+        warehouse_code: "CA1".to_owned(),
+        asns: vec![AsnRef {
+            asn_number: "ASN-1".to_owned(),
+            reference_number: "R-1".to_owned(),
+            r#type: "PURCHASE".to_owned(),
+        }],
+    };
+    for (field, request) in each_text_field_too_long(&asns, "GetAsnsRequest") {
+        assert_refused(facade.asns().get_asns(req(tenant, request)).await, &field);
+        checked += 1;
+    }
+    let cancel = CancelAsnsRequest {
+        warehouse_code: "CA1".to_owned(),
+        asn_numbers: vec!["ASN-1".to_owned()],
+    };
+    for (field, request) in each_text_field_too_long(&cancel, "CancelAsnsRequest") {
+        assert_refused(
+            facade.asns().cancel_asns(req(tenant, request)).await,
+            &field,
+        );
+        checked += 1;
+    }
+    let inventory = SyncInventoryRequest {
+        warehouse_code: "TU01".to_owned(),
+        skus: vec![SKU.to_owned()],
+        ..Default::default()
+    };
+    for (field, request) in each_text_field_too_long(&inventory, "SyncInventoryRequest") {
+        assert_refused(
+            facade
+                .inventory()
+                .sync_inventory(req(tenant, request))
+                .await,
+            &field,
+        );
+        checked += 1;
+    }
+    let channels = ListChannelsRequest {
+        warehouse_code: "TU01".to_owned(),
+    };
+    for (field, request) in each_text_field_too_long(&channels, "ListChannelsRequest") {
+        assert_refused(
+            facade
+                .warehouses()
+                .list_channels(req(tenant, request))
+                .await,
+            &field,
+        );
+        checked += 1;
+    }
+
+    assert!(checked > 80, "{checked} fields checked");
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+#[tokio::test]
+async fn text_at_the_limit_is_sent_and_characters_not_bytes_are_counted() {
+    let world = world().await;
+    let sku = UpsertSkuRequest {
+        // 255 characters, 765 bytes.
+        title: "库".repeat(255),
+        specifications: "x".repeat(2048),
+        ..full_sku()
+    };
+    world
+        .facade
+        .skus()
+        .upsert_sku(req(QLINK, sku))
+        .await
+        .expect("within the limits");
+    assert_eq!(world.simulator.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn sync_inventory_takes_at_most_200_skus_like_the_batch_calls() {
+    let world = world().await;
+    for count in [201, 10_000] {
+        let request = SyncInventoryRequest {
+            warehouse_code: "CA1".to_owned(),
+            skus: (0..count).map(|index| format!("SKU-{index}")).collect(),
+            ..Default::default()
+        };
+        let status = world
+            .facade
+            .inventory()
+            .sync_inventory(req(QIANYI, request))
+            .await
+            .expect_err("too many skus");
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(violated_fields(&status), vec!["skus"], "{count}");
+        assert!(
+            status.message().contains("at most 200"),
+            "{}",
+            status.message()
+        );
+    }
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+#[tokio::test]
+async fn a_label_over_2_mib_is_refused() {
+    let world = world().await;
+    let mut order = order("ORD-LABEL", "TU01", SKU);
+    order.package_type = PackageType::SelfShipped as i32;
+    order.tracking_number = "1Z999".to_owned();
+    order.label_data = vec![b'%'; 2 * 1024 * 1024 + 1];
+    let status = world
+        .facade
+        .orders()
+        .create_order(req(QLINK, order))
+        .await
+        .expect_err("label too large");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(violated_fields(&status), vec!["label_data"]);
+    assert!(
+        status.message().contains("at most 2097152 bytes"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+#[tokio::test]
+async fn decimals_have_at_most_28_significant_digits() {
+    let world = world().await;
+    // 29 digits: a 96-bit decimal holds this one, but not every 29-digit number.
+    let sku = UpsertSkuRequest {
+        weight: "79228162514264337593543950335".to_owned(),
+        ..full_sku()
+    };
+    let status = world
+        .facade
+        .skus()
+        .upsert_sku(req(QLINK, sku))
+        .await
+        .expect_err("29 digits");
+    assert_eq!(violated_fields(&status), vec!["weight"]);
+    assert!(
+        status.message().contains("29 significant digits"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+
+    // 28 digits, leading zeros aside, are sent as they are.
+    let sku = UpsertSkuRequest {
+        weight: "0007922816251426433759354395.033".to_owned(),
+        ..full_sku()
+    };
+    world
+        .facade
+        .skus()
+        .upsert_sku(req(QLINK, sku))
+        .await
+        .expect("28 digits");
+    let sent = world.simulator.requests();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].body.contains("7922816251426433759354395.033"),
+        "{}",
+        sent[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_too_large_quantity_or_count_says_it_is_too_large() {
+    let world = world().await;
+    let mut order = order("ORD-HUGE", "TU01", SKU);
+    order.items[0].quantity = 2_147_483_648;
+    let status = world
+        .facade
+        .orders()
+        .create_order(req(QLINK, order))
+        .await
+        .expect_err("quantity too large");
+    assert_eq!(violated_fields(&status), vec!["items[0].quantity"]);
+    assert!(
+        status.message().contains("too large: at most 2147483647"),
+        "{}",
+        status.message()
+    );
+    let mut asn = full_asn();
+    asn.items[0].quantity = i64::MAX;
+    asn.boxes[0].quantity = i64::MAX;
+    let status = world
+        .facade
+        .asns()
+        .create_asn(req(QIANYI, asn))
+        .await
+        .expect_err("quantities too large");
+    assert_eq!(
+        violated_fields(&status),
+        vec!["items[0].quantity", "boxes[0].quantity"]
+    );
+    assert!(
+        status.message().contains("too large"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+#[tokio::test]
+async fn a_product_with_too_many_or_too_long_currencies_is_refused() {
+    let world = world().await;
+    let many = UpsertSkuRequest {
+        currency_map: (0..201)
+            .map(|index| (format!("C{index}"), "1".to_owned()))
+            .collect(),
+        ..full_sku()
+    };
+    let status = world
+        .facade
+        .skus()
+        .upsert_sku(req(QLINK, many))
+        .await
+        .expect_err("too many currencies");
+    assert_eq!(violated_fields(&status), vec!["currency_map"]);
+    let long = UpsertSkuRequest {
+        currency_map: [("C".repeat(100_000), "1".to_owned())].into(),
+        ..full_sku()
+    };
+    let status = world
+        .facade
+        .skus()
+        .upsert_sku(req(QLINK, long))
+        .await
+        .expect_err("a currency code too long");
+    assert_eq!(violated_fields(&status), vec!["currency_map"]);
+    assert!(status.message().len() < 2048, "{}", status.message().len());
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+#[tokio::test]
+async fn thousands_of_bad_lines_give_a_refusal_every_client_can_read() {
+    let world = world().await;
+    let mut order = order("ORD-BAD-LINES", "TU01", SKU);
+    let line = order.items[0].clone();
+    order.items = (0..5000)
+        .map(|_| proto::OrderItem {
+            sku: String::new(),
+            quantity: 0,
+            amount: "x".repeat(255),
+            ..line.clone()
+        })
+        .collect();
+    let status = world
+        .facade
+        .orders()
+        .create_order(req(QLINK, order))
+        .await
+        .expect_err("bad lines");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let fields = violated_fields(&status);
+    assert_eq!(fields.len(), 16, "{fields:?}");
+    assert_eq!(fields[0], "items[0].sku");
+    assert!(
+        status
+            .message()
+            .starts_with("invalid request (15000 problems, the first 16 of them): items[0].sku"),
+        "{}",
+        status.message()
+    );
+    // What travels in the trailers stays under the 8 KiB that C-core and
+    // grpc-python allow.
+    assert!(
+        status.details().len() + status.message().len() < 6 * 1024,
+        "{}",
+        status.details().len()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+#[tokio::test]
+async fn a_time_outside_what_a_timestamp_holds_is_refused_not_overflowed() {
+    let world = world().await;
+    let mut order = order("ORD-TIME", "TU01", SKU);
+    // Seconds whose milliseconds, plus the nanos, overflow an i64.
+    order.order_created_at = Some(prost_types::Timestamp {
+        seconds: i64::MAX / 1000,
+        nanos: 999_999_999,
+    });
+    order.pay_time = Some(prost_types::Timestamp {
+        seconds: -62_135_596_801,
+        nanos: 0,
+    });
+    let status = world
+        .facade
+        .orders()
+        .create_order(req(QLINK, order))
+        .await
+        .expect_err("times out of range");
+    assert_eq!(
+        violated_fields(&status),
+        vec!["order_created_at", "pay_time"]
+    );
+    assert!(
+        status.message().contains("years 1 to 9999"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
+
+/// Sends raw bytes as the request message and ignores the answer's body.
+#[derive(Debug, Clone, Default)]
+struct RawBytes;
+
+impl tonic::codec::Codec for RawBytes {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = RawBytes;
+    type Decoder = RawBytes;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawBytes
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawBytes
+    }
+}
+
+impl tonic::codec::Encoder for RawBytes {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buf: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        buf.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawBytes {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        buf: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<()>, tonic::Status> {
+        use bytes::Buf;
+        buf.advance(buf.remaining());
+        Ok(Some(()))
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_protobuf_is_invalid_argument() {
+    let world = world().await;
+    let mut grpc = tonic::client::Grpc::new(world.facade.channel());
+    grpc.ready().await.expect("ready");
+    // A field tag with wire type 7, which does not exist.
+    let status = grpc
+        .unary(
+            req(QLINK, vec![0x0f, 0xff, 0xff]),
+            http::uri::PathAndQuery::from_static("/qlink.v1.OrderService/CreateOrder"),
+            RawBytes,
+        )
+        .await
+        .expect_err("garbage");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains("not valid protobuf"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        world.simulator.requests().is_empty(),
+        "no upstream request was made"
+    );
+}
