@@ -1,80 +1,69 @@
 //! AsnService: create, follow and cancel inbound (ASN) orders.
 
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
-use super::{FacadeApi, convert, events, receives_pushes, status};
+use super::{
+    FacadeApi, convert,
+    error::{Answer, failed},
+    events, status,
+};
 use crate::{
     domain::NewAsn,
-    proto::{self, asn_service_server::AsnService},
+    proto::{
+        CancelAsnsRequest, CancelAsnsResponse, CreateAsnRequest, CreateAsnResponse, GetAsnsRequest,
+        GetAsnsResponse, WatchAsnEventsRequest, WatchAsnEventsResponse,
+        asn_service_server::AsnService,
+    },
 };
 
 #[tonic::async_trait]
 impl AsnService for FacadeApi {
-    async fn create_asn(
-        &self,
-        request: Request<proto::CreateAsnRequest>,
-    ) -> Result<Response<proto::CreateAsnResponse>, Status> {
+    async fn create_asn(&self, request: Request<CreateAsnRequest>) -> Answer<CreateAsnResponse> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let asn = NewAsn::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
+        let asn = NewAsn::try_from(request.into_inner()).map_err(failed)?;
         let created = self.create(&tenant, asn, &ctx).await?;
-        Ok(Response::new(proto::CreateAsnResponse {
+        Ok(Response::new(CreateAsnResponse {
             asn_number: created.asn_number,
             wms_asn_number: created.wms_asn_number,
         }))
     }
 
-    async fn get_asns(
-        &self,
-        request: Request<proto::GetAsnsRequest>,
-    ) -> Result<Response<proto::GetAsnsResponse>, Status> {
+    async fn get_asns(&self, request: Request<GetAsnsRequest>) -> Answer<GetAsnsResponse> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
-        let asns = convert::asn_refs(request.asns).map_err(|err| status(err.into()))?;
-        let states = tenant
-            .backend
-            .get_asns(&ctx, request.warehouse_code.trim(), &asns)
-            .await
-            .map_err(|err| status(err.into()))?;
-        Ok(Response::new(proto::GetAsnsResponse {
-            asns: states.into_iter().map(Into::into).collect(),
-        }))
+        let asns = convert::asn_refs(request.asns).map_err(failed)?;
+        let warehouse = request.warehouse_code.trim();
+        let states = tenant.backend.get_asns(&ctx, warehouse, &asns).await;
+        let asns = states
+            .map_err(failed)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(Response::new(GetAsnsResponse { asns }))
     }
 
-    async fn cancel_asns(
-        &self,
-        request: Request<proto::CancelAsnsRequest>,
-    ) -> Result<Response<proto::CancelAsnsResponse>, Status> {
+    async fn cancel_asns(&self, request: Request<CancelAsnsRequest>) -> Answer<CancelAsnsResponse> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let request = request.into_inner();
-        let numbers =
-            convert::asn_numbers(request.asn_numbers).map_err(|err| status(err.into()))?;
-        let outcomes = tenant
-            .backend
-            .cancel_asns(&ctx, request.warehouse_code.trim(), &numbers)
-            .await
-            .map_err(|err| status(err.into()))?;
-        Ok(Response::new(proto::CancelAsnsResponse {
-            results: outcomes.into_iter().map(Into::into).collect(),
-        }))
+        let numbers = convert::asn_numbers(request.asn_numbers).map_err(failed)?;
+        let warehouse = request.warehouse_code.trim();
+        let outcomes = tenant.backend.cancel_asns(&ctx, warehouse, &numbers).await;
+        let results = outcomes
+            .map_err(failed)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(Response::new(CancelAsnsResponse { results }))
     }
 
-    type WatchAsnEventsStream = events::EventStream<proto::WatchAsnEventsResponse>;
+    type WatchAsnEventsStream = events::EventStream<WatchAsnEventsResponse>;
 
     async fn watch_asn_events(
         &self,
-        request: Request<proto::WatchAsnEventsRequest>,
-    ) -> Result<Response<Self::WatchAsnEventsStream>, Status> {
+        request: Request<WatchAsnEventsRequest>,
+    ) -> Answer<Self::WatchAsnEventsStream> {
         let tenant = self.tenant(&request).map_err(status)?;
-        receives_pushes(&tenant)?;
         let after = request.into_inner().after_event_id;
-        let stream = events::follow(
-            self.store.clone(),
-            &self.watches,
-            tenant.id.clone(),
-            after,
-            events::asn_event,
-        )
-        .await?;
-        Ok(Response::new(stream))
+        self.follow_events(&tenant, after, events::asn_event).await
     }
 }

@@ -1,5 +1,5 @@
 //! The one place that decides gRPC status codes and details for every error
-//! the facade returns.
+//! the facade returns; the handlers pass theirs through [`failed`].
 
 use std::collections::HashMap;
 
@@ -32,6 +32,14 @@ pub fn cut(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
         end -= 1;
     }
     std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
+
+/// What a unary handler answers.
+pub(super) type Answer<T> = Result<tonic::Response<T>, Status>;
+
+/// A handler's error as the status its caller gets, logged on the way.
+pub(super) fn failed(err: impl Into<ApiError>) -> Status {
+    super::status(err.into())
 }
 
 /// Everything a handler can fail with.

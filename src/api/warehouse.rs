@@ -1,40 +1,41 @@
 //! WarehouseService: warehouses and logistics channels.
 
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
-use super::{FacadeApi, status};
-use crate::proto::{self, warehouse_service_server::WarehouseService};
+use super::{
+    FacadeApi,
+    error::{Answer, failed},
+    status,
+};
+use crate::proto::{
+    ListChannelsRequest, ListChannelsResponse, ListWarehousesRequest, ListWarehousesResponse,
+    warehouse_service_server::WarehouseService,
+};
 
 #[tonic::async_trait]
 impl WarehouseService for FacadeApi {
     async fn list_warehouses(
         &self,
-        request: Request<proto::ListWarehousesRequest>,
-    ) -> Result<Response<proto::ListWarehousesResponse>, Status> {
+        request: Request<ListWarehousesRequest>,
+    ) -> Answer<ListWarehousesResponse> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let warehouses = tenant
-            .backend
-            .list_warehouses(&ctx)
-            .await
-            .map_err(|err| status(err.into()))?;
-        Ok(Response::new(proto::ListWarehousesResponse {
-            warehouses: warehouses.into_iter().map(Into::into).collect(),
-        }))
+        let warehouses = tenant.backend.list_warehouses(&ctx).await.map_err(failed)?;
+        let warehouses = warehouses.into_iter().map(Into::into).collect();
+        Ok(Response::new(ListWarehousesResponse { warehouses }))
     }
 
     async fn list_channels(
         &self,
-        request: Request<proto::ListChannelsRequest>,
-    ) -> Result<Response<proto::ListChannelsResponse>, Status> {
+        request: Request<ListChannelsRequest>,
+    ) -> Answer<ListChannelsResponse> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let warehouse_code = request.into_inner().warehouse_code;
-        let channels = tenant
-            .backend
-            .list_channels(&ctx, warehouse_code.trim())
-            .await
-            .map_err(|err| status(err.into()))?;
-        Ok(Response::new(proto::ListChannelsResponse {
-            channels: channels.into_iter().map(Into::into).collect(),
-        }))
+        let warehouse = request.into_inner().warehouse_code;
+        let channels = tenant.backend.list_channels(&ctx, warehouse.trim()).await;
+        let channels = channels
+            .map_err(failed)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(Response::new(ListChannelsResponse { channels }))
     }
 }
