@@ -599,10 +599,10 @@ async fn a_write_key_is_claimed_once_and_only_its_owner_settles_it() {
             b.claim_write(claim("W-3", "b/3", 5, lease))
                 .await
                 .expect("claim"),
-            Claim::Reconcile {
+            Claim::Reconcile(store::Attempt {
                 fingerprint: [4; 32],
                 warehouse_code: "TU01".to_owned()
-            }
+            })
         );
         assert!(
             !a.settle_write(
