@@ -49,11 +49,10 @@ fn config(toml: &str) -> Config {
 }
 
 fn fault(kind: FaultKind, operation: &str, times: Option<u32>) -> Fault {
-    Fault {
-        kind,
-        operation: Some(operation.to_owned()),
-        warehouse_code: None,
-        times,
+    let fault = Fault::new(kind).on(operation);
+    match times {
+        Some(times) => fault.times(times),
+        None => fault,
     }
 }
 

@@ -7,14 +7,14 @@ use futures::{Stream, StreamExt};
 use qlink_facade::proto::{WatchAsnEventsRequest, WatchOrderEventsRequest};
 use qlink_facade::{
     config::Config,
-    demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
+    demo::{DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
     simulator::SimulatorHandle,
     store::{StoreConfig, StoreLocation},
     upstream::sign::qianyi_sign,
 };
 use serde_json::{Value, json};
 
-use super::{Facade, QIANYI, req, test_simulator_config};
+use super::{Facade, QIANYI, demo_against, req, test_simulator_config};
 
 /// A `pushOrderInfo` content as the spec's example sends it.
 pub const ORDER_PUSH: &str = r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"UPS","trackNumber":"1Z999","warehouseOrderNumber":"W1","wmsStatus":"Shipped","status":"SUCCESS","shippingTime":1744098883894,"skuList":{"sku":"60000-test02","quantity":4},"errorMsg":""}"#;
@@ -197,17 +197,7 @@ impl Drop for ScratchDb {
 
 /// A simulator, and the demo config against it with the store `store`.
 pub async fn demo_with_store(store: StoreConfig) -> (SimulatorHandle, Config) {
-    let simulator = SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let mut config = demo::demo_config(
-        &test_simulator_config(),
-        simulator.qlink_base_url(),
-        simulator.qianyi_endpoint(),
-    );
+    let (simulator, mut config) = demo_against(test_simulator_config()).await;
     config.store = store;
     (simulator, config)
 }
