@@ -21,7 +21,7 @@ use qlink_facade::{
         order_service_client::OrderServiceClient, sku_service_client::SkuServiceClient,
         warehouse_service_client::WarehouseServiceClient,
     },
-    simulator::{SimulatorConfig, SimulatorHandle},
+    simulator::{QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
     store::StoreLocation,
 };
 use tokio::{net::TcpListener, sync::watch};
@@ -29,7 +29,7 @@ use tonic::{Request, transport::Channel};
 
 // Not every test binary uses each of these.
 #[allow(unused_imports)]
-pub use calls::{Caller, next_ok, next_within, order_refs};
+pub use calls::{Answer, Caller, next_ok, next_within, order_refs};
 pub use qlink_facade::demo::{DEMO_QIANYI_TENANT as QIANYI, DEMO_QLINK_TENANT as QLINK};
 
 /// Both demo tenants: every protocol-independent test runs on each.
@@ -175,6 +175,26 @@ pub async fn spawn_simulator(config: SimulatorConfig) -> SimulatorHandle {
         .expect("spawn simulator")
 }
 
+/// A simulator that takes only one qlink account (app key, app secret,
+/// warehouse key) and one Qianyi account (access id, secret key).
+pub async fn simulator_for(qlink: [&str; 3], qianyi: [&str; 2]) -> SimulatorHandle {
+    let [app_key, app_secret, warehouse_key] = qlink.map(str::to_owned);
+    let [access_id, secret_key] = qianyi.map(str::to_owned);
+    spawn_simulator(SimulatorConfig {
+        qlink_accounts: vec![QlinkAccount {
+            app_key,
+            app_secret,
+            warehouse_key,
+        }],
+        qianyi_accounts: vec![QianyiAccount {
+            access_id,
+            secret_key,
+        }],
+        ..test_simulator_config()
+    })
+    .await
+}
+
 /// A simulator, and the demo config against it.
 pub async fn demo_against(simulator_config: SimulatorConfig) -> (SimulatorHandle, Config) {
     let simulator = spawn_simulator(simulator_config.clone()).await;
@@ -212,6 +232,22 @@ pub fn assert_all_in(found: &[String], wanted: &[&str], context: &str) {
             found.iter().any(|item| item == one),
             "{context}: {one} not in {found:?}"
         );
+    }
+}
+
+/// `status` has `code`, and its message holds each of `words`.
+pub fn assert_status(status: &tonic::Status, code: tonic::Code, words: &[&str]) {
+    assert_eq!(status.code(), code, "{status:?}");
+    for word in words {
+        let message = status.message();
+        assert!(message.contains(word), "{word} not in {message}");
+    }
+}
+
+/// Every one of `wanted` is in `text`.
+pub fn assert_text_has(text: &str, wanted: &[&str]) {
+    for one in wanted {
+        assert!(text.contains(one), "{one} in\n{text}");
     }
 }
 
