@@ -8,7 +8,7 @@ mod common;
 use std::{io::Write as _, net::SocketAddr, time::Duration};
 
 use common::{
-    Caller, next_within,
+    Caller, next_within, one_answer,
     push::{assert_taken, drain, odo_path, order_push, send_push, signed_push},
     text_at,
 };
@@ -151,14 +151,7 @@ async fn three_replicas_behave_as_one() {
         }
     }))
     .await;
-    let answers: Vec<_> = answers
-        .into_iter()
-        .map(|answer| answer.expect("answered"))
-        .collect();
-    assert!(
-        answers.iter().all(|answer| *answer == answers[0]),
-        "{answers:?}"
-    );
+    one_answer(answers, "CreateOrder at three replicas");
     assert_eq!(cluster.arrivals("createOrder").await.len(), 1, "sent once");
 
     // 3. A push received by one replica reaches a watcher on another.

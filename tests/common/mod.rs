@@ -244,6 +244,19 @@ pub fn assert_status(status: &tonic::Status, code: tonic::Code, words: &[&str]) 
     }
 }
 
+/// The one message calls that must all succeed, alike, answered.
+pub fn one_answer<T: PartialEq + std::fmt::Debug>(answers: Vec<Answer<T>>, context: &str) -> T {
+    let answers: Vec<T> = answers
+        .into_iter()
+        .map(|answer| answer.expect("every call is answered"))
+        .collect();
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{context}: {answers:?}"
+    );
+    answers.into_iter().next().expect("an answer")
+}
+
 /// Every one of `wanted` is in `text`.
 pub fn assert_text_has(text: &str, wanted: &[&str]) {
     for one in wanted {
