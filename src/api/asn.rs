@@ -29,31 +29,27 @@ impl AsnService for FacadeApi {
     }
 
     async fn get_asns(&self, request: Request<GetAsnsRequest>) -> Answer<GetAsnsResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let asns = convert::asn_refs(request.asns).map_err(failed)?;
-        let warehouse = request.warehouse_code.trim();
-        let states = tenant.backend.get_asns(&ctx, warehouse, &asns).await;
-        let asns = states
-            .map_err(failed)?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        Ok(Response::new(GetAsnsResponse { asns }))
+        self.unary(request, async |tenant, ctx, request| {
+            let asns = convert::asn_refs(request.asns)?;
+            let warehouse = request.warehouse_code.trim();
+            let states = tenant.backend.get_asns(ctx, warehouse, &asns).await?;
+            Ok(GetAsnsResponse {
+                asns: states.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
     async fn cancel_asns(&self, request: Request<CancelAsnsRequest>) -> Answer<CancelAsnsResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let numbers = convert::asn_numbers(request.asn_numbers).map_err(failed)?;
-        let warehouse = request.warehouse_code.trim();
-        let outcomes = tenant.backend.cancel_asns(&ctx, warehouse, &numbers).await;
-        let results = outcomes
-            .map_err(failed)?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        Ok(Response::new(CancelAsnsResponse { results }))
+        self.unary(request, async |tenant, ctx, request| {
+            let numbers = convert::asn_numbers(request.asn_numbers)?;
+            let warehouse = request.warehouse_code.trim();
+            let outcomes = tenant.backend.cancel_asns(ctx, warehouse, &numbers).await?;
+            Ok(CancelAsnsResponse {
+                results: outcomes.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
     type WatchAsnEventsStream = events::EventStream<WatchAsnEventsResponse>;

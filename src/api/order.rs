@@ -35,31 +35,30 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<CancelOrdersRequest>,
     ) -> Answer<CancelOrdersResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let orders = convert::order_refs(request.orders).map_err(failed)?;
-        let warehouse = request.warehouse_code.trim();
-        let outcomes = tenant.backend.cancel_orders(&ctx, warehouse, &orders).await;
-        let results = outcomes
-            .map_err(failed)?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        Ok(Response::new(CancelOrdersResponse { results }))
+        self.unary(request, async |tenant, ctx, request| {
+            let orders = convert::order_refs(request.orders)?;
+            let warehouse = request.warehouse_code.trim();
+            let outcomes = tenant
+                .backend
+                .cancel_orders(ctx, warehouse, &orders)
+                .await?;
+            Ok(CancelOrdersResponse {
+                results: outcomes.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
     async fn get_orders(&self, request: Request<GetOrdersRequest>) -> Answer<GetOrdersResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let request = request.into_inner();
-        let orders = convert::order_refs(request.orders).map_err(failed)?;
-        let warehouse = request.warehouse_code.trim();
-        let states = tenant.backend.get_orders(&ctx, warehouse, &orders).await;
-        let orders = states
-            .map_err(failed)?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        Ok(Response::new(GetOrdersResponse { orders }))
+        self.unary(request, async |tenant, ctx, request| {
+            let orders = convert::order_refs(request.orders)?;
+            let warehouse = request.warehouse_code.trim();
+            let states = tenant.backend.get_orders(ctx, warehouse, &orders).await?;
+            Ok(GetOrdersResponse {
+                orders: states.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
     type WatchOrderEventsStream = events::EventStream<WatchOrderEventsResponse>;

@@ -1,12 +1,8 @@
 //! SkuService: create or update products in a warehouse.
 
-use tonic::{Request, Response};
+use tonic::Request;
 
-use super::{
-    FacadeApi,
-    error::{Answer, failed},
-    status,
-};
+use super::{FacadeApi, error::Answer};
 use crate::{
     domain::SkuInfo,
     proto::{UpsertSkuRequest, UpsertSkuResponse, sku_service_server::SkuService},
@@ -15,16 +11,14 @@ use crate::{
 #[tonic::async_trait]
 impl SkuService for FacadeApi {
     async fn upsert_sku(&self, request: Request<UpsertSkuRequest>) -> Answer<UpsertSkuResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let sku = SkuInfo::try_from(request.into_inner()).map_err(failed)?;
-        let upserted = tenant
-            .backend
-            .upsert_sku(&ctx, &sku)
-            .await
-            .map_err(failed)?;
-        Ok(Response::new(UpsertSkuResponse {
-            sku: upserted.sku,
-            operation: upserted.operation,
-        }))
+        self.unary(request, async |tenant, ctx, request| {
+            let sku = SkuInfo::try_from(request)?;
+            let upserted = tenant.backend.upsert_sku(ctx, &sku).await?;
+            Ok(UpsertSkuResponse {
+                sku: upserted.sku,
+                operation: upserted.operation,
+            })
+        })
+        .await
     }
 }

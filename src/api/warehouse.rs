@@ -1,12 +1,8 @@
 //! WarehouseService: warehouses and logistics channels.
 
-use tonic::{Request, Response};
+use tonic::Request;
 
-use super::{
-    FacadeApi,
-    error::{Answer, failed},
-    status,
-};
+use super::{FacadeApi, error::Answer};
 use crate::proto::{
     ListChannelsRequest, ListChannelsResponse, ListWarehousesRequest, ListWarehousesResponse,
     warehouse_service_server::WarehouseService,
@@ -18,24 +14,26 @@ impl WarehouseService for FacadeApi {
         &self,
         request: Request<ListWarehousesRequest>,
     ) -> Answer<ListWarehousesResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let warehouses = tenant.backend.list_warehouses(&ctx).await.map_err(failed)?;
-        let warehouses = warehouses.into_iter().map(Into::into).collect();
-        Ok(Response::new(ListWarehousesResponse { warehouses }))
+        self.unary(request, async |tenant, ctx, _| {
+            let warehouses = tenant.backend.list_warehouses(ctx).await?;
+            Ok(ListWarehousesResponse {
+                warehouses: warehouses.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
     async fn list_channels(
         &self,
         request: Request<ListChannelsRequest>,
     ) -> Answer<ListChannelsResponse> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let warehouse = request.into_inner().warehouse_code;
-        let channels = tenant.backend.list_channels(&ctx, warehouse.trim()).await;
-        let channels = channels
-            .map_err(failed)?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        Ok(Response::new(ListChannelsResponse { channels }))
+        self.unary(request, async |tenant, ctx, request| {
+            let warehouse = request.warehouse_code.trim();
+            let channels = tenant.backend.list_channels(ctx, warehouse).await?;
+            Ok(ListChannelsResponse {
+                channels: channels.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 }
