@@ -183,12 +183,8 @@ async fn cancel_orders_answers_per_order_in_request_order() {
         ];
         let results = api.cancel_orders(&warehouse, &wanted).await;
         let results = results.expect("cancel orders");
-        let order: Vec<&str> = results.iter().map(|r| r.order_number.as_str()).collect();
-        assert_eq!(
-            order,
-            wanted.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{tenant}"
-        );
+        let answered = results.iter().map(|r| r.order_number.as_str());
+        assert_in_request_order(answered, &wanted, tenant);
         assert!(
             results[0].success && results[2].success,
             "{tenant}: {results:?}"
@@ -238,12 +234,8 @@ async fn get_orders_keeps_request_order_and_flags_unknown_orders() {
         wanted.insert(2, "ORD-GHOST".to_owned());
         let states = api.get_orders(&warehouse, &wanted).await;
         let states = states.expect("get orders");
-        let got: Vec<&str> = states.iter().map(|s| s.order_number.as_str()).collect();
-        assert_eq!(
-            got,
-            wanted.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{tenant}"
-        );
+        let answered = states.iter().map(|s| s.order_number.as_str());
+        assert_in_request_order(answered, &wanted, tenant);
         assert!(!states[2].error_message.is_empty(), "{tenant}: {states:?}");
         assert!(
             states
@@ -314,6 +306,16 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
             "finished ASN cannot be cancelled: {results:?}"
         );
     }
+}
+
+/// The orders `answered` names are `wanted`, in the request's order.
+fn assert_in_request_order<'a>(
+    answered: impl Iterator<Item = &'a str>,
+    wanted: &[String],
+    tenant: &str,
+) {
+    let answered: Vec<&str> = answered.collect();
+    assert_eq!(answered, wanted, "{tenant}");
 }
 
 /// Creates the orders numbered `numbers`.
@@ -463,10 +465,15 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
         "every request verifies"
     );
 
-    let qlink_list = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qlink && r.operation == "initWarehouses")
-        .expect("qlink initWarehouses");
+    // The first request of `operation` in `protocol`.
+    let sent = |protocol: Protocol, operation: &str| {
+        let found = requests
+            .iter()
+            .find(|r| r.protocol == protocol && r.operation == operation);
+        found.unwrap_or_else(|| panic!("{protocol:?} {operation}"))
+    };
+
+    let qlink_list = sent(Protocol::Qlink, "initWarehouses");
     let body: serde_json::Value = serde_json::from_str(&qlink_list.body).expect("json body");
     assert_eq!(
         body["warehouseKey"],
@@ -484,10 +491,7 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
     assert_eq!(header("warehouseType").as_deref(), Some("LINGXING"));
     assert_eq!(header("sign").map(|s| s.len()), Some(40));
 
-    let qlink_order = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qlink && r.operation == "createOrder")
-        .expect("qlink createOrder");
+    let qlink_order = sent(Protocol::Qlink, "createOrder");
     let body: serde_json::Value = serde_json::from_str(&qlink_order.body).expect("json body");
     assert_eq!(
         body["warehouseKey"], "demo-warehouse-key",
@@ -502,10 +506,7 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
     assert_eq!(body["skuList"][0]["quantity"], 2);
     assert_eq!(body["shopName"], "测试店铺");
 
-    let qianyi_order = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qianyi && r.operation == "createOrder")
-        .expect("qianyi createOrder");
+    let qianyi_order = sent(Protocol::Qianyi, "createOrder");
     let envelope: serde_json::Value = serde_json::from_str(&qianyi_order.body).expect("json body");
     assert_eq!(envelope["accessId"], "demo-access-id");
     assert_eq!(envelope["method"], "createOrder");
@@ -514,9 +515,6 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
             .expect("content is json");
     assert_eq!(content["orderNumber"], "ORD-WIRE-demo-qianyi");
     assert!(content.get("warehouseKey").is_none());
-    let qianyi_list = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qianyi && r.operation == "warehouses")
-        .expect("qianyi warehouses");
+    let qianyi_list = sent(Protocol::Qianyi, "warehouses");
     assert_eq!(qianyi_list.content, "", "warehouses sends empty content");
 }
