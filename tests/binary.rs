@@ -87,14 +87,13 @@ secret_key = "${{Y_SECRET}}"
         "facade.toml",
         &(server_toml(port, 0, &store_url) + &tenants),
     );
-    let mut facade = Running::start(
-        &["--config", &config_path.to_string_lossy()],
+    let facade = Running::ready_on(
+        &config_path,
         &[
             ("Q_SECRET", "Sup3r-App-Secret"),
             ("Y_SECRET", "Wr0ng-Secret-Key"),
         ],
     );
-    facade.wait_for("qlink-facade ready");
     let mut client = client(port).await;
     client
         .list_warehouses(req("q", Default::default()))

@@ -26,10 +26,8 @@ async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
     let store_url = format!("sqlite://{}", db.0.display());
     let (grpc, http) = (free_port(), free_port());
     let config = push_receiver_config(&dir, grpc, http, &store_url);
-    let config_arg = config.to_string_lossy().into_owned();
     let env = [("RUST_LOG", "info")];
-    let mut facade = Running::start(&["--config", &config_arg], &env);
-    facade.wait_for("qlink-facade ready");
+    let facade = Running::ready_on(&config, &env);
     let http_addr = format!("127.0.0.1:{http}").parse().expect("addr");
 
     // number -> answered success:true
@@ -73,8 +71,7 @@ async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
         acknowledged.len()
     );
 
-    let mut restarted = Running::start(&["--config", &config_arg], &env);
-    restarted.wait_for("qlink-facade ready");
+    let restarted = Running::ready_on(&config, &env);
     let kept = drain(
         order_stream(channel(grpc).await, 0).await.expect("watch"),
         |event| event.order_number,
@@ -126,10 +123,8 @@ warehouse_key = "demo-warehouse-key"
     );
     let store_url = format!("sqlite://{}", db.0.display());
     let config = dir.write("facade.toml", &(server_toml(grpc, 0, &store_url) + &tenant));
-    let config_arg = config.to_string_lossy().into_owned();
     let env = [("RUST_LOG", "info")];
-    let mut facade = Running::start(&["--config", &config_arg], &env);
-    facade.wait_for("qlink-facade ready");
+    let facade = Running::ready_on(&config, &env);
     let create = |timeout: Duration| async move {
         let q = Caller::new(channel(grpc).await, "q").with_timeout(Some(timeout));
         q.create_order(common::order("KILLED-1", "TU01", "SIM-SKU-00001"))
@@ -151,8 +146,7 @@ warehouse_key = "demo-warehouse-key"
         "the caller heard nothing"
     );
 
-    let mut restarted = Running::start(&["--config", &config_arg], &env);
-    restarted.wait_for("qlink-facade ready");
+    let restarted = Running::ready_on(&config, &env);
     let created = create(Duration::from_secs(30))
         .await
         .expect("the retry finds the order at the warehouse");

@@ -65,11 +65,7 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
         "facade.toml",
         &config(grpc, http, &simulator, "old-secret", false),
     );
-    let mut facade = Running::start(
-        &["--config", &path.to_string_lossy()],
-        &[("RUST_LOG", "info")],
-    );
-    facade.wait_for("qlink-facade ready");
+    let mut facade = Running::ready_on(&path, &[("RUST_LOG", "info")]);
     let mut warehouses = client(grpc).await;
     let refused = warehouses
         .list_warehouses(req("t1", Default::default()))

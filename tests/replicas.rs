@@ -26,11 +26,7 @@ fn start_replica(dir: &std::path::Path, name: &str, url: &str) -> Replica {
     let dir = dir.join(name);
     std::fs::create_dir_all(&dir).expect("dir");
     let config = push_receiver_config(&dir, grpc, http, url);
-    let mut running = Running::start(
-        &["--config", &config.to_string_lossy()],
-        &[("RUST_LOG", "info")],
-    );
-    running.wait_for("qlink-facade ready");
+    let running = Running::ready_on(&config, &[("RUST_LOG", "info")]);
     Replica {
         running,
         grpc,

@@ -111,8 +111,8 @@ async fn no_secret_token_or_key_appears_in_anything_the_facade_writes() {
     let dir = TempDir::new("secrets");
     let (grpc, http) = (free_port(), free_port());
     let path = dir.write("facade.toml", &config(grpc, http, &simulator, &dir));
-    let mut facade = Running::start(
-        &["--config", &path.to_string_lossy()],
+    let mut facade = Running::ready_on(
+        &path,
         &[
             ("RUST_LOG", "trace"),
             ("PROOF_APP_SECRET", "Sekret-App-7731"),
@@ -120,7 +120,6 @@ async fn no_secret_token_or_key_appears_in_anything_the_facade_writes() {
             ("PROOF_TOKEN", QLINK_TOKEN),
         ],
     );
-    facade.wait_for("qlink-facade ready");
     let channel = channel(grpc).await;
     let mut said = Said::default();
     let http_addr: std::net::SocketAddr = format!("127.0.0.1:{http}").parse().expect("addr");

@@ -35,6 +35,14 @@ impl Running {
         Self::start(&["--grpc-addr", &grpc, "--http-addr", &http], env)
     }
 
+    /// Starts the binary on the config file at `config`, and waits until it
+    /// is ready.
+    pub fn ready_on(config: &Path, env: &[(&str, &str)]) -> Self {
+        let mut running = Self::start(&["--config", &config.to_string_lossy()], env);
+        running.wait_for("qlink-facade ready");
+        running
+    }
+
     /// Starts the binary with `dir` as its working directory.
     pub fn start_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_qlink-facade"));
