@@ -32,8 +32,8 @@ use crate::{
     },
     metrics::Metrics,
     store::{
-        Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteKind, WriteRecord,
-        WriteState, millis,
+        Attempt, Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteKind,
+        WriteRecord, WriteState, millis,
     },
     tenant::Tenants,
     upstream::{UpstreamError, UpstreamErrorKind},
@@ -100,16 +100,15 @@ pub trait WriteRequest: Serialize + Send + Sync + 'static {
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> impl Future<Output = Result<Self::Created, UpstreamError>> + Send;
-    /// Whether the warehouse reports the write with `number`.
+    /// The answer for the write with `number` when the warehouse reports
+    /// it. Neither spec's lookup carries the warehouse's own number, so
+    /// that stays empty.
     fn look_up(
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
         warehouse_code: String,
         number: String,
-    ) -> impl Future<Output = Result<bool, UpstreamError>> + Send;
-    /// The answer when a lookup found the write: neither spec's lookup
-    /// carries the warehouse's own number, so it is empty.
-    fn found(number: &str) -> Self::Created;
+    ) -> impl Future<Output = Result<Option<Self::Created>, UpstreamError>> + Send;
 }
 
 impl WriteRequest for NewOrder {
@@ -139,25 +138,22 @@ impl WriteRequest for NewOrder {
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
         warehouse_code: String,
-        number: String,
-    ) -> Result<bool, UpstreamError> {
+        order_number: String,
+    ) -> Result<Option<CreatedOrder>, UpstreamError> {
         let order = OrderRef {
-            order_number: number,
+            order_number,
             ..OrderRef::default()
         };
         let states = backend
             .get_orders(ctx, &warehouse_code, std::slice::from_ref(&order))
             .await?;
-        Ok(states.iter().any(|state| {
+        let found = states.iter().any(|state| {
             state.order_number == order.order_number && state.error_message.is_empty()
-        }))
-    }
-
-    fn found(number: &str) -> CreatedOrder {
-        CreatedOrder {
-            order_number: number.to_owned(),
+        });
+        Ok(found.then(|| CreatedOrder {
+            order_number: order.order_number,
             warehouse_order_number: String::new(),
-        }
+        }))
     }
 }
 
@@ -188,25 +184,22 @@ impl WriteRequest for NewAsn {
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
         warehouse_code: String,
-        number: String,
-    ) -> Result<bool, UpstreamError> {
+        asn_number: String,
+    ) -> Result<Option<CreatedAsn>, UpstreamError> {
         let asn = AsnRef {
-            asn_number: number,
+            asn_number,
             ..AsnRef::default()
         };
         let states = backend
             .get_asns(ctx, &warehouse_code, std::slice::from_ref(&asn))
             .await?;
-        Ok(states
+        let found = states
             .iter()
-            .any(|state| state.asn_number == asn.asn_number))
-    }
-
-    fn found(number: &str) -> CreatedAsn {
-        CreatedAsn {
-            asn_number: number.to_owned(),
+            .any(|state| state.asn_number == asn.asn_number);
+        Ok(found.then(|| CreatedAsn {
+            asn_number: asn.asn_number,
             wms_asn_number: String::new(),
-        }
+        }))
     }
 }
 
@@ -313,11 +306,8 @@ impl Writes {
                         .send_owned(key, owner, request, fingerprint, backend, ctx, None)
                         .await;
                 }
-                Claim::Reconcile {
-                    fingerprint: attempted,
-                    warehouse_code,
-                } => {
-                    let previous = Some((attempted, warehouse_code));
+                Claim::Reconcile(previous) => {
+                    let previous = Some(previous);
                     return self
                         .send_owned(key, owner, request, fingerprint, backend, ctx, previous)
                         .await;
@@ -426,8 +416,8 @@ impl Writes {
     }
 
     /// Sends a claimed write and records its outcome, in a task of its own.
-    /// With `previous` (an attempt whose outcome is unknown: its request's
-    /// fingerprint and warehouse) the warehouse is asked first.
+    /// With `previous` (an attempt whose outcome is unknown) the warehouse
+    /// is asked about it first.
     #[allow(clippy::too_many_arguments)]
     async fn send_owned<W: WriteRequest>(
         &self,
@@ -437,7 +427,7 @@ impl Writes {
         fingerprint: Fingerprint,
         backend: &Arc<dyn WarehouseBackend>,
         ctx: &CallContext,
-        previous: Option<(Fingerprint, String)>,
+        previous: Option<Attempt>,
     ) -> Result<W::Created, WriteError> {
         let writes = self.clone();
         let backend = backend.clone();
@@ -446,24 +436,25 @@ impl Writes {
         let owned = async move {
             let renewing = writes.keep_renewing(key.clone(), owner.clone());
             let outcome = async {
-                if let Some((attempted, warehouse_code)) = previous {
+                if let Some(previous) = previous {
+                    let attempted = previous.fingerprint;
                     match writes
-                        .reconcile::<W>(&key, &owner, attempted, warehouse_code, &backend, &ctx)
+                        .reconcile::<W>(&key, &owner, previous, &backend, &ctx)
                         .await
                     {
-                        Reconciled::Found => {
+                        Reconciled::Found(created) => {
                             return if attempted == fingerprint {
-                                Ok(W::found(&key.number))
+                                Ok(created)
                             } else {
                                 Err(conflict::<W>(&key))
                             };
                         }
                         Reconciled::Failed(err) => return Err(err.into()),
                         Reconciled::NotFound => {
-                            let sending = Settle::Sending {
+                            let sending = Settle::Sending(Attempt {
                                 fingerprint,
                                 warehouse_code: request.warehouse_code().to_owned(),
-                            };
+                            });
                             writes.settle(&key, &owner, sending).await;
                         }
                     }
@@ -534,7 +525,7 @@ impl Writes {
     /// Settles `owner`'s claim and wakes this process's waiters. A settle
     /// that fails leaves the claim to run out: it is then reconciled.
     async fn settle(&self, key: &WriteKey, owner: &str, settle: Settle) {
-        let ends = !matches!(settle, Settle::Sending { .. });
+        let ends = !matches!(settle, Settle::Sending(_));
         match self.store.settle_write(key, owner, settle).await {
             Ok(true) => {}
             Ok(false) => {
@@ -568,27 +559,28 @@ impl Writes {
         &self,
         key: &WriteKey,
         owner: &str,
-        attempted: Fingerprint,
-        warehouse_code: String,
+        attempt: Attempt,
         backend: &Arc<dyn WarehouseBackend>,
         ctx: &CallContext,
-    ) -> Reconciled {
+    ) -> Reconciled<W::Created> {
         let kind = W::KIND.as_str();
-        match W::look_up(backend.as_ref(), ctx, warehouse_code, key.number.clone()).await {
-            Ok(true) => {
+        let attempted = attempt.fingerprint;
+        let number = key.number.clone();
+        match W::look_up(backend.as_ref(), ctx, attempt.warehouse_code, number).await {
+            Ok(Some(created)) => {
                 self.metrics
                     .record_reconciliation(&key.tenant, kind, "found");
                 tracing::info!(tenant = %key.tenant, kind, number = %key.number, outcome = "found", "reconciled a write whose outcome was unknown: the warehouse has it");
-                let answer = serde_json::to_string(&W::found(&key.number)).unwrap_or_default();
+                let answer = serde_json::to_string(&created).unwrap_or_default();
                 let settle = Settle::Succeeded {
                     fingerprint: attempted,
                     answer,
                     expires_at_ms: millis(SystemTime::now() + self.window),
                 };
                 self.settle(key, owner, settle).await;
-                Reconciled::Found
+                Reconciled::Found(created)
             }
-            Ok(false) => {
+            Ok(None) => {
                 self.metrics
                     .record_reconciliation(&key.tenant, kind, "not_found");
                 tracing::info!(tenant = %key.tenant, kind, number = %key.number, outcome = "not_found", "reconciled a write whose outcome was unknown: the warehouse does not have it");
@@ -672,14 +664,7 @@ impl Writes {
         };
         let ctx = CallContext::within(DEFAULT_CALL_TIMEOUT);
         let reconciled = self
-            .reconcile::<W>(
-                &taken.key,
-                &owner,
-                taken.fingerprint,
-                taken.warehouse_code.clone(),
-                backend,
-                &ctx,
-            )
+            .reconcile::<W>(&taken.key, &owner, taken.attempt(), backend, &ctx)
             .await;
         if let Reconciled::NotFound = reconciled {
             // It never arrived: the key is free, and a repeat is sent.
@@ -688,8 +673,10 @@ impl Writes {
     }
 }
 
-enum Reconciled {
-    Found,
+/// What the warehouse said about an attempt whose outcome was unknown.
+enum Reconciled<Created> {
+    /// It has the write: this is its answer.
+    Found(Created),
     NotFound,
     Failed(UpstreamError),
 }

@@ -9,11 +9,10 @@ use common::*;
 use futures::StreamExt;
 use qlink_facade::{
     proto::{
-        AsnItem, AsnRef, AsnStatus, CancelAsnsRequest, CancelOrdersRequest, CreateAsnRequest,
-        GetAsnsRequest, GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus,
+        AsnItem, AsnRef, AsnStatus, CreateAsnRequest, GetAsnsRequest, OrderStatus,
         SyncInventoryRequest, UpsertSkuRequest,
     },
-    simulator::{InventoryStyle, Protocol},
+    simulator::{InventoryStyle, Protocol, SimulatorConfig},
 };
 
 const SKU: &str = "SIM-SKU-00001";
@@ -47,19 +46,15 @@ async fn reflection_lists_the_five_services_and_health_answers() {
         panic!("expected a service list, got {answer:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for service in [
+    let services = [
         "qlink.v1.WarehouseService",
         "qlink.v1.OrderService",
         "qlink.v1.AsnService",
         "qlink.v1.InventoryService",
         "qlink.v1.SkuService",
         "grpc.health.v1.Health",
-    ] {
-        assert!(
-            names.iter().any(|name| name == service),
-            "{service} missing from {names:?}"
-        );
-    }
+    ];
+    assert_all_in(&names, &services, "reflection's services");
 
     // The error details' types resolve too, for `grpcurl -format-error`.
     for symbol in [
@@ -106,14 +101,8 @@ async fn reflection_lists_the_five_services_and_health_answers() {
 async fn warehouses_and_channels_on_both_protocols() {
     let world = world().await;
     for tenant in TENANTS {
-        let warehouses = world
-            .facade
-            .warehouses()
-            .list_warehouses(req(tenant, Default::default()))
-            .await
-            .expect("list warehouses")
-            .into_inner()
-            .warehouses;
+        let api = world.facade.caller(tenant);
+        let warehouses = api.list_warehouses().await.expect("list warehouses");
         assert!(warehouses.len() >= 2, "{tenant}: {warehouses:?}");
         assert!(
             warehouses
@@ -123,19 +112,7 @@ async fn warehouses_and_channels_on_both_protocols() {
         );
 
         let code = warehouses[0].code.clone();
-        let channels = world
-            .facade
-            .warehouses()
-            .list_channels(req(
-                tenant,
-                ListChannelsRequest {
-                    warehouse_code: code.clone(),
-                },
-            ))
-            .await
-            .expect("list channels")
-            .into_inner()
-            .channels;
+        let channels = api.list_channels(&code).await.expect("list channels");
         assert!(!channels.is_empty(), "{tenant}: no channels");
         assert!(
             channels
@@ -146,50 +123,26 @@ async fn warehouses_and_channels_on_both_protocols() {
     }
     // The qlink simulator answers with the spec example's `warehouseInfoList`
     // and Chinese names; the facade reads them.
-    let qlink = world
-        .facade
-        .warehouses()
-        .list_warehouses(req(QLINK, Default::default()))
-        .await
-        .expect("list warehouses")
-        .into_inner()
-        .warehouses;
+    let qlink = world.facade.caller(QLINK).list_warehouses().await;
+    let qlink = qlink.expect("list warehouses");
     assert!(qlink.iter().any(|w| w.name == "TU美东代理仓"), "{qlink:?}");
 }
 
 #[tokio::test]
 async fn an_order_is_created_and_ships_on_both_protocols() {
     let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         let number = format!("ORD-SHIP-{tenant}");
-        let created = world
-            .facade
-            .orders()
-            .create_order(req(tenant, order(&number, &warehouse, SKU)))
-            .await
-            .expect("create order")
-            .into_inner();
+        let order = order(&number, &warehouse, SKU);
+        let created = api.create_order(order).await.expect("create order");
         assert!(
             !created.warehouse_order_number.is_empty(),
             "{tenant}: {created:?}"
         );
 
-        let lookup = GetOrdersRequest {
-            warehouse_code: warehouse.clone(),
-            orders: vec![OrderRef {
-                order_number: number.clone(),
-                ..Default::default()
-            }],
-        };
-        let first = world
-            .facade
-            .orders()
-            .get_orders(req(tenant, lookup.clone()))
-            .await
-            .expect("get orders")
-            .into_inner()
-            .orders;
+        let lookup = [&number];
+        let first = api.get_orders(&warehouse, &lookup).await;
+        let first = first.expect("get orders");
         assert_eq!(first.len(), 1);
         assert_eq!(first[0].order_number, number);
         assert!(
@@ -201,20 +154,11 @@ async fn an_order_is_created_and_ships_on_both_protocols() {
             "{first:?}"
         );
 
-        let shipped = eventually(Duration::from_secs(10), || {
-            let mut client = world.facade.orders();
-            let lookup = lookup.clone();
-            async move {
-                let orders = client
-                    .get_orders(req(tenant, lookup))
-                    .await
-                    .ok()?
-                    .into_inner()
-                    .orders;
-                orders
-                    .into_iter()
-                    .find(|o| o.status == OrderStatus::Success as i32)
-            }
+        let shipped = eventually(Duration::from_secs(10), || async {
+            let orders = api.get_orders(&warehouse, &lookup).await.ok()?;
+            orders
+                .into_iter()
+                .find(|o| o.status == OrderStatus::Success as i32)
         })
         .await
         .expect("order ships");
@@ -225,52 +169,28 @@ async fn an_order_is_created_and_ships_on_both_protocols() {
 
 #[tokio::test]
 async fn cancel_orders_answers_per_order_in_request_order() {
-    let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    // Nothing ships while the test runs, however busy the machine: a
+    // shipped order could no longer be cancelled.
+    let world = world_with(SimulatorConfig {
+        ship_after: Duration::from_secs(60),
+        ..test_simulator_config()
+    })
+    .await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         let numbers: Vec<String> = (1..=3)
             .map(|i| format!("ORD-CANCEL-{tenant}-{i}"))
             .collect();
-        for number in &numbers {
-            world
-                .facade
-                .orders()
-                .create_order(req(tenant, order(number, &warehouse, SKU)))
-                .await
-                .expect("create order");
-        }
+        create_orders(&api, &warehouse, &numbers).await;
         world.simulator.clear_requests();
         let wanted = [
             numbers[2].clone(),
             "ORD-NOBODY-KNOWS".to_owned(),
             numbers[0].clone(),
         ];
-        let results = world
-            .facade
-            .orders()
-            .cancel_orders(req(
-                tenant,
-                CancelOrdersRequest {
-                    warehouse_code: warehouse.clone(),
-                    orders: wanted
-                        .iter()
-                        .map(|n| OrderRef {
-                            order_number: n.clone(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                },
-            ))
-            .await
-            .expect("cancel orders")
-            .into_inner()
-            .results;
-        let order: Vec<&str> = results.iter().map(|r| r.order_number.as_str()).collect();
-        assert_eq!(
-            order,
-            wanted.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{tenant}"
-        );
+        let results = api.cancel_orders(&warehouse, &wanted).await;
+        let results = results.expect("cancel orders");
+        let answered = results.iter().map(|r| r.order_number.as_str());
+        assert_in_request_order(answered, &wanted, tenant);
         assert!(
             results[0].success && results[2].success,
             "{tenant}: {results:?}"
@@ -290,26 +210,8 @@ async fn cancel_orders_answers_per_order_in_request_order() {
         let expected_calls = if tenant == QLINK { 1 } else { 3 };
         assert_eq!(calls, expected_calls, "{tenant}");
 
-        let states = world
-            .facade
-            .orders()
-            .get_orders(req(
-                tenant,
-                GetOrdersRequest {
-                    warehouse_code: warehouse.clone(),
-                    orders: numbers
-                        .iter()
-                        .map(|n| OrderRef {
-                            order_number: n.clone(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                },
-            ))
-            .await
-            .expect("get orders")
-            .into_inner()
-            .orders;
+        let states = api.get_orders(&warehouse, &numbers).await;
+        let states = states.expect("get orders");
         assert_eq!(
             states[0].status,
             OrderStatus::Cancel as i32,
@@ -331,45 +233,15 @@ async fn cancel_orders_answers_per_order_in_request_order() {
 #[tokio::test]
 async fn get_orders_keeps_request_order_and_flags_unknown_orders() {
     let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         let numbers: Vec<String> = (1..=5).map(|i| format!("ORD-GET-{tenant}-{i}")).collect();
-        for number in &numbers {
-            world
-                .facade
-                .orders()
-                .create_order(req(tenant, order(number, &warehouse, SKU)))
-                .await
-                .expect("create order");
-        }
+        create_orders(&api, &warehouse, &numbers).await;
         let mut wanted: Vec<String> = numbers.iter().rev().cloned().collect();
         wanted.insert(2, "ORD-GHOST".to_owned());
-        let states = world
-            .facade
-            .orders()
-            .get_orders(req(
-                tenant,
-                GetOrdersRequest {
-                    warehouse_code: warehouse.clone(),
-                    orders: wanted
-                        .iter()
-                        .map(|n| OrderRef {
-                            order_number: n.clone(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                },
-            ))
-            .await
-            .expect("get orders")
-            .into_inner()
-            .orders;
-        let got: Vec<&str> = states.iter().map(|s| s.order_number.as_str()).collect();
-        assert_eq!(
-            got,
-            wanted.iter().map(String::as_str).collect::<Vec<_>>(),
-            "{tenant}"
-        );
+        let states = api.get_orders(&warehouse, &wanted).await;
+        let states = states.expect("get orders");
+        let answered = states.iter().map(|s| s.order_number.as_str());
+        assert_in_request_order(answered, &wanted, tenant);
         assert!(!states[2].error_message.is_empty(), "{tenant}: {states:?}");
         assert!(
             states
@@ -384,8 +256,7 @@ async fn get_orders_keeps_request_order_and_flags_unknown_orders() {
 #[tokio::test]
 async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
     let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         let asn = |number: &str| CreateAsnRequest {
             asn_number: number.to_owned(),
             warehouse_code: warehouse.clone(),
@@ -398,13 +269,8 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
             ..Default::default()
         };
         let received_number = format!("ASN-RECV-{tenant}");
-        let created = world
-            .facade
-            .asns()
-            .create_asn(req(tenant, asn(&received_number)))
-            .await
-            .expect("create asn")
-            .into_inner();
+        let created = api.create_asn(asn(&received_number)).await;
+        let created = created.expect("create asn");
         assert_eq!(created.asn_number, received_number);
 
         let lookup = GetAsnsRequest {
@@ -415,19 +281,10 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
                 ..Default::default()
             }],
         };
-        let finished = eventually(Duration::from_secs(10), || {
-            let mut client = world.facade.asns();
-            let lookup = lookup.clone();
-            async move {
-                let asns = client
-                    .get_asns(req(tenant, lookup))
-                    .await
-                    .ok()?
-                    .into_inner()
-                    .asns;
-                asns.into_iter()
-                    .find(|a| a.status == AsnStatus::Finished as i32)
-            }
+        let finished = eventually(Duration::from_secs(10), || async {
+            let asns = api.get_asns(lookup.clone()).await.ok()?;
+            asns.into_iter()
+                .find(|a| a.status == AsnStatus::Finished as i32)
         })
         .await
         .expect("asn finishes");
@@ -441,26 +298,11 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
         assert_eq!(item.good_quantity + item.bad_quantity, 7, "{finished:?}");
 
         let cancelled_number = format!("ASN-CANCEL-{tenant}");
-        world
-            .facade
-            .asns()
-            .create_asn(req(tenant, asn(&cancelled_number)))
-            .await
-            .expect("create asn");
-        let results = world
-            .facade
-            .asns()
-            .cancel_asns(req(
-                tenant,
-                CancelAsnsRequest {
-                    warehouse_code: warehouse.clone(),
-                    asn_numbers: vec![cancelled_number.clone(), received_number.clone()],
-                },
-            ))
-            .await
-            .expect("cancel asns")
-            .into_inner()
-            .results;
+        let created = api.create_asn(asn(&cancelled_number)).await;
+        created.expect("create asn");
+        let numbers = vec![cancelled_number.clone(), received_number.clone()];
+        let results = api.cancel_asns(&warehouse, numbers).await;
+        let results = results.expect("cancel asns");
         assert_eq!(results.len(), 2, "{tenant}: {results:?}");
         assert_eq!(results[0].asn_number, cancelled_number);
         assert!(results[0].success, "{tenant}: {results:?}");
@@ -472,41 +314,35 @@ async fn an_asn_is_created_received_and_another_cancelled_on_both_protocols() {
     }
 }
 
-/// Collects every page of a SyncInventory stream.
-async fn all_pages(
-    world: &World,
+/// The orders `answered` names are `wanted`, in the request's order.
+fn assert_in_request_order<'a>(
+    answered: impl Iterator<Item = &'a str>,
+    wanted: &[String],
     tenant: &str,
-    request: SyncInventoryRequest,
-) -> Vec<qlink_facade::proto::SyncInventoryResponse> {
-    let mut stream = world
-        .facade
-        .inventory()
-        .sync_inventory(req(tenant, request))
-        .await
-        .expect("sync inventory")
-        .into_inner();
-    let mut pages = Vec::new();
-    while let Some(page) = stream.next().await {
-        pages.push(page.expect("page"));
+) {
+    let answered: Vec<&str> = answered.collect();
+    assert_eq!(answered, wanted, "{tenant}");
+}
+
+/// Creates the orders numbered `numbers`.
+async fn create_orders(api: &Caller, warehouse: &str, numbers: &[String]) {
+    for number in numbers {
+        let order = order(number, warehouse, SKU);
+        api.create_order(order).await.expect("create order");
     }
-    pages
 }
 
 #[tokio::test]
 async fn inventory_streams_one_message_per_page_on_both_protocols() {
     let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
-        let pages = all_pages(
-            &world,
-            tenant,
-            SyncInventoryRequest {
+    for (tenant, api, warehouse) in tenants(&world).await {
+        let pages = api
+            .inventory_pages(SyncInventoryRequest {
                 warehouse_code: warehouse.clone(),
                 page_size: 10,
                 ..Default::default()
-            },
-        )
-        .await;
+            })
+            .await;
         assert!(
             pages.len() >= 5,
             "{tenant}: 45+ SKUs in pages of 10, got {} pages",
@@ -552,17 +388,14 @@ async fn inventory_streams_one_message_per_page_on_both_protocols() {
         );
 
         // One SKU only.
-        let filtered = all_pages(
-            &world,
-            tenant,
-            SyncInventoryRequest {
+        let filtered = api
+            .inventory_pages(SyncInventoryRequest {
                 warehouse_code: warehouse.clone(),
                 page_size: 10,
                 skus: vec![SKU.to_owned()],
                 ..Default::default()
-            },
-        )
-        .await;
+            })
+            .await;
         let skus: Vec<&str> = filtered
             .iter()
             .flat_map(|p| p.items.iter())
@@ -579,16 +412,12 @@ async fn qlink_inventory_as_documented_page_object_too() {
         .simulator
         .set_inventory_style(InventoryStyle::PageObject);
     let warehouse = first_warehouse(&world, QLINK).await;
-    let pages = all_pages(
-        &world,
-        QLINK,
-        SyncInventoryRequest {
-            warehouse_code: warehouse,
-            page_size: 20,
-            ..Default::default()
-        },
-    )
-    .await;
+    let query = SyncInventoryRequest {
+        warehouse_code: warehouse,
+        page_size: 20,
+        ..Default::default()
+    };
+    let pages = world.facade.caller(QLINK).inventory_pages(query).await;
     assert!(pages.len() >= 3, "{} pages", pages.len());
     assert!(
         pages.iter().all(|p| p.page_count as usize == pages.len()),
@@ -600,8 +429,7 @@ async fn qlink_inventory_as_documented_page_object_too() {
 #[tokio::test]
 async fn a_sku_is_created_then_updated_on_both_protocols() {
     let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         let sku = UpsertSkuRequest {
             warehouse_code: warehouse.clone(),
             sku: format!("NEW-{tenant}"),
@@ -619,22 +447,11 @@ async fn a_sku_is_created_then_updated_on_both_protocols() {
             currency_map: [("USD".to_owned(), "7.10".to_owned())].into(),
             ..Default::default()
         };
-        let first = world
-            .facade
-            .skus()
-            .upsert_sku(req(tenant, sku.clone()))
-            .await
-            .expect("upsert sku")
-            .into_inner();
+        let first = api.upsert_sku(sku.clone()).await.expect("upsert sku");
         assert_eq!(first.sku, sku.sku);
         assert_eq!(first.operation, "CREATE", "{tenant}");
-        let second = world
-            .facade
-            .skus()
-            .upsert_sku(req(tenant, sku.clone()))
-            .await
-            .expect("upsert sku again")
-            .into_inner();
+        let second = api.upsert_sku(sku.clone()).await;
+        let second = second.expect("upsert sku again");
         assert_eq!(second.operation, "UPDATE", "{tenant}");
     }
 }
@@ -642,17 +459,10 @@ async fn a_sku_is_created_then_updated_on_both_protocols() {
 #[tokio::test]
 async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
     let world = world().await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
-        world
-            .facade
-            .orders()
-            .create_order(req(
-                tenant,
-                order(&format!("ORD-WIRE-{tenant}"), &warehouse, SKU),
-            ))
-            .await
-            .expect("create order");
+    for (tenant, api, warehouse) in tenants(&world).await {
+        let order = order(&format!("ORD-WIRE-{tenant}"), &warehouse, SKU);
+        let created = api.create_order(order).await;
+        created.expect("create order");
     }
     let requests = world.simulator.requests();
     assert!(!requests.is_empty());
@@ -661,10 +471,15 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
         "every request verifies"
     );
 
-    let qlink_list = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qlink && r.operation == "initWarehouses")
-        .expect("qlink initWarehouses");
+    // The first request of `operation` in `protocol`.
+    let sent = |protocol: Protocol, operation: &str| {
+        let found = requests
+            .iter()
+            .find(|r| r.protocol == protocol && r.operation == operation);
+        found.unwrap_or_else(|| panic!("{protocol:?} {operation}"))
+    };
+
+    let qlink_list = sent(Protocol::Qlink, "initWarehouses");
     let body: serde_json::Value = serde_json::from_str(&qlink_list.body).expect("json body");
     assert_eq!(
         body["warehouseKey"],
@@ -682,10 +497,7 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
     assert_eq!(header("warehouseType").as_deref(), Some("LINGXING"));
     assert_eq!(header("sign").map(|s| s.len()), Some(40));
 
-    let qlink_order = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qlink && r.operation == "createOrder")
-        .expect("qlink createOrder");
+    let qlink_order = sent(Protocol::Qlink, "createOrder");
     let body: serde_json::Value = serde_json::from_str(&qlink_order.body).expect("json body");
     assert_eq!(
         body["warehouseKey"], "demo-warehouse-key",
@@ -700,10 +512,7 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
     assert_eq!(body["skuList"][0]["quantity"], 2);
     assert_eq!(body["shopName"], "测试店铺");
 
-    let qianyi_order = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qianyi && r.operation == "createOrder")
-        .expect("qianyi createOrder");
+    let qianyi_order = sent(Protocol::Qianyi, "createOrder");
     let envelope: serde_json::Value = serde_json::from_str(&qianyi_order.body).expect("json body");
     assert_eq!(envelope["accessId"], "demo-access-id");
     assert_eq!(envelope["method"], "createOrder");
@@ -712,9 +521,6 @@ async fn requests_on_the_wire_are_signed_and_shaped_as_the_specs_say() {
             .expect("content is json");
     assert_eq!(content["orderNumber"], "ORD-WIRE-demo-qianyi");
     assert!(content.get("warehouseKey").is_none());
-    let qianyi_list = requests
-        .iter()
-        .find(|r| r.protocol == Protocol::Qianyi && r.operation == "warehouses")
-        .expect("qianyi warehouses");
+    let qianyi_list = sent(Protocol::Qianyi, "warehouses");
     assert_eq!(qianyi_list.content, "", "warehouses sends empty content");
 }

@@ -7,23 +7,15 @@ mod common;
 use std::{process::Command, time::Duration};
 
 use common::{
-    process::{Running, client, free_port},
-    req,
+    assert_status,
+    process::{Running, TempDir, channel, client, free_port, server_toml},
+    req, text_at,
 };
 
 #[tokio::test]
 async fn demo_mode_serves_both_demo_tenants_and_stops_on_sigterm() {
-    let port = free_port();
-    let http_port = free_port();
-    let mut running = Running::start(
-        &[
-            "--grpc-addr",
-            &format!("127.0.0.1:{port}"),
-            "--http-addr",
-            &format!("127.0.0.1:{http_port}"),
-        ],
-        &[],
-    );
+    let (port, http_port) = (free_port(), free_port());
+    let mut running = Running::demo(port, http_port, &[]);
     running.wait_for("demo mode");
     running.wait_for("qlink-facade ready");
     running.wait_for("grpcurl -plaintext");
@@ -37,18 +29,10 @@ async fn demo_mode_serves_both_demo_tenants_and_stops_on_sigterm() {
             .warehouses;
         assert!(!warehouses.is_empty(), "{tenant}");
     }
-    let metrics = reqwest::get(format!("http://127.0.0.1:{http_port}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = text_at(&format!("http://127.0.0.1:{http_port}/metrics")).await;
     assert!(metrics.contains(r#"tenant="demo-qianyi""#), "{metrics}");
     drop(client);
-    // Let the connection task close the HTTP/2 connection before the
-    // blocking wait below stops this runtime.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let lines = running.stop();
+    let lines = running.stop_when_idle().await;
     assert!(
         lines.iter().any(|line| line.contains("shutting down")),
         "{lines:?}"
@@ -58,14 +42,11 @@ async fn demo_mode_serves_both_demo_tenants_and_stops_on_sigterm() {
 #[tokio::test]
 async fn logs_never_show_a_secret_even_when_calls_fail() {
     // The upstream is the simulator run by the binary itself.
-    let dir = std::env::temp_dir().join(format!("qlink-facade-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let accounts_path = dir.join("accounts.toml");
-    std::fs::write(
-        &accounts_path,
+    let dir = TempDir::new("test");
+    let accounts_path = dir.write(
+        "accounts.toml",
         "[[qlink]]\napp_key = \"demo-app-key\"\napp_secret = \"Sup3r-App-Secret\"\nwarehouse_key = \"demo-warehouse-key\"\n\n[[qianyi]]\naccess_id = \"demo-access-id\"\nsecret_key = \"Sup3r-Secret-Key\"\n",
-    )
-    .expect("write accounts");
+    );
     let sim_port = free_port();
     let mut simulator = Running::start(
         &[
@@ -79,19 +60,10 @@ async fn logs_never_show_a_secret_even_when_calls_fail() {
     );
     simulator.wait_for("warehouse simulator ready");
 
-    let config_path = dir.join("facade.toml");
     let port = free_port();
-    std::fs::write(
-        &config_path,
-        format!(
-            r#"
-[server]
-grpc_addr = "127.0.0.1:{port}"
-http_addr = "127.0.0.1:0"
-
-[store]
-url = "sqlite://{store}"
-
+    let store_url = format!("sqlite://{}", dir.join("facade.db").display());
+    let tenants = format!(
+        r#"
 [[tenant]]
 id = "q"
 protocol = "qlink"
@@ -109,19 +81,19 @@ protocol = "qianyi"
 base_url = "http://127.0.0.1:{sim_port}/qianyi"
 access_id = "demo-access-id"
 secret_key = "${{Y_SECRET}}"
-"#,
-            store = dir.join("facade.db").display()
-        ),
-    )
-    .expect("write config");
-    let mut facade = Running::start(
-        &["--config", &config_path.to_string_lossy()],
+"#
+    );
+    let config_path = dir.write(
+        "facade.toml",
+        &(server_toml(port, 0, &store_url) + &tenants),
+    );
+    let facade = Running::ready_on(
+        &config_path,
         &[
             ("Q_SECRET", "Sup3r-App-Secret"),
             ("Y_SECRET", "Wr0ng-Secret-Key"),
         ],
     );
-    facade.wait_for("qlink-facade ready");
     let mut client = client(port).await;
     client
         .list_warehouses(req("q", Default::default()))
@@ -135,10 +107,7 @@ secret_key = "${{Y_SECRET}}"
         assert!(!status.message().contains(secret), "{}", status.message());
     }
     drop(client);
-    // Let the connection task close the HTTP/2 connection before the
-    // blocking wait below stops this runtime.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut lines = facade.stop();
+    let mut lines = facade.stop_when_idle().await;
     lines.extend(simulator.stop());
     assert!(
         lines.iter().any(|line| line.contains("upstream")),
@@ -159,28 +128,14 @@ secret_key = "${{Y_SECRET}}"
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn sigterm_ends_open_watch_streams_at_once_and_exits_within_two_seconds() {
     let (port, http_port) = (free_port(), free_port());
-    let mut running = Running::start(
-        &[
-            "--grpc-addr",
-            &format!("127.0.0.1:{port}"),
-            "--http-addr",
-            &format!("127.0.0.1:{http_port}"),
-        ],
-        &[("RUST_LOG", "info")],
-    );
+    let mut running = Running::demo(port, http_port, &[("RUST_LOG", "info")]);
     running.wait_for("qlink-facade ready");
-    qlink_facade::upstream::install_crypto_provider();
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = channel(port).await;
     let mut stream = common::push::order_stream(channel, 0).await.expect("watch");
     let signalled = std::time::Instant::now();
     running.signal("TERM");
@@ -191,12 +146,7 @@ async fn sigterm_ends_open_watch_streams_at_once_and_exits_within_two_seconds() 
     .await
     .expect("the stream ends at once");
     let status = ended.expect("with a status").expect_err("not OK");
-    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
-    assert!(
-        status.message().contains("after_event_id"),
-        "{}",
-        status.message()
-    );
+    assert_status(&status, tonic::Code::Unavailable, &["after_event_id"]);
     drop(stream);
     let lines = running.stop();
     let took = signalled.elapsed();
@@ -208,22 +158,18 @@ async fn sigterm_ends_open_watch_streams_at_once_and_exits_within_two_seconds() 
 
 /// A config file with one Qianyi tenant (the simulator need not run) and
 /// `store` as its `[store]` section.
-fn one_tenant_config(dir: &std::path::Path, port: u16, store: &str) -> std::path::PathBuf {
-    let path = dir.join("facade.toml");
-    std::fs::write(
-        &path,
-        format!(
+fn one_tenant_config(dir: &TempDir, port: u16, store: &str) -> std::path::PathBuf {
+    dir.write(
+        "facade.toml",
+        &format!(
             "[server]\ngrpc_addr = \"127.0.0.1:{port}\"\nhttp_addr = \"127.0.0.1:0\"\n{store}\n[[tenant]]\nid = \"y\"\nprotocol = \"qianyi\"\nbase_url = \"http://127.0.0.1:1/qianyi\"\naccess_id = \"a\"\nsecret_key = \"k\"\n"
         ),
     )
-    .expect("write config");
-    path
 }
 
 #[test]
 fn without_a_store_section_the_default_file_is_made_in_the_working_directory_and_named() {
-    let dir = std::env::temp_dir().join(format!("qlink-facade-cwd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("cwd");
     let config = one_tenant_config(&dir, free_port(), "");
     let mut facade = Running::start_in(&dir, &["--config", &config.to_string_lossy()], &[]);
     let line = facade.wait_for("store open");
@@ -235,13 +181,11 @@ fn without_a_store_section_the_default_file_is_made_in_the_working_directory_and
     facade.wait_for("qlink-facade ready");
     assert!(expected.exists(), "{} was created", expected.display());
     facade.stop();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_store_that_cannot_be_opened_stops_start_up_naming_it_without_the_password() {
-    let dir = std::env::temp_dir().join(format!("qlink-facade-badstore-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("badstore");
     let config = one_tenant_config(
         &dir,
         free_port(),
@@ -260,19 +204,15 @@ fn a_store_that_cannot_be_opened_stops_start_up_naming_it_without_the_password()
         "{stderr}"
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_bad_config_names_the_tenant_and_key() {
-    let dir = std::env::temp_dir().join(format!("qlink-facade-badcfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("bad.toml");
-    std::fs::write(
-        &path,
+    let dir = TempDir::new("badcfg");
+    let path = dir.write(
+        "bad.toml",
         "[[tenant]]\nid = \"acme-us\"\nprotocol = \"qlink\"\nbase_url = \"https://x\"\napp_key = \"1\"\napp_secret = \"${ACME_APP_SECRET}\"\nwarehouse_key = \"k\"\n",
-    )
-    .expect("write");
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_qlink-facade"))
         .env("QLINK_FACADE_CONFIG", &path)
         .env_remove("ACME_APP_SECRET")
@@ -286,7 +226,6 @@ fn a_bad_config_names_the_tenant_and_key() {
         ),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One exported span: trace id, name, attributes as debug text.
@@ -339,20 +278,10 @@ async fn spans_are_exported_over_otlp_when_an_endpoint_is_set() {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
 
-    let port = free_port();
-    let http_port = free_port();
-    let mut running = Running::start(
-        &[
-            "--grpc-addr",
-            &format!("127.0.0.1:{port}"),
-            "--http-addr",
-            &format!("127.0.0.1:{http_port}"),
-        ],
-        &[(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            &format!("http://{collector_addr}"),
-        )],
-    );
+    let (port, http_port) = (free_port(), free_port());
+    let collector_url = format!("http://{collector_addr}");
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", collector_url.as_str())];
+    let mut running = Running::demo(port, http_port, &env);
     running.wait_for("qlink-facade ready");
     let mut client = client(port).await;
     let mut request = req("demo-qianyi", Default::default());
@@ -367,8 +296,7 @@ async fn spans_are_exported_over_otlp_when_an_endpoint_is_set() {
         .await
         .expect("list warehouses");
     drop(client);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    running.stop(); // flushes the batch exporter
+    running.stop_when_idle().await; // flushes the batch exporter
 
     let spans = collector.spans.lock().expect("lock").clone();
     let trace_id = hex_decode("0af7651916cd43dd8448eb211c80319c");

@@ -11,24 +11,23 @@ use std::{
 };
 
 use common::{
-    process::{Running, free_port, push_receiver_config},
+    Caller,
+    process::{Running, TempDir, channel, free_port, push_receiver_config, server_toml},
     push::{ScratchDb, drain, odo_path, order_push, order_stream, send_push, signed_push},
+    spawn_simulator,
 };
 use qlink_facade::demo::DEMO_PUSH_SECRET_KEY;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
     qlink_facade::upstream::install_crypto_provider();
-    let dir = std::env::temp_dir().join(format!("qlink-facade-crash-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("crash");
     let db = ScratchDb::new("crash");
     let store_url = format!("sqlite://{}", db.0.display());
     let (grpc, http) = (free_port(), free_port());
     let config = push_receiver_config(&dir, grpc, http, &store_url);
-    let config_arg = config.to_string_lossy().into_owned();
     let env = [("RUST_LOG", "info")];
-    let mut facade = Running::start(&["--config", &config_arg], &env);
-    facade.wait_for("qlink-facade ready");
+    let facade = Running::ready_on(&config, &env);
     let http_addr = format!("127.0.0.1:{http}").parse().expect("addr");
 
     // number -> answered success:true
@@ -72,16 +71,11 @@ async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
         acknowledged.len()
     );
 
-    let mut restarted = Running::start(&["--config", &config_arg], &env);
-    restarted.wait_for("qlink-facade ready");
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let kept = drain(order_stream(channel, 0).await.expect("watch"), |event| {
-        event.order_number
-    })
+    let restarted = Running::ready_on(&config, &env);
+    let kept = drain(
+        order_stream(channel(grpc).await, 0).await.expect("watch"),
+        |event| event.order_number,
+    )
     .await;
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for number in &kept {
@@ -99,18 +93,12 @@ async fn every_acknowledged_push_is_there_exactly_once_after_sigkill() {
         "no push kept twice"
     );
     restarted.stop();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_in_flight_when_the_facade_is_killed_is_reconciled_not_sent_again() {
     qlink_facade::upstream::install_crypto_provider();
-    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
-        common::test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
+    let simulator = spawn_simulator(common::test_simulator_config()).await;
     // The warehouse takes the order; its reply is held until long after.
     let lossy = common::lossy::LossyUpstream::start(simulator.addr()).await;
     lossy.lose(
@@ -118,22 +106,11 @@ async fn a_write_in_flight_when_the_facade_is_killed_is_reconciled_not_sent_agai
         1,
         common::lossy::Loss::Hold(Duration::from_secs(60)),
     );
-    let dir = std::env::temp_dir().join(format!("qlink-facade-killed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("killed");
     let db = ScratchDb::new("killed-mid-call");
     let grpc = free_port();
-    let config = dir.join("facade.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-grpc_addr = "127.0.0.1:{grpc}"
-http_addr = "127.0.0.1:0"
-
-[store]
-url = "sqlite://{store}"
-
+    let tenant = format!(
+        r#"
 [[tenant]]
 id = "q"
 protocol = "qlink"
@@ -142,30 +119,16 @@ app_key = "demo-app-key"
 app_secret = "demo-app-secret"
 warehouse_key = "demo-warehouse-key"
 "#,
-            store = db.0.display(),
-            base_url = lossy.qlink_base_url(),
-        ),
-    )
-    .expect("write config");
-    let config_arg = config.to_string_lossy().into_owned();
+        base_url = lossy.qlink_base_url(),
+    );
+    let store_url = format!("sqlite://{}", db.0.display());
+    let config = dir.write("facade.toml", &(server_toml(grpc, 0, &store_url) + &tenant));
     let env = [("RUST_LOG", "info")];
-    let mut facade = Running::start(&["--config", &config_arg], &env);
-    facade.wait_for("qlink-facade ready");
-    let uri = format!("http://127.0.0.1:{grpc}");
-    let create = |timeout: Duration| {
-        let uri = uri.clone();
-        async move {
-            let mut client =
-                qlink_facade::proto::order_service_client::OrderServiceClient::connect(uri)
-                    .await
-                    .expect("connect");
-            let mut request = common::req("q", common::order("KILLED-1", "TU01", "SIM-SKU-00001"));
-            request.set_timeout(timeout);
-            client
-                .create_order(request)
-                .await
-                .map(tonic::Response::into_inner)
-        }
+    let facade = Running::ready_on(&config, &env);
+    let create = |timeout: Duration| async move {
+        let q = Caller::new(channel(grpc).await, "q").with_timeout(Some(timeout));
+        q.create_order(common::order("KILLED-1", "TU01", "SIM-SKU-00001"))
+            .await
     };
     let in_flight = tokio::spawn(create(Duration::from_secs(30)));
     let reached = common::eventually(Duration::from_secs(10), || async {
@@ -183,8 +146,7 @@ warehouse_key = "demo-warehouse-key"
         "the caller heard nothing"
     );
 
-    let mut restarted = Running::start(&["--config", &config_arg], &env);
-    restarted.wait_for("qlink-facade ready");
+    let restarted = Running::ready_on(&config, &env);
     let created = create(Duration::from_secs(30))
         .await
         .expect("the retry finds the order at the warehouse");
@@ -196,5 +158,4 @@ warehouse_key = "demo-warehouse-key"
         .count();
     assert_eq!(creates, 1, "the order was not sent again");
     restarted.stop();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,10 +9,7 @@ use common::*;
 use futures::StreamExt;
 use qlink_facade::{
     config::Config,
-    proto::{
-        CancelAsnsRequest, CreateAsnRequest, GetOrdersRequest, OrderRef, PackageType,
-        SyncInventoryRequest, UpsertSkuRequest,
-    },
+    proto::{PackageType, SyncInventoryRequest, UpsertSkuRequest},
     simulator::{Fault, FaultKind},
 };
 use tonic::{Code, Request};
@@ -21,47 +18,27 @@ use tonic_types::StatusExt;
 const SKU: &str = "SIM-SKU-00001";
 
 fn fault(kind: FaultKind, operation: &str, times: u32) -> Fault {
-    Fault {
-        kind,
-        operation: Some(operation.to_owned()),
-        warehouse_code: None,
-        times: Some(times),
-    }
+    Fault::new(kind).on(operation).times(times)
 }
 
 #[tokio::test]
 async fn a_call_without_or_with_an_unknown_tenant_never_reaches_a_warehouse() {
     let world = world().await;
-    let missing = world
-        .facade
-        .warehouses()
-        .list_warehouses(Request::new(Default::default()))
-        .await
-        .expect_err("no tenant");
+    let mut warehouses = world.facade.warehouses();
+    let missing = warehouses.list_warehouses(Request::new(Default::default()));
+    let missing = missing.await.expect_err("no tenant");
     assert_eq!(missing.code(), Code::InvalidArgument);
     assert_eq!(violated_fields(&missing), vec!["x-tenant-id"]);
 
-    let unknown = world
-        .facade
-        .orders()
-        .create_order(req("nobody", order("ORD-X", "TU01", SKU)))
-        .await
-        .expect_err("unknown tenant");
-    assert_eq!(unknown.code(), Code::NotFound);
-    assert!(
-        unknown.message().contains("nobody"),
-        "{}",
-        unknown.message()
-    );
+    let nobody = world.facade.caller("nobody");
+    let unknown = nobody.create_order(order("ORD-X", "TU01", SKU)).await;
+    let unknown = unknown.expect_err("unknown tenant");
+    assert_status(&unknown, Code::NotFound, &["nobody"]);
 
     // A huge unknown id is quoted back only in part.
     let long_id = "x".repeat(5000);
-    let unknown = world
-        .facade
-        .warehouses()
-        .list_warehouses(req(&long_id, Default::default()))
-        .await
-        .expect_err("unknown tenant");
+    let unknown = world.facade.caller(&long_id).list_warehouses().await;
+    let unknown = unknown.expect_err("unknown tenant");
     assert_eq!(unknown.code(), Code::NotFound);
     assert!(unknown.message().len() < 200, "{}", unknown.message());
 
@@ -78,12 +55,8 @@ async fn a_call_without_or_with_an_unknown_tenant_never_reaches_a_warehouse() {
         tonic::metadata::MetadataValue::try_from("租户".as_bytes()).expect("opaque bytes"),
     );
     for (request, words) in [(twice, "more than once"), (not_ascii, "ASCII")] {
-        let status = world
-            .facade
-            .warehouses()
-            .list_warehouses(request)
-            .await
-            .expect_err("invalid tenant metadata");
+        let status = warehouses.list_warehouses(request).await;
+        let status = status.expect_err("invalid tenant metadata");
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
         assert_eq!(violated_fields(&status), vec!["x-tenant-id"]);
         assert!(status.message().contains(words), "{}", status.message());
@@ -98,6 +71,7 @@ async fn a_call_without_or_with_an_unknown_tenant_never_reaches_a_warehouse() {
 async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
     let world = world().await;
     for tenant in TENANTS {
+        let api = world.facade.caller(tenant);
         let mut bad = order("", "TU01", SKU);
         bad.freight = "twelve".to_owned();
         bad.items[0].quantity = 0;
@@ -105,15 +79,10 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
         bad.receiver.as_mut().expect("receiver").postal_code.clear();
         bad.cod_enabled = true;
         bad.package_type = PackageType::SelfShipped as i32;
-        let status = world
-            .facade
-            .orders()
-            .create_order(req(tenant, bad))
-            .await
-            .expect_err("invalid order");
+        let status = api.create_order(bad).await.expect_err("invalid order");
         assert_eq!(status.code(), Code::InvalidArgument, "{tenant}");
         let fields = violated_fields(&status);
-        for field in [
+        let wanted = [
             "order_number",
             "freight",
             "items[0].quantity",
@@ -123,12 +92,8 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
             "cod_currency",
             "tracking_number",
             "label_data",
-        ] {
-            assert!(
-                fields.iter().any(|f| f == field),
-                "{tenant}: {field} not in {fields:?}"
-            );
-        }
+        ];
+        assert_all_in(&fields, &wanted, tenant);
 
         // Money that could not be sent digit for digit, or is not written
         // as a plain decimal, is refused rather than rounded or rewritten;
@@ -137,12 +102,7 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
         inexact.freight = "1.123456789012345678901234567890".to_owned();
         inexact.items[0].amount = "1e3".to_owned();
         inexact.cod_pay_amount = "x".to_owned();
-        let status = world
-            .facade
-            .orders()
-            .create_order(req(tenant, inexact))
-            .await
-            .expect_err("inexact money");
+        let status = api.create_order(inexact).await.expect_err("inexact money");
         assert_eq!(status.code(), Code::InvalidArgument, "{tenant}");
         assert_eq!(
             violated_fields(&status),
@@ -160,60 +120,31 @@ async fn invalid_orders_name_every_bad_field_and_reach_no_warehouse() {
             receiver: None,
             ..order("ORD-EMPTY", "TU01", SKU)
         };
-        let status = world
-            .facade
-            .orders()
-            .create_order(req(tenant, no_items))
-            .await
-            .expect_err("no items");
+        let status = api.create_order(no_items).await.expect_err("no items");
         assert_eq!(
             violated_fields(&status),
             vec!["receiver", "items"],
             "{tenant}"
         );
 
+        let bad_sku = UpsertSkuRequest {
+            sku: "x".repeat(256),
+            weight: "1,5".to_owned(),
+            ..Default::default()
+        };
+        let bad_page_size = SyncInventoryRequest {
+            page_size: 5000,
+            ..Default::default()
+        };
+        let no_orders: [&str; 0] = [];
         for status in [
-            world
-                .facade
-                .asns()
-                .create_asn(req(tenant, CreateAsnRequest::default()))
+            api.create_asn(Default::default())
                 .await
                 .expect_err("empty asn"),
-            world
-                .facade
-                .asns()
-                .cancel_asns(req(tenant, CancelAsnsRequest::default()))
-                .await
-                .expect_err("no asns"),
-            world
-                .facade
-                .orders()
-                .get_orders(req(tenant, GetOrdersRequest::default()))
-                .await
-                .expect_err("no orders"),
-            world
-                .facade
-                .skus()
-                .upsert_sku(req(
-                    tenant,
-                    UpsertSkuRequest {
-                        sku: "x".repeat(256),
-                        weight: "1,5".to_owned(),
-                        ..Default::default()
-                    },
-                ))
-                .await
-                .expect_err("bad sku"),
-            world
-                .facade
-                .inventory()
-                .sync_inventory(req(
-                    tenant,
-                    SyncInventoryRequest {
-                        page_size: 5000,
-                        ..Default::default()
-                    },
-                ))
+            api.cancel_asns("", Vec::new()).await.expect_err("no asns"),
+            api.get_orders("", &no_orders).await.expect_err("no orders"),
+            api.upsert_sku(bad_sku).await.expect_err("bad sku"),
+            api.inventory(bad_page_size)
                 .await
                 .expect_err("bad page size"),
         ] {
@@ -237,21 +168,12 @@ async fn a_warehouse_rejection_carries_the_warehouses_words() {
         }
     })
     .await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         let number = format!("ORD-DUP-{tenant}");
-        world
-            .facade
-            .orders()
-            .create_order(req(tenant, order(&number, &warehouse, SKU)))
-            .await
-            .expect("first create");
-        let status = world
-            .facade
-            .orders()
-            .create_order(req(tenant, order(&number, &warehouse, SKU)))
-            .await
-            .expect_err("duplicate order is rejected by the warehouse");
+        let first = api.create_order(order(&number, &warehouse, SKU)).await;
+        first.expect("first create");
+        let status = api.create_order(order(&number, &warehouse, SKU)).await;
+        let status = status.expect_err("duplicate order is rejected by the warehouse");
         assert_eq!(
             status.code(),
             Code::FailedPrecondition,
@@ -286,36 +208,17 @@ async fn a_warehouse_rejection_carries_the_warehouses_words() {
             "createOrder",
             1,
         ));
-        let status = world
-            .facade
-            .orders()
-            .create_order(req(
-                tenant,
-                order(&format!("ORD-REJ-{tenant}"), &warehouse, SKU),
-            ))
-            .await
-            .expect_err("rejected");
-        assert_eq!(status.code(), Code::FailedPrecondition);
-        assert!(
-            status.message().contains("库存不足"),
-            "{}",
-            status.message()
-        );
+        let refused = order(&format!("ORD-REJ-{tenant}"), &warehouse, SKU);
+        let status = api.create_order(refused).await.expect_err("rejected");
+        assert_status(&status, Code::FailedPrecondition, &["库存不足"]);
     }
 
     // qlink's envelope carries an error code of its own, passed on by name.
     world
         .simulator
         .inject(fault(FaultKind::BadSignature, "initWarehouses", 1));
-    let status = world
-        .facade
-        .warehouses()
-        .list_warehouses(req(
-            QLINK,
-            qlink_facade::proto::ListWarehousesRequest::default(),
-        ))
-        .await
-        .expect_err("bad signature");
+    let status = world.facade.caller(QLINK).list_warehouses().await;
+    let status = status.expect_err("bad signature");
     assert_eq!(status.code(), Code::FailedPrecondition);
     let info = status.get_details_error_info().expect("ErrorInfo details");
     assert_eq!(
@@ -337,77 +240,51 @@ async fn upstream_faults_map_to_fitting_codes_naming_tenant_and_operation() {
         } else {
             "warehouses"
         };
-        let list = || {
-            let mut client = world.facade.warehouses();
-            async move {
-                client
-                    .list_warehouses(req(tenant, Default::default()))
-                    .await
-            }
-        };
+        let api = world.facade.caller(tenant);
+        let list = || api.list_warehouses();
 
-        // Reads are retried (3 attempts by default): fail every attempt.
-        world
-            .simulator
-            .inject(fault(FaultKind::HttpStatus(503), operation, 3));
-        let status = list().await.expect_err("5xx");
-        assert_eq!(status.code(), Code::Unavailable, "{tenant}: {status:?}");
-        assert!(
-            status.message().contains(tenant) && status.message().contains(operation),
-            "{}",
-            status.message()
-        );
-        assert!(status.message().contains("503"), "{}", status.message());
-
-        world
-            .simulator
-            .inject(fault(FaultKind::HttpStatus(429), operation, 3));
-        let status = list().await.expect_err("429");
-        assert_eq!(
-            status.code(),
-            Code::ResourceExhausted,
-            "{tenant}: {status:?}"
-        );
-
-        world
-            .simulator
-            .inject(fault(FaultKind::MalformedJson, operation, 1));
-        let status = list().await.expect_err("malformed");
-        assert_eq!(status.code(), Code::Internal, "{tenant}: {status:?}");
-        assert!(
-            status.message().contains("malformed"),
-            "{}",
-            status.message()
-        );
-
-        world
-            .simulator
-            .inject(fault(FaultKind::BadSignature, operation, 1));
-        let status = list().await.expect_err("signature rejected");
-        assert_eq!(
-            status.code(),
-            Code::FailedPrecondition,
-            "{tenant}: {status:?}"
-        );
+        // (fault, attempts it fails, the code, words the message holds).
+        // Reads are retried (3 attempts by default): the first two faults
+        // fail every attempt.
+        let faults = [
+            (
+                FaultKind::HttpStatus(503),
+                3,
+                Code::Unavailable,
+                &[tenant, operation, "503"][..],
+            ),
+            (FaultKind::HttpStatus(429), 3, Code::ResourceExhausted, &[]),
+            (FaultKind::MalformedJson, 1, Code::Internal, &["malformed"]),
+            (FaultKind::BadSignature, 1, Code::FailedPrecondition, &[]),
+        ];
+        let mut statuses = Vec::new();
+        for (kind, attempts, code, words) in faults {
+            let what = format!("{tenant}: {kind:?}");
+            world.simulator.inject(fault(kind, operation, attempts));
+            let status = list().await.expect_err(&what);
+            assert_eq!(status.code(), code, "{what}: {status:?}");
+            assert!(
+                words.iter().all(|word| status.message().contains(word)),
+                "{what}: {}",
+                status.message()
+            );
+            statuses.push(status);
+        }
 
         // Each fault was used up: the next call works.
         list().await.expect("healthy again");
 
-        for secret in ["demo-app-secret", "demo-secret-key"] {
-            assert!(!status.message().contains(secret));
+        for status in &statuses {
+            for secret in ["demo-app-secret", "demo-secret-key"] {
+                assert!(!status.message().contains(secret));
+            }
         }
     }
 }
 
 #[tokio::test]
 async fn a_slow_warehouse_is_deadline_exceeded_and_a_dead_one_unavailable() {
-    let simulator_config = test_simulator_config();
-    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
-        simulator_config.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator");
+    let simulator = spawn_simulator(test_simulator_config()).await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr")
@@ -437,32 +314,15 @@ warehouse_key = "demo-warehouse-key"
     })
     .expect("config");
     let facade = spawn_facade(config).await;
-    simulator.inject(Fault {
-        kind: FaultKind::Delay(Duration::from_secs(2)),
-        operation: None,
-        warehouse_code: None,
-        times: None,
-    });
-    let status = facade
-        .warehouses()
-        .list_warehouses(req("slow", Default::default()))
-        .await
-        .expect_err("too slow");
-    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
-    assert!(status.message().contains("slow"), "{}", status.message());
+    simulator.inject(Fault::new(FaultKind::Delay(Duration::from_secs(2))));
+    let status = facade.caller("slow").list_warehouses().await;
+    let status = status.expect_err("too slow");
+    assert_status(&status, Code::DeadlineExceeded, &["slow"]);
     simulator.clear_faults();
 
-    let status = facade
-        .warehouses()
-        .list_warehouses(req("dead", Default::default()))
-        .await
-        .expect_err("nobody listens");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert!(
-        status.message().contains("dead") && status.message().contains("initWarehouses"),
-        "{}",
-        status.message()
-    );
+    let status = facade.caller("dead").list_warehouses().await;
+    let status = status.expect_err("nobody listens");
+    assert_status(&status, Code::Unavailable, &["dead", "initWarehouses"]);
 }
 
 #[tokio::test]
@@ -470,29 +330,16 @@ async fn paging_stops_when_the_caller_goes_away() {
     let mut config = test_simulator_config();
     config.inventory_skus = 400;
     let world = world_with(config).await;
-    for tenant in TENANTS {
-        let warehouse = first_warehouse(&world, tenant).await;
+    for (tenant, api, warehouse) in tenants(&world).await {
         // Slow pages, so a pager that kept going would be seen going.
-        world.simulator.inject(Fault {
-            kind: FaultKind::Delay(Duration::from_millis(50)),
-            operation: Some("syncInventory".to_owned()),
-            warehouse_code: None,
-            times: None,
-        });
-        let mut stream = world
-            .facade
-            .inventory()
-            .sync_inventory(req(
-                tenant,
-                SyncInventoryRequest {
-                    warehouse_code: warehouse,
-                    page_size: 1,
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("sync")
-            .into_inner();
+        let slow = FaultKind::Delay(Duration::from_millis(50));
+        world.simulator.inject(Fault::new(slow).on("syncInventory"));
+        let query = SyncInventoryRequest {
+            warehouse_code: warehouse,
+            page_size: 1,
+            ..Default::default()
+        };
+        let mut stream = api.inventory(query).await.expect("sync");
         let first = stream.next().await.expect("a page").expect("page ok");
         assert_eq!(first.page, 1);
         drop(stream);
@@ -525,26 +372,15 @@ async fn paging_stops_when_the_caller_goes_away() {
 async fn a_failing_page_ends_the_stream_with_the_error() {
     let world = world().await;
     let warehouse = first_warehouse(&world, QIANYI).await;
-    world.simulator.inject(Fault {
-        kind: FaultKind::HttpStatus(500),
-        operation: Some("syncInventory".to_owned()),
-        warehouse_code: None,
-        times: None,
-    });
-    let mut stream = world
-        .facade
-        .inventory()
-        .sync_inventory(req(
-            QIANYI,
-            SyncInventoryRequest {
-                warehouse_code: warehouse,
-                page_size: 10,
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("stream opens")
-        .into_inner();
+    let failing = Fault::new(FaultKind::HttpStatus(500)).on("syncInventory");
+    world.simulator.inject(failing);
+    let query = SyncInventoryRequest {
+        warehouse_code: warehouse,
+        page_size: 10,
+        ..Default::default()
+    };
+    let stream = world.facade.caller(QIANYI).inventory(query).await;
+    let mut stream = stream.expect("stream opens");
     let status = stream
         .next()
         .await
@@ -558,36 +394,16 @@ async fn a_failing_page_ends_the_stream_with_the_error() {
 async fn get_orders_rejection_of_one_order_is_that_orders_error() {
     let world = world().await;
     let warehouse = first_warehouse(&world, QIANYI).await;
-    let states = world
-        .facade
-        .orders()
-        .get_orders(req(
-            QIANYI,
-            GetOrdersRequest {
-                warehouse_code: warehouse,
-                orders: vec![OrderRef {
-                    order_number: "ORD-NEVER-CREATED".to_owned(),
-                    ..Default::default()
-                }],
-            },
-        ))
-        .await
-        .expect("batch answers")
-        .into_inner()
-        .orders;
+    let api = world.facade.caller(QIANYI);
+    let states = api.get_orders(&warehouse, &["ORD-NEVER-CREATED"]).await;
+    let states = states.expect("batch answers");
     assert_eq!(states.len(), 1);
     assert!(!states[0].error_message.is_empty(), "{states:?}");
 }
 
 #[tokio::test]
 async fn a_token_is_tied_to_its_tenant() {
-    let simulator_config = test_simulator_config();
-    let simulator = qlink_facade::simulator::SimulatorHandle::spawn(
-        simulator_config.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("simulator");
+    let simulator = spawn_simulator(test_simulator_config()).await;
     let tenant = |id: &str, tokens: &str| {
         format!(
             "[[tenant]]\nid = \"{id}\"\nprotocol = \"qianyi\"\nbase_url = \"{endpoint}\"\naccess_id = \"demo-access-id\"\nsecret_key = \"demo-secret-key\"\n{tokens}\n",
@@ -605,20 +421,13 @@ async fn a_token_is_tied_to_its_tenant() {
     .expect("config");
     let facade = spawn_facade(config).await;
     let call = |tenant: &'static str, token: Option<&'static str>| {
-        let mut client = facade.warehouses();
+        let mut api = facade.caller(tenant);
+        if let Some(token) = token {
+            api = api.with_token(token);
+        }
         async move {
-            let mut request = req(tenant, Default::default());
-            if let Some(token) = token {
-                request.metadata_mut().insert(
-                    "authorization",
-                    format!("Bearer {token}").parse().expect("ascii"),
-                );
-            }
-            client
-                .list_warehouses(request)
-                .await
-                .map(|_| ())
-                .map_err(|status| status.code())
+            let answer = api.list_warehouses().await;
+            answer.map(|_| ()).map_err(|status| status.code())
         }
     };
     let refused = [
@@ -708,11 +517,9 @@ warehouse_key = "demo-warehouse-key"
     )
     .await;
 
-    let status = facade
-        .orders()
-        .create_order(req("moved", order("ORD-R", "TU01", SKU)))
-        .await
-        .expect_err("a redirect is an error");
+    let moved = facade.caller("moved");
+    let status = moved.create_order(order("ORD-R", "TU01", SKU)).await;
+    let status = status.expect_err("a redirect is an error");
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert!(
         status.message().contains("308")
@@ -722,11 +529,8 @@ warehouse_key = "demo-warehouse-key"
         "{}",
         status.message()
     );
-    let status = facade
-        .warehouses()
-        .list_warehouses(req("moved", Default::default()))
-        .await
-        .expect_err("a redirect is an error for reads too");
+    let status = moved.list_warehouses().await;
+    let status = status.expect_err("a redirect is an error for reads too");
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert_eq!(
         reached.load(Ordering::SeqCst),

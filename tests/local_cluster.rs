@@ -8,13 +8,9 @@ mod common;
 use std::{io::Write as _, net::SocketAddr, time::Duration};
 
 use common::{
-    push::{drain, odo_path, order_push, send_push, signed_push},
-    req,
-};
-use futures::StreamExt;
-use qlink_facade::proto::{
-    WatchOrderEventsRequest, order_service_client::OrderServiceClient,
-    warehouse_service_client::WarehouseServiceClient,
+    Caller, next_within, one_answer,
+    push::{assert_taken, drain, odo_path, order_push, send_push, signed_push},
+    text_at,
 };
 use serde_json::Value;
 use tonic::transport::Channel;
@@ -66,12 +62,7 @@ async fn cluster() -> Option<Cluster> {
 impl Cluster {
     /// Arrival times (ms) of the simulator's requests for `operation`.
     async fn arrivals(&self, operation: &str) -> Vec<u64> {
-        let text = reqwest::get(format!("http://{}/_simulator/requests", self.simulator))
-            .await
-            .expect("request log")
-            .text()
-            .await
-            .expect("text");
+        let text = text_at(&format!("http://{}/_simulator/requests", self.simulator)).await;
         let requests: Value = serde_json::from_str(&text).expect("json");
         let mut at: Vec<u64> = requests
             .as_array()
@@ -96,24 +87,22 @@ impl Cluster {
     /// at once; how many succeeded.
     async fn burst(&self, calls: usize) -> usize {
         let answers = futures::future::join_all((0..calls).map(|n| {
-            let mut client = WarehouseServiceClient::new(self.grpc[n % self.grpc.len()].clone());
-            async move {
-                let mut request = req("limited", Default::default());
-                request.set_timeout(Duration::from_secs(30));
-                client.list_warehouses(request).await
-            }
+            let replica = self.grpc[n % self.grpc.len()].clone();
+            let limited =
+                Caller::new(replica, "limited").with_timeout(Some(Duration::from_secs(30)));
+            async move { limited.list_warehouses().await }
         }))
         .await;
         answers.iter().filter(|answer| answer.is_ok()).count()
     }
 
     async fn metrics(&self, replica: usize) -> String {
-        reqwest::get(format!("http://{}/metrics", self.http[replica]))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text")
+        text_at(&format!("http://{}/metrics", self.http[replica])).await
+    }
+
+    /// The calls tenant `pushed` makes to replica `replica`.
+    fn pushed(&self, replica: usize) -> Caller {
+        Caller::new(self.grpc[replica].clone(), "pushed")
     }
 }
 
@@ -154,61 +143,32 @@ async fn three_replicas_behave_as_one() {
     // 2. Duplicate CreateOrder calls sent to different replicas reach the
     //    warehouse once, and each gets the one answer.
     let answers = futures::future::join_all((0..9).map(|n| {
-        let mut client = OrderServiceClient::new(cluster.grpc[n % 3].clone());
+        let replica = cluster.grpc[n % 3].clone();
+        let limited = Caller::new(replica, "limited").with_timeout(Some(Duration::from_secs(30)));
         async move {
-            let mut request = req(
-                "limited",
-                common::order("CLUSTER-ORDER-1", "TU01", "SIM-SKU-00001"),
-            );
-            request.set_timeout(Duration::from_secs(30));
-            client
-                .create_order(request)
-                .await
-                .map(tonic::Response::into_inner)
+            let order = common::order("CLUSTER-ORDER-1", "TU01", "SIM-SKU-00001");
+            limited.create_order(order).await
         }
     }))
     .await;
-    let answers: Vec<_> = answers
-        .into_iter()
-        .map(|answer| answer.expect("answered"))
-        .collect();
-    assert!(
-        answers.iter().all(|answer| *answer == answers[0]),
-        "{answers:?}"
-    );
+    one_answer(answers, "CreateOrder at three replicas");
     assert_eq!(cluster.arrivals("createOrder").await.len(), 1, "sent once");
 
     // 3. A push received by one replica reaches a watcher on another.
-    let mut watcher = OrderServiceClient::new(cluster.grpc[1].clone())
-        .watch_order_events(req("pushed", WatchOrderEventsRequest { after_event_id: 0 }))
-        .await
-        .expect("watch on replica b")
-        .into_inner();
+    let watcher = cluster.pushed(1).watch_orders(0).await;
+    let mut watcher = watcher.expect("watch on replica b");
     let body = signed_push(
         "pushOrderInfo",
         &order_push("CLUSTER-PUSH-1", "SUCCESS"),
         "cluster-push-secret",
     );
     let path = odo_path().replace("DEMO", "CLUSTER");
-    let (status, answer) = send_push(&reqwest::Client::new(), cluster.http[0], &path, body)
-        .await
-        .expect("push to replica a");
-    assert_eq!(
-        (status, &answer["success"]),
-        (200, &Value::Bool(true)),
-        "{answer}"
-    );
-    let event = tokio::time::timeout(Duration::from_secs(1), watcher.next())
-        .await
-        .expect("within a second")
-        .expect("an event")
-        .expect("ok");
+    let answer = send_push(&reqwest::Client::new(), cluster.http[0], &path, body).await;
+    assert_taken(&answer.expect("push to replica a"));
+    let event = next_within(&mut watcher, Duration::from_secs(1), "within a second").await;
     assert_eq!(event.order_number, "CLUSTER-PUSH-1");
-    let on_c = OrderServiceClient::new(cluster.grpc[2].clone())
-        .watch_order_events(req("pushed", WatchOrderEventsRequest { after_event_id: 0 }))
-        .await
-        .expect("watch on replica c")
-        .into_inner();
+    let on_c = cluster.pushed(2).watch_orders(0).await;
+    let on_c = on_c.expect("watch on replica c");
     assert_eq!(
         drain(on_c, |event| event.order_number).await,
         ["CLUSTER-PUSH-1"]

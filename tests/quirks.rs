@@ -13,13 +13,9 @@ use std::{
 
 use axum::{Router, body::Bytes, extract::State, http::HeaderMap, routing::post};
 use common::*;
-use futures::StreamExt;
 use qlink_facade::{
     config::Config,
-    proto::{
-        GetOrdersRequest, ListChannelsRequest, OrderRef, OrderStatus, SyncInventoryRequest,
-        UpsertSkuRequest,
-    },
+    proto::{OrderStatus, SyncInventoryRequest, UpsertSkuRequest},
     upstream::sign::{qianyi_sign, qlink_sign},
 };
 use tonic::Code;
@@ -141,13 +137,8 @@ async fn documented_shapes_and_string_flags_are_read() {
     .await;
     let facade = facade_for(addr).await;
 
-    let warehouses = facade
-        .warehouses()
-        .list_warehouses(req("q", Default::default()))
-        .await
-        .expect("qlink warehouses")
-        .into_inner()
-        .warehouses;
+    let (q, y) = (facade.caller("q"), facade.caller("y"));
+    let warehouses = q.list_warehouses().await.expect("qlink warehouses");
     assert_eq!(warehouses.len(), 2);
     assert_eq!(
         (warehouses[0].code.as_str(), warehouses[0].name.as_str()),
@@ -158,49 +149,18 @@ async fn documented_shapes_and_string_flags_are_read() {
         "a number where a string was promised"
     );
 
-    let warehouses = facade
-        .warehouses()
-        .list_warehouses(req("y", Default::default()))
-        .await
-        .expect("qianyi warehouses")
-        .into_inner()
-        .warehouses;
+    let warehouses = y.list_warehouses().await.expect("qianyi warehouses");
     assert_eq!(warehouses[0].code, "CA1");
 
-    let channels = facade
-        .warehouses()
-        .list_channels(req(
-            "q",
-            ListChannelsRequest {
-                warehouse_code: "TU02".into(),
-            },
-        ))
-        .await
-        .expect("channels")
-        .into_inner()
-        .channels;
+    let channels = q.list_channels("TU02").await.expect("channels");
     assert_eq!(channels[0].code, "Service with the lowest price");
     assert_eq!(
         channels[0].warehouse_code, "TU02",
         "filled in from the request"
     );
 
-    let orders = facade
-        .orders()
-        .get_orders(req(
-            "y",
-            GetOrdersRequest {
-                warehouse_code: String::new(),
-                orders: vec![OrderRef {
-                    order_number: "S0000001".into(),
-                    ..Default::default()
-                }],
-            },
-        ))
-        .await
-        .expect("qianyi get order")
-        .into_inner()
-        .orders;
+    let orders = y.get_orders("", &["S0000001"]).await;
+    let orders = orders.expect("qianyi get order");
     assert_eq!(orders[0].status, OrderStatus::Success as i32);
     assert_eq!(orders[0].wms_status, "Shipped");
     assert_eq!(orders[0].tracking_number, "TEST0001");
@@ -247,16 +207,9 @@ async fn inventory_as_page_object_with_string_numbers_or_as_bare_array() {
     );
     assert!(pages[1].is_last_page);
     let first = &pages[0].items[0];
-    assert_eq!(
-        (
-            first.sku.as_str(),
-            first.sellable,
-            first.total,
-            first.onway,
-            first.used
-        ),
-        ("A", 58, 720, 1, 1)
-    );
+    assert_eq!(first.sku, "A");
+    assert_eq!((first.sellable, first.total), (58, 720));
+    assert_eq!((first.onway, first.used), (1, 1));
 
     // Bare arrays: a page shorter than page_size is the last.
     {
@@ -279,24 +232,12 @@ async fn collect(
     tenant: &str,
     page_size: i32,
 ) -> Vec<qlink_facade::proto::SyncInventoryResponse> {
-    let mut stream = facade
-        .inventory()
-        .sync_inventory(req(
-            tenant,
-            SyncInventoryRequest {
-                warehouse_code: "TU02".into(),
-                page_size,
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("sync")
-        .into_inner();
-    let mut pages = Vec::new();
-    while let Some(page) = stream.next().await {
-        pages.push(page.expect("page"));
-    }
-    pages
+    let query = SyncInventoryRequest {
+        warehouse_code: "TU02".into(),
+        page_size,
+        ..Default::default()
+    };
+    facade.caller(tenant).inventory_pages(query).await
 }
 
 #[tokio::test]
@@ -315,26 +256,15 @@ async fn per_item_rejection_inside_a_transport_success_is_an_error() {
         erp_sku: "E1".into(),
         ..Default::default()
     };
-    let status = facade
-        .skus()
-        .upsert_sku(req("q", sku.clone()))
-        .await
-        .expect_err("rejected");
+    let status = facade.caller("q").upsert_sku(sku.clone()).await;
+    let status = status.expect_err("rejected");
     assert_eq!(status.code(), Code::FailedPrecondition);
     let info = status.get_details_error_info().expect("error info");
     assert_eq!(info.metadata["warehouse_message"], "sku【SKU1】已被使用;");
 
-    let status = facade
-        .skus()
-        .upsert_sku(req("y", sku))
-        .await
-        .expect_err("rejected");
-    assert_eq!(status.code(), Code::FailedPrecondition);
-    assert!(
-        status.message().contains("SKU exists"),
-        "{}",
-        status.message()
-    );
+    let status = facade.caller("y").upsert_sku(sku).await;
+    let status = status.expect_err("rejected");
+    assert_status(&status, Code::FailedPrecondition, &["SKU exists"]);
 }
 
 /// Answers as some .NET and Java gateways write them: a UTF-8 byte-order
@@ -384,20 +314,12 @@ async fn answers_with_a_byte_order_mark_under_text_plain_are_read() {
 
     let facade = facade_for(addr).await;
     for (tenant, code) in [("q", "TU01"), ("y", "CA1")] {
-        let warehouses = facade
-            .warehouses()
-            .list_warehouses(req(tenant, Default::default()))
-            .await
-            .expect("warehouses despite the byte-order mark")
-            .into_inner()
-            .warehouses;
+        let warehouses = facade.caller(tenant).list_warehouses().await;
+        let warehouses = warehouses.expect("warehouses despite the byte-order mark");
         assert_eq!(warehouses[0].code, code, "{tenant}");
     }
-    let status = facade
-        .warehouses()
-        .list_channels(req("q", ListChannelsRequest::default()))
-        .await
-        .expect_err("HTTP 503");
+    let status = facade.caller("q").list_channels("").await;
+    let status = status.expect_err("HTTP 503");
     assert_eq!(status.code(), Code::Unavailable);
     assert!(
         status.message().contains("down for maintenance"),

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{
-    process::{Running, client, free_port},
-    req,
+    process::{Running, TempDir, client, free_port, server_toml},
+    req, simulator_for, text_at,
 };
-use qlink_facade::simulator::{QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle};
+use qlink_facade::simulator::SimulatorHandle;
 
 /// The config file: tenant `t1` (Qianyi, with `t1_secret`), and `t2`
 /// (qlink) when `with_t2`.
@@ -21,15 +19,12 @@ fn config(
     t1_secret: &str,
     with_t2: bool,
 ) -> String {
-    let mut text = format!(
+    let store = std::env::temp_dir()
+        .join(format!("qlink-facade-reload-{}", std::process::id()))
+        .join("facade.db");
+    let mut text = server_toml(grpc, http, &format!("sqlite://{}", store.display()));
+    text.push_str(&format!(
         r#"
-[server]
-grpc_addr = "127.0.0.1:{grpc}"
-http_addr = "127.0.0.1:{http}"
-
-[store]
-url = "sqlite://{store}"
-
 [[tenant]]
 id = "t1"
 protocol = "qianyi"
@@ -37,12 +32,8 @@ base_url = "{qianyi}"
 access_id = "reload-access"
 secret_key = "{t1_secret}"
 "#,
-        store = std::env::temp_dir()
-            .join(format!("qlink-facade-reload-{}", std::process::id()))
-            .join("facade.db")
-            .display(),
         qianyi = simulator.qianyi_endpoint(),
-    );
+    ));
     if with_t2 {
         text.push_str(&format!(
             r#"
@@ -62,34 +53,19 @@ warehouse_key = "reload-warehouse"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_file_is_refused() {
-    let simulator = SimulatorHandle::spawn(
-        SimulatorConfig {
-            qlink_accounts: vec![QlinkAccount {
-                app_key: "reload-app".to_owned(),
-                app_secret: "reload-app-secret".to_owned(),
-                warehouse_key: "reload-warehouse".to_owned(),
-            }],
-            qianyi_accounts: vec![QianyiAccount {
-                access_id: "reload-access".to_owned(),
-                secret_key: "rotated-secret".to_owned(),
-            }],
-            ..common::test_simulator_config()
-        },
-        "127.0.0.1:0".parse().expect("addr"),
+    let simulator = simulator_for(
+        ["reload-app", "reload-app-secret", "reload-warehouse"],
+        ["reload-access", "rotated-secret"],
     )
-    .await
-    .expect("simulator");
-    let dir = std::env::temp_dir().join(format!("qlink-facade-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("facade.toml");
+    .await;
+    let dir = TempDir::new("reload");
     let (grpc, http) = (free_port(), free_port());
     // At first the facade signs with a key the warehouse no longer takes.
-    std::fs::write(&path, config(grpc, http, &simulator, "old-secret", false)).expect("write");
-    let mut facade = Running::start(
-        &["--config", &path.to_string_lossy()],
-        &[("RUST_LOG", "info")],
+    let path = dir.write(
+        "facade.toml",
+        &config(grpc, http, &simulator, "old-secret", false),
     );
-    facade.wait_for("qlink-facade ready");
+    let mut facade = Running::ready_on(&path, &[("RUST_LOG", "info")]);
     let mut warehouses = client(grpc).await;
     let refused = warehouses
         .list_warehouses(req("t1", Default::default()))
@@ -160,12 +136,7 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
         .expect_err("removed");
     assert_eq!(gone.code(), tonic::Code::NotFound);
 
-    let metrics = reqwest::get(format!("http://127.0.0.1:{http}/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = text_at(&format!("http://127.0.0.1:{http}/metrics")).await;
     assert!(
         metrics.contains(r#"qlink_facade_config_reloads_total{outcome="ok"} 3"#),
         "{metrics}"
@@ -175,9 +146,7 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
         "{metrics}"
     );
     drop(warehouses);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    facade.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    facade.stop_when_idle().await;
 }
 
 /// Replaces `path`'s content in one step (a new file renamed over it), as

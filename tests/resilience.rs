@@ -19,29 +19,37 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 async fn simulator() -> SimulatorHandle {
-    SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator")
+    spawn_simulator(test_simulator_config()).await
 }
 
 /// A qlink tenant `id` against `simulator`, with extra TOML lines.
 fn qlink_tenant(id: &str, simulator: &SimulatorHandle, extra: &str) -> String {
+    qlink_tenant_at(id, &simulator.qlink_base_url(), extra)
+}
+
+/// A qlink tenant `id` of the demo account at `base_url`, with extra TOML
+/// lines.
+fn qlink_tenant_at(id: &str, base_url: &str, extra: &str) -> String {
     format!(
         r#"
 [[tenant]]
 id = "{id}"
 protocol = "qlink"
-base_url = "{base}"
+base_url = "{base_url}"
 app_key = "demo-app-key"
 app_secret = "demo-app-secret"
 warehouse_key = "demo-warehouse-key"
 {extra}
-"#,
-        base = simulator.qlink_base_url()
+"#
     )
+}
+
+/// A simulator, and a facade serving the qlink tenant `id` against it,
+/// with extra TOML lines.
+async fn one_tenant(id: &str, extra: &str) -> (SimulatorHandle, Facade) {
+    let simulator = simulator().await;
+    let facade = spawn_facade(config(&qlink_tenant(id, &simulator, extra))).await;
+    (simulator, facade)
 }
 
 fn config(toml: &str) -> Config {
@@ -49,11 +57,10 @@ fn config(toml: &str) -> Config {
 }
 
 fn fault(kind: FaultKind, operation: &str, times: Option<u32>) -> Fault {
-    Fault {
-        kind,
-        operation: Some(operation.to_owned()),
-        warehouse_code: None,
-        times,
+    let fault = Fault::new(kind).on(operation);
+    match times {
+        Some(times) => fault.times(times),
+        None => fault,
     }
 }
 
@@ -82,34 +89,19 @@ async fn a_read_survives_two_5xx_answers_and_metrics_count_the_retries() {
     )
     .await;
     simulator.inject(fault(FaultKind::HttpStatus(503), "initWarehouses", Some(2)));
-    let warehouses = facade
-        .warehouses()
-        .list_warehouses(req("retrying", Default::default()))
-        .await
-        .expect("third attempt succeeds")
-        .into_inner()
-        .warehouses;
+    let warehouses = facade.caller("retrying").list_warehouses().await;
+    let warehouses = warehouses.expect("third attempt succeeds");
     assert!(!warehouses.is_empty());
     assert_eq!(calls_to(&simulator, "initWarehouses").len(), 3);
 
-    let text = metrics.encode();
-    assert!(
-        text.contains(
-            r#"qlink_facade_upstream_retries_total{tenant="retrying",operation="initWarehouses"} 2"#
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"qlink_facade_upstream_attempts_total{tenant="retrying",operation="initWarehouses",outcome="503"} 2"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"qlink_facade_upstream_attempts_total{tenant="retrying",operation="initWarehouses",outcome="ok"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"qlink_facade_grpc_requests_total{tenant="retrying",method="qlink.v1.WarehouseService/ListWarehouses",code="OK"} 1"#),
-        "{text}"
+    assert_text_has(
+        &metrics.encode(),
+        &[
+            r#"qlink_facade_upstream_retries_total{tenant="retrying",operation="initWarehouses"} 2"#,
+            r#"qlink_facade_upstream_attempts_total{tenant="retrying",operation="initWarehouses",outcome="503"} 2"#,
+            r#"qlink_facade_upstream_attempts_total{tenant="retrying",operation="initWarehouses",outcome="ok"} 1"#,
+            r#"qlink_facade_grpc_requests_total{tenant="retrying",method="qlink.v1.WarehouseService/ListWarehouses",code="OK"} 1"#,
+        ],
     );
 }
 
@@ -144,42 +136,28 @@ async fn callers_cannot_add_metric_series_with_made_up_paths_or_tenants() {
             .expect_err("no such RPC");
         assert_eq!(status.code(), Code::Unimplemented, "{path}: {status:?}");
     }
-    let status = facade
-        .warehouses()
-        .list_warehouses(req("made-up-tenant", Default::default()))
-        .await
-        .expect_err("no such tenant");
+    let status = facade.caller("made-up-tenant").list_warehouses().await;
+    let status = status.expect_err("no such tenant");
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
 
     let text = metrics.encode();
     assert!(!text.contains("made"), "{text}");
-    assert!(
-        text.contains(
-            r#"qlink_facade_grpc_requests_total{tenant="known",method="unknown",code="UNIMPLEMENTED"} 6"#
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"qlink_facade_grpc_requests_total{tenant="unknown",method="qlink.v1.WarehouseService/ListWarehouses",code="NOT_FOUND"} 1"#),
-        "{text}"
+    assert_text_has(
+        &text,
+        &[
+            r#"qlink_facade_grpc_requests_total{tenant="known",method="unknown",code="UNIMPLEMENTED"} 6"#,
+            r#"qlink_facade_grpc_requests_total{tenant="unknown",method="qlink.v1.WarehouseService/ListWarehouses",code="NOT_FOUND"} 1"#,
+        ],
     );
 }
 
 #[tokio::test]
 async fn a_write_is_not_retried_once_it_was_sent() {
-    let simulator = simulator().await;
-    let facade = spawn_facade(config(&qlink_tenant(
-        "writer",
-        &simulator,
-        "retry = { base_delay_ms = 10 }",
-    )))
-    .await;
+    let (simulator, facade) = one_tenant("writer", "retry = { base_delay_ms = 10 }").await;
     simulator.inject(fault(FaultKind::HttpStatus(503), "createOrder", Some(1)));
-    let status = facade
-        .orders()
-        .create_order(req("writer", order("ORD-ONCE", "TU01", "SIM-SKU-00001")))
-        .await
-        .expect_err("the 503 is reported, not retried");
+    let writer = facade.caller("writer");
+    let status = writer.create_order(order("ORD-ONCE", "TU01", "SIM-SKU-00001"));
+    let status = status.await.expect_err("the 503 is reported, not retried");
     assert_eq!(status.code(), Code::Unavailable);
     assert_eq!(
         calls_to(&simulator, "createOrder").len(),
@@ -191,30 +169,17 @@ async fn a_write_is_not_retried_once_it_was_sent() {
 #[tokio::test]
 async fn a_write_is_retried_when_the_warehouse_refused_the_connection() {
     // Nothing listens on this port yet: the first attempt is refused.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
-    let toml = format!(
-        r#"
-[[tenant]]
-id = "late"
-protocol = "qlink"
-base_url = "http://127.0.0.1:{port}"
-app_key = "demo-app-key"
-app_secret = "demo-app-secret"
-warehouse_key = "demo-warehouse-key"
-retry = {{ max_attempts = 10, base_delay_ms = 200, max_delay_ms = 400 }}
-"#
+    let port = common::process::free_port();
+    let toml = qlink_tenant_at(
+        "late",
+        &format!("http://127.0.0.1:{port}"),
+        "retry = { max_attempts = 10, base_delay_ms = 200, max_delay_ms = 400 }",
     );
     let facade = spawn_facade(config(&toml)).await;
-    let call = tokio::spawn({
-        let mut client = facade.orders();
-        async move {
-            client
-                .create_order(req("late", order("ORD-LATE", "TU01", "SIM-SKU-00001")))
-                .await
-        }
+    let late = facade.caller("late");
+    let call = tokio::spawn(async move {
+        late.create_order(order("ORD-LATE", "TU01", "SIM-SKU-00001"))
+            .await
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
     let simulator = SimulatorHandle::spawn(
@@ -227,27 +192,18 @@ retry = {{ max_attempts = 10, base_delay_ms = 200, max_delay_ms = 400 }}
         .await
         .expect("join")
         .expect("created after the warehouse came up");
-    assert!(!created.into_inner().warehouse_order_number.is_empty());
+    assert!(!created.warehouse_order_number.is_empty());
     assert_eq!(calls_to(&simulator, "createOrder").len(), 1);
 }
 
 #[tokio::test]
 async fn a_burst_of_twenty_never_reaches_the_upstream_faster_than_five_per_second() {
-    let simulator = simulator().await;
-    let facade = spawn_facade(config(&qlink_tenant(
-        "throttled",
-        &simulator,
-        "rate_limit = { per_second = 5, burst = 5 }",
-    )))
-    .await;
+    let limit = "rate_limit = { per_second = 5, burst = 5 }";
+    let (simulator, facade) = one_tenant("throttled", limit).await;
     let calls: Vec<_> = (0..20)
         .map(|_| {
-            let mut client = facade.warehouses();
-            tokio::spawn(async move {
-                client
-                    .list_warehouses(req("throttled", Default::default()))
-                    .await
-            })
+            let throttled = facade.caller("throttled");
+            tokio::spawn(async move { throttled.list_warehouses().await })
         })
         .collect();
     for call in calls {
@@ -275,25 +231,12 @@ async fn a_burst_of_twenty_never_reaches_the_upstream_faster_than_five_per_secon
 
 #[tokio::test]
 async fn over_the_rate_limit_without_time_to_wait_is_resource_exhausted_with_a_retry_delay() {
-    let simulator = simulator().await;
-    let facade = spawn_facade(config(&qlink_tenant(
-        "strict",
-        &simulator,
-        "rate_limit = { per_second = 1, burst = 1 }",
-    )))
-    .await;
-    facade
-        .warehouses()
-        .list_warehouses(req("strict", Default::default()))
-        .await
-        .expect("first call");
-    let mut hurried = req("strict", Default::default());
-    hurried.set_timeout(Duration::from_millis(300));
-    let status = facade
-        .warehouses()
-        .list_warehouses(hurried)
-        .await
-        .expect_err("over the limit");
+    let limit = "rate_limit = { per_second = 1, burst = 1 }";
+    let (simulator, facade) = one_tenant("strict", limit).await;
+    let strict = facade.caller("strict");
+    strict.list_warehouses().await.expect("first call");
+    let hurried = strict.with_timeout(Some(Duration::from_millis(300)));
+    let status = hurried.list_warehouses().await.expect_err("over the limit");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     let retry = status.get_details_retry_info().expect("RetryInfo");
     assert!(
@@ -307,26 +250,16 @@ async fn over_the_rate_limit_without_time_to_wait_is_resource_exhausted_with_a_r
 #[tokio::test]
 async fn a_caller_deadline_of_one_second_against_a_three_second_upstream_fails_in_about_one_second()
 {
-    let simulator = simulator().await;
-    let facade = spawn_facade(config(&qlink_tenant(
-        "patient",
-        &simulator,
-        "timeout_ms = 10000",
-    )))
-    .await;
+    let (simulator, facade) = one_tenant("patient", "timeout_ms = 10000").await;
     simulator.inject(fault(
         FaultKind::Delay(Duration::from_secs(3)),
         "initWarehouses",
         None,
     ));
-    let mut request = req("patient", Default::default());
-    request.set_timeout(Duration::from_secs(1));
+    let patient = facade.caller("patient");
+    let patient = patient.with_timeout(Some(Duration::from_secs(1)));
     let started = Instant::now();
-    let status = facade
-        .warehouses()
-        .list_warehouses(request)
-        .await
-        .expect_err("deadline");
+    let status = patient.list_warehouses().await.expect_err("deadline");
     let took = started.elapsed();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert!(
@@ -355,14 +288,11 @@ async fn one_slow_tenant_does_not_delay_another_and_excess_load_is_shed() {
         "initWarehouses",
         None,
     ));
+    let slow = facade.caller("slow");
     let slow_calls: Vec<_> = (0..4)
         .map(|_| {
-            let mut client = facade.warehouses();
-            tokio::spawn(async move {
-                client
-                    .list_warehouses(req("slow", Default::default()))
-                    .await
-            })
+            let slow = slow.clone();
+            tokio::spawn(async move { slow.list_warehouses().await })
         })
         .collect();
     // Wait until all four hold their permits at the warehouse.
@@ -373,20 +303,15 @@ async fn one_slow_tenant_does_not_delay_another_and_excess_load_is_shed() {
     .await;
     assert!(in_flight.is_some(), "the slow calls reached the warehouse");
 
-    let shed = facade
-        .warehouses()
-        .list_warehouses(req("slow", Default::default()))
+    let shed = slow
+        .list_warehouses()
         .await
         .expect_err("a fifth call is shed");
-    assert_eq!(shed.code(), Code::ResourceExhausted, "{shed:?}");
-    assert!(shed.message().contains("in flight"), "{}", shed.message());
+    assert_status(&shed, Code::ResourceExhausted, &["in flight"]);
 
     let started = Instant::now();
-    facade
-        .warehouses()
-        .list_warehouses(req("fast", Default::default()))
-        .await
-        .expect("the fast tenant answers");
+    let fast = facade.caller("fast").list_warehouses().await;
+    fast.expect("the fast tenant answers");
     assert!(
         slow_calls.iter().all(|call| !call.is_finished()),
         "the fast tenant answered ({:?}) while the slow one was still busy",
@@ -408,21 +333,12 @@ async fn the_callers_trace_context_arrives_at_the_upstream() {
             .parse()
             .expect("ascii"),
     );
-    world
-        .facade
-        .warehouses()
-        .list_warehouses(request)
-        .await
-        .expect("list");
+    let mut warehouses = world.facade.warehouses();
+    warehouses.list_warehouses(request).await.expect("list");
     let call = calls_to(&world.simulator, "initWarehouses")
         .pop()
         .expect("a call");
-    let traceparent = call
-        .headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("traceparent"))
-        .map(|(_, value)| value.clone())
-        .expect("traceparent header sent upstream");
+    let traceparent = traceparent(&call);
     assert!(
         traceparent.starts_with(&format!("00-{trace_id}-")),
         "{traceparent}"
@@ -433,17 +349,21 @@ async fn the_callers_trace_context_arrives_at_the_upstream() {
     );
 }
 
+/// The `traceparent` header `call` carried.
+fn traceparent(call: &qlink_facade::simulator::RecordedRequest) -> String {
+    call.headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("traceparent"))
+        .map(|(_, value)| value.clone())
+        .expect("traceparent header sent upstream")
+}
+
 /// (trace id, span id) of the `traceparent` each call to `operation` carried.
 fn trace_parents(simulator: &SimulatorHandle, operation: &str) -> Vec<(String, String)> {
     calls_to(simulator, operation)
         .into_iter()
         .map(|call| {
-            let traceparent = call
-                .headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case("traceparent"))
-                .map(|(_, value)| value.clone())
-                .expect("traceparent header sent upstream");
+            let traceparent = traceparent(&call);
             let parts: Vec<&str> = traceparent.split('-').collect();
             assert_eq!(parts.len(), 4, "{traceparent}");
             assert_eq!((parts[0], parts[3]), ("00", "01"), "{traceparent}");
@@ -457,10 +377,8 @@ async fn without_a_callers_trace_each_call_starts_one_that_its_attempts_and_page
     let world = world().await;
     let simulator = &world.simulator;
     simulator.inject(fault(FaultKind::HttpStatus(503), "initWarehouses", Some(2)));
-    world
-        .facade
-        .warehouses()
-        .list_warehouses(req(QLINK, Default::default()))
+    let api = world.facade.caller(QLINK);
+    api.list_warehouses()
         .await
         .expect("the third attempt succeeds");
     let attempts = trace_parents(simulator, "initWarehouses");
@@ -475,22 +393,12 @@ async fn without_a_callers_trace_each_call_starts_one_that_its_attempts_and_page
     assert_eq!(span_ids.len(), 3, "a span id per attempt: {attempts:?}");
 
     let warehouse = first_warehouse(&world, QLINK).await;
-    let pages: Vec<_> = world
-        .facade
-        .inventory()
-        .sync_inventory(req(
-            QLINK,
-            qlink_facade::proto::SyncInventoryRequest {
-                warehouse_code: warehouse,
-                page_size: 10,
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("stream")
-        .into_inner()
-        .collect()
-        .await;
+    let query = qlink_facade::proto::SyncInventoryRequest {
+        warehouse_code: warehouse,
+        page_size: 10,
+        ..Default::default()
+    };
+    let pages: Vec<_> = api.inventory(query).await.expect("stream").collect().await;
     assert!(
         pages.len() > 1 && pages.iter().all(Result::is_ok),
         "{pages:?}"
@@ -538,41 +446,22 @@ async fn metrics_and_health_are_served_over_http() {
         std::future::pending(),
     ));
     qlink_facade::upstream::install_crypto_provider();
-    let client = reqwest::Client::new();
-    let text = client
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = text_at(&format!("http://{addr}/metrics")).await;
     assert!(text.contains("qlink_facade_grpc_requests_total"), "{text}");
-    let health = client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
-    let readiness = client
-        .get(format!("http://{addr}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(readiness.status(), 200);
+    let client = reqwest::Client::new();
+    let status_of = |path: &'static str| {
+        let request = client.get(format!("http://{addr}/{path}"));
+        async move { request.send().await.expect(path).status() }
+    };
+    assert_eq!(status_of("healthz").await, 200);
+    assert_eq!(status_of("readyz").await, 200);
     store_up.store(false, std::sync::atomic::Ordering::Relaxed);
-    let readiness = client
-        .get(format!("http://{addr}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(readiness.status(), 503, "not ready while the store is down");
+    assert_eq!(
+        status_of("readyz").await,
+        503,
+        "not ready while the store is down"
+    );
     store_up.store(true, std::sync::atomic::Ordering::Relaxed);
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    let readiness = client
-        .get(format!("http://{addr}/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(readiness.status(), 503);
+    assert_eq!(status_of("readyz").await, 503);
 }

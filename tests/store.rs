@@ -34,6 +34,18 @@ fn kept(appended: Appended) -> u64 {
     }
 }
 
+/// Waits, a second at most, for `changes` to wake; `what` says what
+/// should have woken it.
+async fn woken(changes: &mut tokio::sync::watch::Receiver<()>, what: &str) {
+    let changed = tokio::time::timeout(Duration::from_secs(1), changes.changed()).await;
+    changed.expect(what).expect("store alive");
+}
+
+/// Appends `push`, which must be kept; its id.
+async fn keep(store: &Arc<dyn Store>, push: NewPush) -> u64 {
+    kept(store.append_push(push).await.expect("append"))
+}
+
 #[tokio::test]
 async fn ids_rise_per_tenant_across_both_kinds() {
     for (config, _guard) in engines("store-ids").await {
@@ -45,22 +57,12 @@ async fn ids_rise_per_tenant_across_both_kinds() {
             } else {
                 EventKind::Asn
             };
-            ids.push(kept(
-                store
-                    .append_push(push("t1", kind, &format!("N-{n}"), "", "x"))
-                    .await
-                    .expect("append"),
-            ));
+            ids.push(keep(&store, push("t1", kind, &format!("N-{n}"), "", "x")).await);
         }
         assert!(ids.windows(2).all(|pair| pair[1] == pair[0] + 1), "{ids:?}");
         // Ids start at the clock, so a fresh store's exceed an old one's.
         assert!(ids[0] > 1_700_000_000_000_000, "{}", ids[0]);
-        let other = kept(
-            store
-                .append_push(push("t2", EventKind::Order, "N-0", "", "x"))
-                .await
-                .expect("append"),
-        );
+        let other = keep(&store, push("t2", EventKind::Order, "N-0", "", "x")).await;
         assert!(other > 1_700_000_000_000_000);
 
         let orders = store
@@ -91,28 +93,31 @@ async fn ids_rise_per_tenant_across_both_kinds() {
 async fn repeats_are_decided_by_the_store() {
     for (config, _guard) in engines("store-repeats").await {
         let store = open(&config).await;
-        let append = |p: NewPush| {
-            let store = store.clone();
-            async move { store.append_push(p).await.expect("append") }
-        };
-        // The latest of an order, again: a repeat. An older one: news.
-        kept(append(push("t", EventKind::Order, "O-1", "", "SENDING")).await);
-        assert_eq!(
-            append(push("t", EventKind::Order, "O-1", "", "SENDING")).await,
-            Appended::Duplicate
-        );
-        kept(append(push("t", EventKind::Order, "O-1", "", "FAILED")).await);
-        kept(append(push("t", EventKind::Order, "O-1", "", "SENDING")).await);
-        // An ASN batch is kept once, whatever came in between.
-        kept(append(push("t", EventKind::Asn, "A-1", "B-1", "2")).await);
-        kept(append(push("t", EventKind::Asn, "A-1", "B-2", "5")).await);
-        assert_eq!(
-            append(push("t", EventKind::Asn, "A-1", "B-1", "2")).await,
-            Appended::Duplicate
-        );
-        // The same numbers for another tenant are its own.
-        kept(append(push("u", EventKind::Order, "O-1", "", "SENDING")).await);
-        kept(append(push("u", EventKind::Asn, "A-1", "B-1", "2")).await);
+        let (order, asn) = (EventKind::Order, EventKind::Asn);
+        // (tenant, kind, number, batch, body), and whether it is a repeat.
+        let pushes = [
+            // The latest of an order, again: a repeat. An older one: news.
+            (("t", order, "O-1", "", "SENDING"), false),
+            (("t", order, "O-1", "", "SENDING"), true),
+            (("t", order, "O-1", "", "FAILED"), false),
+            (("t", order, "O-1", "", "SENDING"), false),
+            // An ASN batch is kept once, whatever came in between.
+            (("t", asn, "A-1", "B-1", "2"), false),
+            (("t", asn, "A-1", "B-2", "5"), false),
+            (("t", asn, "A-1", "B-1", "2"), true),
+            // The same numbers for another tenant are its own.
+            (("u", order, "O-1", "", "SENDING"), false),
+            (("u", asn, "A-1", "B-1", "2"), false),
+        ];
+        for ((tenant, kind, number, batch, body), repeat) in pushes {
+            let appended = store.append_push(push(tenant, kind, number, batch, body));
+            let appended = appended.await.expect("append");
+            if repeat {
+                assert_eq!(appended, Appended::Duplicate, "{tenant} {number} {batch}");
+            } else {
+                kept(appended);
+            }
+        }
         let orders = store
             .events_after("t", EventKind::Order, 0, 100)
             .await
@@ -132,12 +137,7 @@ async fn concurrent_pushes_are_all_kept_with_distinct_rising_ids() {
                     let mut ids = Vec::new();
                     for n in 0..25 {
                         let number = format!("S{sender}-{n}");
-                        ids.push(kept(
-                            store
-                                .append_push(push("t", EventKind::Order, &number, "", "x"))
-                                .await
-                                .expect("append"),
-                        ));
+                        ids.push(keep(&store, push("t", EventKind::Order, &number, "", "x")).await);
                     }
                     ids
                 })
@@ -177,21 +177,17 @@ async fn pruning_removes_old_events_and_remembers_how_far() {
         let old: Vec<u64> = {
             let mut ids = Vec::new();
             for n in 0..3 {
-                ids.push(kept(
-                    store
-                        .append_push(push("t", EventKind::Order, &format!("O-{n}"), "", "x"))
-                        .await
-                        .expect("append"),
-                ));
+                ids.push(
+                    keep(
+                        &store,
+                        push("t", EventKind::Order, &format!("O-{n}"), "", "x"),
+                    )
+                    .await,
+                );
             }
             ids
         };
-        let asn = kept(
-            store
-                .append_push(push("t", EventKind::Asn, "A-0", "B", "x"))
-                .await
-                .expect("append"),
-        );
+        let asn = keep(&store, push("t", EventKind::Asn, "A-0", "B", "x")).await;
         assert_eq!(
             store.kept("t", EventKind::Order).await.expect("kept"),
             store::Kept {
@@ -202,12 +198,7 @@ async fn pruning_removes_old_events_and_remembers_how_far() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let cutoff = store::millis(std::time::SystemTime::now());
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let new = kept(
-            store
-                .append_push(push("t", EventKind::Order, "O-new", "", "x"))
-                .await
-                .expect("append"),
-        );
+        let new = keep(&store, push("t", EventKind::Order, "O-new", "", "x")).await;
         assert_eq!(store.prune_events(cutoff).await.expect("prune"), 4);
         assert_eq!(
             store.kept("t", EventKind::Order).await.expect("kept"),
@@ -231,12 +222,7 @@ async fn pruning_removes_old_events_and_remembers_how_far() {
             .expect("read");
         assert_eq!(left.iter().map(|e| e.id).collect::<Vec<_>>(), [new]);
         // A pruned ASN batch may come again and is news then.
-        kept(
-            store
-                .append_push(push("t", EventKind::Asn, "A-0", "B", "x"))
-                .await
-                .expect("append"),
-        );
+        keep(&store, push("t", EventKind::Asn, "A-0", "B", "x")).await;
         assert_eq!(store.prune_events(cutoff).await.expect("prune again"), 0);
     }
 }
@@ -249,16 +235,8 @@ async fn watchers_are_woken_by_their_tenants_pushes() {
         let mut others = store.changes("u");
         mine.borrow_and_update();
         others.borrow_and_update();
-        kept(
-            store
-                .append_push(push("t", EventKind::Order, "O-1", "", "x"))
-                .await
-                .expect("append"),
-        );
-        tokio::time::timeout(Duration::from_secs(1), mine.changed())
-            .await
-            .expect("woken within a second")
-            .expect("store alive");
+        keep(&store, push("t", EventKind::Order, "O-1", "", "x")).await;
+        woken(&mut mine, "woken within a second").await;
         assert!(
             !others.has_changed().expect("alive"),
             "another tenant's watchers sleep on"
@@ -272,43 +250,28 @@ async fn two_processes_on_one_store_keep_a_push_once_and_wake_each_other() {
         let (a, b) = (open(&config).await, open(&config).await);
         let mut on_b = b.changes("t");
         on_b.borrow_and_update();
-        // The same push at once through both.
-        let same = push("t", EventKind::Asn, "A-1", "B-1", "x");
-        let (first, second) = tokio::join!(a.append_push(same.clone()), b.append_push(same));
-        let outcomes = [first.expect("a"), second.expect("b")];
-        assert_eq!(
-            outcomes
-                .iter()
-                .filter(|outcome| **outcome == Appended::Duplicate)
-                .count(),
-            1,
-            "{outcomes:?} on {}",
-            a.describe()
-        );
-        let order = push("t", EventKind::Order, "O-1", "", "x");
-        let (first, second) = tokio::join!(a.append_push(order.clone()), b.append_push(order));
-        let outcomes = [first.expect("a"), second.expect("b")];
-        assert_eq!(
-            outcomes
-                .iter()
-                .filter(|outcome| **outcome == Appended::Duplicate)
-                .count(),
-            1,
-            "{outcomes:?} on {}",
-            a.describe()
-        );
+        // The same push at once through both: an ASN batch, then an order.
+        for same in [
+            push("t", EventKind::Asn, "A-1", "B-1", "x"),
+            push("t", EventKind::Order, "O-1", "", "x"),
+        ] {
+            let (first, second) = tokio::join!(a.append_push(same.clone()), b.append_push(same));
+            let outcomes = [first.expect("a"), second.expect("b")];
+            assert_eq!(
+                outcomes
+                    .iter()
+                    .filter(|outcome| **outcome == Appended::Duplicate)
+                    .count(),
+                1,
+                "{outcomes:?} on {}",
+                a.describe()
+            );
+        }
         if a.describe().starts_with("postgres") {
             // A push kept by A wakes B's watchers (LISTEN/NOTIFY).
             on_b.borrow_and_update();
-            kept(
-                a.append_push(push("t", EventKind::Order, "O-2", "", "x"))
-                    .await
-                    .expect("append"),
-            );
-            tokio::time::timeout(Duration::from_secs(1), on_b.changed())
-                .await
-                .expect("B woken within a second")
-                .expect("store alive");
+            keep(&a, push("t", EventKind::Order, "O-2", "", "x")).await;
+            woken(&mut on_b, "B woken within a second").await;
         }
         let seen_by_b = b
             .events_after("t", EventKind::Order, 0, 10)
@@ -323,12 +286,7 @@ async fn a_store_reopened_keeps_its_events_and_continues_their_ids() {
     for (config, _guard) in engines("store-reopen").await {
         let before = {
             let store = open(&config).await;
-            kept(
-                store
-                    .append_push(push("t", EventKind::Order, "O-1", "", "x"))
-                    .await
-                    .expect("append"),
-            )
+            keep(&store, push("t", EventKind::Order, "O-1", "", "x")).await
         };
         let store = open(&config).await;
         let events = store
@@ -344,12 +302,7 @@ async fn a_store_reopened_keeps_its_events_and_continues_their_ids() {
             Appended::Duplicate,
             "the repeat rule holds across a restart"
         );
-        let next = kept(
-            store
-                .append_push(push("t", EventKind::Order, "O-2", "", "x"))
-                .await
-                .expect("append"),
-        );
+        let next = keep(&store, push("t", EventKind::Order, "O-2", "", "x")).await;
         assert_eq!(next, before + 1);
         store.heartbeat().await.expect("heartbeat");
     }
@@ -403,39 +356,41 @@ async fn migrate_to_the_previous_set(engine: &str, url: &str) {
     let migrator = sqlx::migrate::Migrator::new(previous.as_path())
         .await
         .expect("the previous set");
-    // An event as the previous release kept it.
+    if engine == "sqlite" {
+        keep_an_event_the_old_way::<sqlx::Sqlite>(&migrator, url).await;
+    } else {
+        keep_an_event_the_old_way::<sqlx::Postgres>(&migrator, url).await;
+    }
+    let _ = std::fs::remove_dir_all(&previous);
+}
+
+/// Applies `migrator` to the database at `url`, and keeps an event there
+/// as the previous release kept it.
+async fn keep_an_event_the_old_way<DB: sqlx::Database>(
+    migrator: &sqlx::migrate::Migrator,
+    url: &str,
+) where
+    DB::Connection: sqlx::migrate::Migrate,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     const SEQUENCE: &str = "INSERT INTO push_sequences (tenant, last_id) VALUES ('t', 41)";
     const EVENT: &str = "INSERT INTO push_events
         (tenant, kind, id, number, batch_no, fingerprint, received_at_ms, content)
         VALUES ('t', 'order', 41, 'OLD-1', '', $1, 1744098883894, '{\"orderNumber\":\"OLD-1\"}')";
-    if engine == "sqlite" {
-        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
-        migrator.run(&pool).await.expect("apply the previous set");
-        sqlx::query(SEQUENCE)
-            .execute(&pool)
-            .await
-            .expect("a sequence");
-        sqlx::query(EVENT)
-            .bind(&[0u8][..])
-            .execute(&pool)
-            .await
-            .expect("an old event");
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.expect("connect");
-        migrator.run(&pool).await.expect("apply the previous set");
-        sqlx::query(SEQUENCE)
-            .execute(&pool)
-            .await
-            .expect("a sequence");
-        sqlx::query(EVENT)
-            .bind(&[0u8][..])
-            .execute(&pool)
-            .await
-            .expect("an old event");
-        pool.close().await;
-    }
-    let _ = std::fs::remove_dir_all(&previous);
+    let pool = sqlx::Pool::<DB>::connect(url).await.expect("connect");
+    migrator.run(&pool).await.expect("apply the previous set");
+    sqlx::query(SEQUENCE)
+        .execute(&pool)
+        .await
+        .expect("a sequence");
+    sqlx::query(EVENT)
+        .bind(&[0u8][..])
+        .execute(&pool)
+        .await
+        .expect("an old event");
+    pool.close().await;
 }
 
 #[tokio::test]
@@ -462,12 +417,7 @@ async fn a_database_made_by_the_previous_migrations_upgrades_and_keeps_its_event
         assert_eq!(events.len(), 1, "{engine}");
         assert_eq!(events[0].id, 41);
         assert_eq!(events[0].content, r#"{"orderNumber":"OLD-1"}"#);
-        let next = kept(
-            store
-                .append_push(push("t", EventKind::Order, "NEW-1", "", "x"))
-                .await
-                .expect("append"),
-        );
+        let next = keep(&store, push("t", EventKind::Order, "NEW-1", "", "x")).await;
         assert_eq!(next, 42, "ids continue after the old ones");
         // What the newest migrations added works too.
         let claim = store::NewClaim {
@@ -599,10 +549,10 @@ async fn a_write_key_is_claimed_once_and_only_its_owner_settles_it() {
             b.claim_write(claim("W-3", "b/3", 5, lease))
                 .await
                 .expect("claim"),
-            Claim::Reconcile {
+            Claim::Reconcile(store::Attempt {
                 fingerprint: [4; 32],
                 warehouse_code: "TU01".to_owned()
-            }
+            })
         );
         assert!(
             !a.settle_write(
@@ -672,7 +622,7 @@ async fn a_page_of_large_events_stays_small() {
         for n in 0..6 {
             let mut event = push("t", EventKind::Order, &format!("BIG-{n}"), "", "x");
             event.content = format!(r#"{{"n":{n},"pad":"{large}"}}"#);
-            kept(store.append_push(event).await.expect("append"));
+            keep(&store, event).await;
         }
         let page = store
             .events_after("t", EventKind::Order, 0, 32)
@@ -688,7 +638,7 @@ async fn a_page_of_large_events_stays_small() {
         let one = "y".repeat(3 * 1024 * 1024);
         let mut huge = push("t", EventKind::Order, "HUGE", "", "y");
         huge.content = format!(r#"{{"pad":"{one}"}}"#);
-        let id = kept(store.append_push(huge).await.expect("append"));
+        let id = keep(&store, huge).await;
         let alone = store
             .events_after("t", EventKind::Order, rest[2].id, 32)
             .await

@@ -1,13 +1,16 @@
 //! The one place that decides gRPC status codes and details for every error
-//! the facade returns.
+//! the facade returns. A unary handler's errors pass through
+//! [`FacadeApi::unary`] (or [`failed`]), which logs and converts them here.
 
 use std::collections::HashMap;
 
-use tonic::{Code, Status};
+use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
+use super::{FacadeApi, status};
 use crate::{
-    tenant::TenantError,
+    domain::CallContext,
+    tenant::{Tenant, TenantError},
     upstream::{UpstreamError, UpstreamErrorKind},
     writes::WriteError,
 };
@@ -32,6 +35,29 @@ pub fn cut(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
         end -= 1;
     }
     std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
+
+/// What a unary handler answers.
+pub(super) type Answer<T> = Result<Response<T>, Status>;
+
+/// A handler's error as the status its caller gets, logged on the way.
+pub(super) fn failed(err: impl Into<ApiError>) -> Status {
+    status(err.into())
+}
+
+impl FacadeApi {
+    /// What every unary call does around its own work: the tenant and the
+    /// call's context first, then `work` on the request's message; its
+    /// answer, or its error as the status.
+    pub(super) async fn unary<M, A>(
+        &self,
+        request: Request<M>,
+        work: impl AsyncFnOnce(&Tenant, &CallContext, M) -> Result<A, ApiError>,
+    ) -> Answer<A> {
+        let (tenant, ctx) = self.begin(&request).map_err(status)?;
+        let answer = work(&tenant, &ctx, request.into_inner()).await;
+        answer.map(Response::new).map_err(status)
+    }
 }
 
 /// Everything a handler can fail with.

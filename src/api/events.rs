@@ -2,40 +2,43 @@
 //! cursor, then each new one as it is pushed (`push::watch` pages them from
 //! the store); here they become messages, and a stream's end its status.
 
-use std::sync::Arc;
-
 use futures::{StreamExt, stream::BoxStream};
-use tonic::Status;
+use tonic::{Response, Status};
 
+use super::{FacadeApi, receives_pushes};
 use crate::{
     proto,
     push::{
         AsnEvent, Event, OrderEvent,
-        watch::{self, Pushed, WatchError, Watches},
+        watch::{self, Pushed, WatchError},
     },
-    store::Store,
+    tenant::Tenant,
 };
 
 /// A stream as the generated servers return it.
 pub type EventStream<M> = BoxStream<'static, Result<M, Status>>;
 
-/// Follows `tenant`'s events of kind `T` from `after`, as messages. A
-/// cursor retention has overtaken, or a tenant with all its streams open,
-/// is refused before the stream starts.
-pub async fn follow<T: Pushed, M: Send + 'static>(
-    store: Arc<dyn Store>,
-    watches: &Watches,
-    tenant: Arc<str>,
-    after: u64,
-    convert: fn(Event<T>) -> M,
-) -> Result<EventStream<M>, Status> {
-    let slot = watches.open(&tenant).map_err(watch_status)?;
-    watch::check_cursor::<T>(&*store, &tenant, after)
-        .await
-        .map_err(watch_status)?;
-    Ok(watch::follow(store, tenant, after, convert, slot)
-        .map(|item| item.map_err(watch_status))
-        .boxed())
+impl FacadeApi {
+    /// Follows `tenant`'s events of kind `T` from `after`, as messages. A
+    /// tenant that receives no pushes, a cursor retention has overtaken, or
+    /// a tenant with all its streams open is refused before the stream
+    /// starts.
+    pub(super) async fn follow_events<T: Pushed, M: Send + 'static>(
+        &self,
+        tenant: &Tenant,
+        after: u64,
+        convert: fn(Event<T>) -> M,
+    ) -> Result<Response<EventStream<M>>, Status> {
+        receives_pushes(tenant)?;
+        let slot = self.watches.open(&tenant.id).map_err(watch_status)?;
+        watch::check_cursor::<T>(&*self.store, &tenant.id, after)
+            .await
+            .map_err(watch_status)?;
+        let stream = watch::follow(self.store.clone(), tenant.id.clone(), after, convert, slot);
+        Ok(Response::new(
+            stream.map(|item| item.map_err(watch_status)).boxed(),
+        ))
+    }
 }
 
 /// How a stream ends when it cannot go on.

@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use super::{FacadeApi, caller_deadline, status};
+use super::{FacadeApi, caller_deadline, error::failed, status};
 use crate::{
     domain::{CallContext, InventoryQuery},
     proto::{self, inventory_service_server::InventoryService},
@@ -35,22 +35,20 @@ impl InventoryService for FacadeApi {
         let ctx = CallContext::until(
             caller_deadline(&request).unwrap_or_else(|| Instant::now() + STREAM_WITHOUT_DEADLINE),
         );
-        let query =
-            InventoryQuery::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
+        let query = InventoryQuery::try_from(request.into_inner()).map_err(failed)?;
         let mut pages = tenant.backend.clone().sync_inventory(ctx, query);
         let (sender, receiver) = mpsc::channel(PAGES_IN_FLIGHT);
         // In the call's span, so every page's upstream call continues its trace.
         let pager = async move {
             while let Some(page) = pages.next().await {
-                let failed = page.is_err();
-                let message = page
-                    .map(proto::SyncInventoryResponse::from)
-                    .map_err(|err| status(err.into()));
+                // An error is the stream's last message.
+                let last = page.is_err();
+                let message = page.map(proto::SyncInventoryResponse::from).map_err(failed);
                 if sender.send(message).await.is_err() {
                     tracing::debug!(tenant = %tenant.id, "inventory caller went away; paging stopped");
                     break;
                 }
-                if failed {
+                if last {
                     break;
                 }
             }

@@ -1,23 +1,31 @@
 //! OrderService: create, cancel and follow outbound orders.
 
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 
-use super::{FacadeApi, convert, events, receives_pushes, status};
+use super::{
+    FacadeApi, convert,
+    error::{Answer, failed},
+    events, status,
+};
 use crate::{
     domain::NewOrder,
-    proto::{self, order_service_server::OrderService},
+    proto::{
+        CancelOrdersRequest, CancelOrdersResponse, CreateOrderRequest, CreateOrderResponse,
+        GetOrdersRequest, GetOrdersResponse, WatchOrderEventsRequest, WatchOrderEventsResponse,
+        order_service_server::OrderService,
+    },
 };
 
 #[tonic::async_trait]
 impl OrderService for FacadeApi {
     async fn create_order(
         &self,
-        request: Request<proto::CreateOrderRequest>,
-    ) -> Result<Response<proto::CreateOrderResponse>, Status> {
+        request: Request<CreateOrderRequest>,
+    ) -> Answer<CreateOrderResponse> {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let order = NewOrder::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
+        let order = NewOrder::try_from(request.into_inner()).map_err(failed)?;
         let created = self.create(&tenant, order, &ctx).await?;
-        Ok(Response::new(proto::CreateOrderResponse {
+        Ok(Response::new(CreateOrderResponse {
             warehouse_order_number: created.warehouse_order_number,
             order_number: created.order_number,
         }))
@@ -25,55 +33,44 @@ impl OrderService for FacadeApi {
 
     async fn cancel_orders(
         &self,
-        request: Request<proto::CancelOrdersRequest>,
-    ) -> Result<Response<proto::CancelOrdersResponse>, Status> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let batch =
-            convert::Batch::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let outcomes = tenant
-            .backend
-            .cancel_orders(&ctx, &batch.warehouse_code, &batch.items)
-            .await
-            .map_err(|err| status(err.into()))?;
-        Ok(Response::new(proto::CancelOrdersResponse {
-            results: outcomes.into_iter().map(Into::into).collect(),
-        }))
+        request: Request<CancelOrdersRequest>,
+    ) -> Answer<CancelOrdersResponse> {
+        self.unary(request, async |tenant, ctx, request| {
+            let batch = convert::Batch::try_from(request)?;
+            let outcomes = tenant
+                .backend
+                .cancel_orders(ctx, &batch.warehouse_code, &batch.items)
+                .await?;
+            Ok(CancelOrdersResponse {
+                results: outcomes.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
-    async fn get_orders(
-        &self,
-        request: Request<proto::GetOrdersRequest>,
-    ) -> Result<Response<proto::GetOrdersResponse>, Status> {
-        let (tenant, ctx) = self.begin(&request).map_err(status)?;
-        let batch =
-            convert::Batch::try_from(request.into_inner()).map_err(|err| status(err.into()))?;
-        let states = tenant
-            .backend
-            .get_orders(&ctx, &batch.warehouse_code, &batch.items)
-            .await
-            .map_err(|err| status(err.into()))?;
-        Ok(Response::new(proto::GetOrdersResponse {
-            orders: states.into_iter().map(Into::into).collect(),
-        }))
+    async fn get_orders(&self, request: Request<GetOrdersRequest>) -> Answer<GetOrdersResponse> {
+        self.unary(request, async |tenant, ctx, request| {
+            let batch = convert::Batch::try_from(request)?;
+            let states = tenant
+                .backend
+                .get_orders(ctx, &batch.warehouse_code, &batch.items)
+                .await?;
+            Ok(GetOrdersResponse {
+                orders: states.into_iter().map(Into::into).collect(),
+            })
+        })
+        .await
     }
 
-    type WatchOrderEventsStream = events::EventStream<proto::WatchOrderEventsResponse>;
+    type WatchOrderEventsStream = events::EventStream<WatchOrderEventsResponse>;
 
     async fn watch_order_events(
         &self,
-        request: Request<proto::WatchOrderEventsRequest>,
-    ) -> Result<Response<Self::WatchOrderEventsStream>, Status> {
+        request: Request<WatchOrderEventsRequest>,
+    ) -> Answer<Self::WatchOrderEventsStream> {
         let tenant = self.tenant(&request).map_err(status)?;
-        receives_pushes(&tenant)?;
         let after = request.into_inner().after_event_id;
-        let stream = events::follow(
-            self.store.clone(),
-            &self.watches,
-            tenant.id.clone(),
-            after,
-            events::order_event,
-        )
-        .await?;
-        Ok(Response::new(stream))
+        self.follow_events(&tenant, after, events::order_event)
+            .await
     }
 }

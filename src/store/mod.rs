@@ -141,6 +141,14 @@ pub struct NewClaim {
     pub lease: Duration,
 }
 
+/// One send of a write: its request's fingerprint and the warehouse it
+/// went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub fingerprint: [u8; 32],
+    pub warehouse_code: String,
+}
+
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -148,12 +156,9 @@ pub enum Claim {
     /// it is ours to send.
     Owned,
     /// An attempt whose outcome is unknown (it may have reached the
-    /// warehouse) held it: ours now, but the warehouse must be asked first.
-    /// The attempt's request and warehouse, as recorded.
-    Reconcile {
-        fingerprint: [u8; 32],
-        warehouse_code: String,
-    },
+    /// warehouse) held it: ours now, but the warehouse must be asked about
+    /// that attempt, as recorded, first.
+    Reconcile(Attempt),
     /// Settled: the warehouse took it, with this fingerprint and answer.
     Succeeded {
         fingerprint: [u8; 32],
@@ -166,12 +171,9 @@ pub enum Claim {
 /// How a claim ends. Only its owner can settle it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {
-    /// Still ours, now sending this request (after a reconciliation found
+    /// Still ours, now sending this attempt (after a reconciliation found
     /// nothing): what a crash from here on leaves unknown.
-    Sending {
-        fingerprint: [u8; 32],
-        warehouse_code: String,
-    },
+    Sending(Attempt),
     /// The warehouse took it: replayed until `expires_at_ms`.
     Succeeded {
         fingerprint: [u8; 32],
@@ -201,6 +203,18 @@ pub struct WriteRecord {
     pub answer: String,
     pub lease_until_ms: i64,
     pub updated_at_ms: i64,
+    /// Until when a settled write is replayed (0 while it is not settled).
+    pub expires_at_ms: i64,
+}
+
+impl WriteRecord {
+    /// The attempt the row records.
+    pub fn attempt(&self) -> Attempt {
+        Attempt {
+            fingerprint: self.fingerprint,
+            warehouse_code: self.warehouse_code.clone(),
+        }
+    }
 }
 
 /// Where a write stands.
@@ -388,7 +402,7 @@ pub(crate) fn first_event_id(now: SystemTime) -> i64 {
 }
 
 /// A write's row as the queries read it: tenant, kind, number, state,
-/// fingerprint, warehouse code, answer, lease and last update.
+/// fingerprint, warehouse code, answer, lease, last update and expiry.
 pub(crate) type RecordRow = (
     String,
     String,
@@ -397,6 +411,7 @@ pub(crate) type RecordRow = (
     Vec<u8>,
     String,
     String,
+    i64,
     i64,
     i64,
 );
@@ -412,6 +427,7 @@ pub(crate) fn record_of(row: RecordRow) -> Result<WriteRecord, StoreError> {
         answer,
         lease_until_ms,
         updated_at_ms,
+        expires_at_ms,
     ) = row;
     let kind = match kind.as_str() {
         "order" => WriteKind::Order,
@@ -430,6 +446,7 @@ pub(crate) fn record_of(row: RecordRow) -> Result<WriteRecord, StoreError> {
         answer,
         lease_until_ms,
         updated_at_ms,
+        expires_at_ms,
     })
 }
 

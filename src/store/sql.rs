@@ -383,6 +383,29 @@ macro_rules! store_queries {
             })
         }
 
+        /// `sql` with a write's key bound: `$1` tenant, `$2` kind, `$3` number.
+        fn keyed<'q>(
+            sql: &'static str,
+            key: &'q $crate::store::WriteKey,
+        ) -> sqlx::query::Query<'q, $database, <$database as sqlx::Database>::Arguments> {
+            sqlx::query(sql)
+                .bind(&*key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.number)
+        }
+
+        /// [`keyed`], reading rows as `O`.
+        fn keyed_as<'q, O: for<'r> sqlx::FromRow<'r, <$database as sqlx::Database>::Row>>(
+            sql: &'static str,
+            key: &'q $crate::store::WriteKey,
+        ) -> sqlx::query::QueryAs<'q, $database, O, <$database as sqlx::Database>::Arguments>
+        {
+            sqlx::query_as(sql)
+                .bind(&*key.tenant)
+                .bind(key.kind.as_str())
+                .bind(&key.number)
+        }
+
         /// Claims a write's key, or says how it stands. The touching update
         /// locks an existing row (PostgreSQL) until the batch commits, so
         /// the decision below cannot race another process's.
@@ -391,22 +414,20 @@ macro_rules! store_queries {
             claim: &$crate::store::NewClaim,
             now_ms: i64,
         ) -> Result<$crate::store::Claim, $crate::store::StoreError> {
-            use $crate::store::{Claim, WriteState, fingerprint_of};
+            use $crate::store::{Claim, WriteState};
 
             let key = &claim.key;
             let lease_until_ms =
                 now_ms.saturating_add(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX));
-            let inserted: Option<String> = sqlx::query_scalar(
+            let inserted: Option<(String,)> = keyed_as(
                 "INSERT INTO write_outcomes
                  (tenant, kind, number, fingerprint, state, warehouse_code, owner,
                   lease_until_ms, created_at_ms, updated_at_ms)
                  VALUES ($1, $2, $3, $4, 'in_flight', $5, $6, $7, $8, $8)
                  ON CONFLICT (tenant, kind, number) DO NOTHING
                  RETURNING number",
+                key,
             )
-            .bind(&*key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.number)
             .bind(&claim.fingerprint[..])
             .bind(&claim.warehouse_code)
             .bind(&claim.owner)
@@ -417,40 +438,34 @@ macro_rules! store_queries {
             if inserted.is_some() {
                 return Ok(Claim::Owned);
             }
-            let (state, fingerprint, warehouse_code, answer, lease_until, expires_at): (
-                String,
-                Vec<u8>,
-                String,
-                String,
-                i64,
-                i64,
-            ) = sqlx::query_as(
+            let row: $crate::store::RecordRow = keyed_as(
                 "UPDATE write_outcomes SET updated_at_ms = updated_at_ms
                  WHERE tenant = $1 AND kind = $2 AND number = $3
-                 RETURNING state, fingerprint, warehouse_code, answer, lease_until_ms, expires_at_ms",
+                 RETURNING tenant, kind, number, state, fingerprint, warehouse_code, answer,
+                           lease_until_ms, updated_at_ms, expires_at_ms",
+                key,
             )
-            .bind(&*key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.number)
             .fetch_one(&mut *connection)
             .await?;
-            let fingerprint = fingerprint_of(fingerprint)?;
-            match WriteState::from_column(&state)? {
-                WriteState::Succeeded if expires_at > now_ms => {
-                    Ok(Claim::Succeeded { fingerprint, answer })
+            let held = $crate::store::record_of(row)?;
+            let fingerprint = held.fingerprint;
+            match held.state {
+                WriteState::Succeeded if held.expires_at_ms > now_ms => Ok(Claim::Succeeded {
+                    fingerprint,
+                    answer: held.answer,
+                }),
+                WriteState::InFlight if held.lease_until_ms > now_ms => {
+                    Ok(Claim::InFlight { fingerprint })
                 }
-                WriteState::InFlight if lease_until > now_ms => Ok(Claim::InFlight { fingerprint }),
                 // A refusal holds nothing, nor does a success past its window.
                 WriteState::Succeeded | WriteState::Rejected => {
-                    sqlx::query(
+                    keyed(
                         "UPDATE write_outcomes SET fingerprint = $4, state = 'in_flight',
                          warehouse_code = $5, owner = $6, lease_until_ms = $7, answer = '',
                          attempts = attempts + 1, updated_at_ms = $8, expires_at_ms = 0
                          WHERE tenant = $1 AND kind = $2 AND number = $3",
+                        key,
                     )
-                    .bind(&*key.tenant)
-                    .bind(key.kind.as_str())
-                    .bind(&key.number)
                     .bind(&claim.fingerprint[..])
                     .bind(&claim.warehouse_code)
                     .bind(&claim.owner)
@@ -464,10 +479,10 @@ macro_rules! store_queries {
                 // warehouse is asked about the recorded attempt first.
                 WriteState::Unknown | WriteState::InFlight => {
                     take_over_write(connection, key, &claim.owner, lease_until_ms, now_ms).await?;
-                    Ok(Claim::Reconcile {
+                    Ok(Claim::Reconcile($crate::store::Attempt {
                         fingerprint,
-                        warehouse_code,
-                    })
+                        warehouse_code: held.warehouse_code,
+                    }))
                 }
             }
         }
@@ -483,18 +498,16 @@ macro_rules! store_queries {
             use $crate::store::Settle;
 
             let query = match settle {
-                Settle::Sending {
+                Settle::Sending($crate::store::Attempt {
                     fingerprint,
                     warehouse_code,
-                } => sqlx::query(
+                }) => keyed(
                     "UPDATE write_outcomes SET fingerprint = $5, warehouse_code = $6,
                      updated_at_ms = $7
                      WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
                        AND state = 'in_flight'",
+                    key,
                 )
-                .bind(&*key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.number)
                 .bind(owner)
                 .bind(&fingerprint[..])
                 .bind(warehouse_code)
@@ -508,15 +521,13 @@ macro_rules! store_queries {
                     fingerprint,
                     answer,
                     expires_at_ms,
-                } => sqlx::query(
+                } => keyed(
                     "UPDATE write_outcomes SET state = $5, fingerprint = $6, answer = $7,
                      expires_at_ms = $8, owner = '', lease_until_ms = 0, updated_at_ms = $9
                      WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
                        AND state = 'in_flight'",
+                    key,
                 )
-                .bind(&*key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.number)
                 .bind(owner)
                 .bind(if matches!(settle, Settle::Succeeded { .. }) {
                     "succeeded"
@@ -527,24 +538,20 @@ macro_rules! store_queries {
                 .bind(answer)
                 .bind(*expires_at_ms)
                 .bind(now_ms),
-                Settle::Released => sqlx::query(
+                Settle::Released => keyed(
                     "DELETE FROM write_outcomes
                      WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
                        AND state = 'in_flight'",
+                    key,
                 )
-                .bind(&*key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.number)
                 .bind(owner),
-                Settle::Unknown { fingerprint } => sqlx::query(
+                Settle::Unknown { fingerprint } => keyed(
                     "UPDATE write_outcomes SET state = 'unknown', fingerprint = $5, owner = '',
                      lease_until_ms = 0, updated_at_ms = $6
                      WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
                        AND state = 'in_flight'",
+                    key,
                 )
-                .bind(&*key.tenant)
-                .bind(key.kind.as_str())
-                .bind(&key.number)
                 .bind(owner)
                 .bind(&fingerprint[..])
                 .bind(now_ms),
@@ -559,14 +566,12 @@ macro_rules! store_queries {
             owner: &str,
             lease_until_ms: i64,
         ) -> Result<bool, $crate::store::StoreError> {
-            let renewed = sqlx::query(
+            let renewed = keyed(
                 "UPDATE write_outcomes SET lease_until_ms = $5
                  WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
                    AND state = 'in_flight'",
+                key,
             )
-            .bind(&*key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.number)
             .bind(owner)
             .bind(lease_until_ms)
             .execute(&mut *connection)
@@ -582,17 +587,15 @@ macro_rules! store_queries {
             lease_until_ms: i64,
             now_ms: i64,
         ) -> Result<Option<$crate::store::WriteRecord>, $crate::store::StoreError> {
-            let row: Option<$crate::store::RecordRow> = sqlx::query_as(
+            let row: Option<$crate::store::RecordRow> = keyed_as(
                 "UPDATE write_outcomes SET state = 'in_flight', owner = $4, lease_until_ms = $5,
                  attempts = attempts + 1, updated_at_ms = $6
                  WHERE tenant = $1 AND kind = $2 AND number = $3
                    AND (state = 'unknown' OR (state = 'in_flight' AND lease_until_ms <= $6))
                  RETURNING tenant, kind, number, state, fingerprint, warehouse_code, answer,
-                           lease_until_ms, updated_at_ms",
+                           lease_until_ms, updated_at_ms, expires_at_ms",
+                key,
             )
-            .bind(&*key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.number)
             .bind(owner)
             .bind(lease_until_ms)
             .bind(now_ms)
@@ -623,14 +626,12 @@ macro_rules! store_queries {
             pool: &$pool,
             key: &$crate::store::WriteKey,
         ) -> Result<Option<$crate::store::WriteRecord>, $crate::store::StoreError> {
-            let row: Option<$crate::store::RecordRow> = sqlx::query_as(
+            let row: Option<$crate::store::RecordRow> = keyed_as(
                 "SELECT tenant, kind, number, state, fingerprint, warehouse_code, answer,
-                        lease_until_ms, updated_at_ms
+                        lease_until_ms, updated_at_ms, expires_at_ms
                  FROM write_outcomes WHERE tenant = $1 AND kind = $2 AND number = $3",
+                key,
             )
-            .bind(&*key.tenant)
-            .bind(key.kind.as_str())
-            .bind(&key.number)
             .fetch_optional(pool)
             .await?;
             row.map($crate::store::record_of).transpose()
@@ -645,7 +646,7 @@ macro_rules! store_queries {
         ) -> Result<Vec<$crate::store::WriteRecord>, $crate::store::StoreError> {
             let rows: Vec<$crate::store::RecordRow> = sqlx::query_as(
                 "SELECT tenant, kind, number, state, fingerprint, warehouse_code, answer,
-                        lease_until_ms, updated_at_ms
+                        lease_until_ms, updated_at_ms, expires_at_ms
                  FROM write_outcomes
                  WHERE (state = 'unknown' AND updated_at_ms < $2)
                     OR (state = 'in_flight' AND lease_until_ms <= $1)

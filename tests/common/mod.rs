@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod calls;
 pub mod lossy;
 pub mod process;
 pub mod push;
@@ -21,12 +22,15 @@ use qlink_facade::{
         order_service_client::OrderServiceClient, sku_service_client::SkuServiceClient,
         warehouse_service_client::WarehouseServiceClient,
     },
-    simulator::{SimulatorConfig, SimulatorHandle},
+    simulator::{QianyiAccount, QlinkAccount, SimulatorConfig, SimulatorHandle},
     store::StoreLocation,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::{Request, transport::Channel};
 
+// Not every test binary uses each of these.
+#[allow(unused_imports)]
+pub use calls::{Answer, Caller, next_ok, next_within, order_refs};
 pub use qlink_facade::demo::{DEMO_QIANYI_TENANT as QIANYI, DEMO_QLINK_TENANT as QLINK};
 
 /// Both demo tenants: every protocol-independent test runs on each.
@@ -150,37 +154,57 @@ pub async fn world() -> World {
 
 /// A world whose demo config `change` adjusts first.
 pub async fn world_where(change: impl FnOnce(&mut Config)) -> World {
-    let simulator_config = test_simulator_config();
-    let simulator = SimulatorHandle::spawn(
-        simulator_config.clone(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("spawn simulator");
-    let mut config = demo::demo_config(
-        &simulator_config,
-        simulator.qlink_base_url(),
-        simulator.qianyi_endpoint(),
-    );
+    world_of(test_simulator_config(), change).await
+}
+
+pub async fn world_with(simulator_config: SimulatorConfig) -> World {
+    world_of(simulator_config, |_| {}).await
+}
+
+async fn world_of(simulator_config: SimulatorConfig, change: impl FnOnce(&mut Config)) -> World {
+    let (simulator, mut config) = demo_against(simulator_config).await;
     change(&mut config);
     let facade = spawn_facade(config).await;
     World { simulator, facade }
 }
 
-pub async fn world_with(simulator_config: SimulatorConfig) -> World {
-    let simulator = SimulatorHandle::spawn(
-        simulator_config.clone(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
+/// A simulator on 127.0.0.1:0.
+pub async fn spawn_simulator(config: SimulatorConfig) -> SimulatorHandle {
+    let addr = "127.0.0.1:0".parse().expect("addr");
+    SimulatorHandle::spawn(config, addr)
+        .await
+        .expect("spawn simulator")
+}
+
+/// A simulator that takes only one qlink account (app key, app secret,
+/// warehouse key) and one Qianyi account (access id, secret key).
+pub async fn simulator_for(qlink: [&str; 3], qianyi: [&str; 2]) -> SimulatorHandle {
+    let [app_key, app_secret, warehouse_key] = qlink.map(str::to_owned);
+    let [access_id, secret_key] = qianyi.map(str::to_owned);
+    spawn_simulator(SimulatorConfig {
+        qlink_accounts: vec![QlinkAccount {
+            app_key,
+            app_secret,
+            warehouse_key,
+        }],
+        qianyi_accounts: vec![QianyiAccount {
+            access_id,
+            secret_key,
+        }],
+        ..test_simulator_config()
+    })
     .await
-    .expect("spawn simulator");
+}
+
+/// A simulator, and the demo config against it.
+pub async fn demo_against(simulator_config: SimulatorConfig) -> (SimulatorHandle, Config) {
+    let simulator = spawn_simulator(simulator_config.clone()).await;
     let config = demo::demo_config(
         &simulator_config,
         simulator.qlink_base_url(),
         simulator.qianyi_endpoint(),
     );
-    let facade = spawn_facade(config).await;
-    World { simulator, facade }
+    (simulator, config)
 }
 
 /// A request for `tenant`.
@@ -192,21 +216,76 @@ pub fn req<T>(tenant: &str, message: T) -> Request<T> {
     request
 }
 
+/// Each demo tenant with its calls and its first warehouse.
+pub async fn tenants(world: &World) -> Vec<(&'static str, Caller, String)> {
+    let mut tenants = Vec::new();
+    for tenant in TENANTS {
+        let warehouse = first_warehouse(world, tenant).await;
+        tenants.push((tenant, world.facade.caller(tenant), warehouse));
+    }
+    tenants
+}
+
+/// Every one of `wanted` is in `found`; `context` says where, when not.
+pub fn assert_all_in(found: &[String], wanted: &[&str], context: &str) {
+    for one in wanted {
+        assert!(
+            found.iter().any(|item| item == one),
+            "{context}: {one} not in {found:?}"
+        );
+    }
+}
+
+/// `status` has `code`, and its message holds each of `words`.
+pub fn assert_status(status: &tonic::Status, code: tonic::Code, words: &[&str]) {
+    assert_eq!(status.code(), code, "{status:?}");
+    for word in words {
+        let message = status.message();
+        assert!(message.contains(word), "{word} not in {message}");
+    }
+}
+
+/// The one message calls that must all succeed, alike, answered.
+pub fn one_answer<T: PartialEq + std::fmt::Debug>(answers: Vec<Answer<T>>, context: &str) -> T {
+    let answers: Vec<T> = answers
+        .into_iter()
+        .map(|answer| answer.expect("every call is answered"))
+        .collect();
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{context}: {answers:?}"
+    );
+    answers.into_iter().next().expect("an answer")
+}
+
+/// Every one of `wanted` is in `text`.
+pub fn assert_text_has(text: &str, wanted: &[&str]) {
+    for one in wanted {
+        assert!(text.contains(one), "{one} in\n{text}");
+    }
+}
+
 /// The first warehouse code of a tenant, as ListWarehouses reports it.
 pub async fn first_warehouse(world: &World, tenant: &str) -> String {
-    let answer = world
-        .facade
-        .warehouses()
-        .list_warehouses(req(tenant, Default::default()))
-        .await
-        .expect("list warehouses")
-        .into_inner();
-    answer
-        .warehouses
+    first_warehouse_of(&world.facade, tenant).await
+}
+
+/// The first warehouse a tenant lists through `facade`.
+pub async fn first_warehouse_of(facade: &Facade, tenant: &str) -> String {
+    let warehouses = facade.caller(tenant).list_warehouses().await;
+    let warehouses = warehouses.expect("list warehouses");
+    warehouses
         .first()
         .expect("at least one warehouse")
         .code
         .clone()
+}
+
+/// The body of a GET to `url`, which must answer.
+pub async fn text_at(url: &str) -> String {
+    qlink_facade::upstream::install_crypto_provider();
+    let response = reqwest::get(url).await.expect(url);
+    response.text().await.expect("text")
 }
 
 /// A valid order for `warehouse_code`, as a caller would fill it in.

@@ -1,6 +1,7 @@
 //! The `qlink-facade` binary as a child process: started with arguments and
 //! environment, its log lines read as they come, stopped with SIGTERM or
-//! killed.
+//! killed; and what such tests share: ports, a scratch directory, config
+//! files, a channel to the process.
 
 use std::{
     io::{BufRead, BufReader},
@@ -9,12 +10,13 @@ use std::{
     time::Duration,
 };
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use qlink_facade::{
     demo::{DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY, DEMO_QIANYI_TENANT},
     proto::warehouse_service_client::WarehouseServiceClient,
 };
+use tonic::transport::Channel;
 
 pub struct Running {
     child: Child,
@@ -25,6 +27,20 @@ pub struct Running {
 impl Running {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         Self::start_in(&std::env::temp_dir(), args, env)
+    }
+
+    /// Starts the binary in demo mode, serving on these ports.
+    pub fn demo(grpc: u16, http: u16, env: &[(&str, &str)]) -> Self {
+        let (grpc, http) = (format!("127.0.0.1:{grpc}"), format!("127.0.0.1:{http}"));
+        Self::start(&["--grpc-addr", &grpc, "--http-addr", &http], env)
+    }
+
+    /// Starts the binary on the config file at `config`, and waits until it
+    /// is ready.
+    pub fn ready_on(config: &Path, env: &[(&str, &str)]) -> Self {
+        let mut running = Self::start(&["--config", &config.to_string_lossy()], env);
+        running.wait_for("qlink-facade ready");
+        running
     }
 
     /// Starts the binary with `dir` as its working directory.
@@ -93,6 +109,14 @@ impl Running {
         self.seen
     }
 
+    /// [`Running::stop`] once this test's connections have closed: drop
+    /// the clients first. The HTTP/2 connection tasks get a moment to
+    /// close before the blocking wait stops the test's runtime.
+    pub async fn stop_when_idle(self) -> Vec<String> {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.stop()
+    }
+
     /// SIGTERM, then every remaining log line.
     pub fn stop(mut self) -> Vec<String> {
         let pid = self.child.id().to_string();
@@ -111,11 +135,66 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-pub async fn client(port: u16) -> WarehouseServiceClient<tonic::transport::Channel> {
+/// A channel to the gRPC listener on `port`.
+pub async fn channel(port: u16) -> Channel {
     qlink_facade::upstream::install_crypto_provider();
-    WarehouseServiceClient::connect(format!("http://127.0.0.1:{port}"))
+    Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("uri")
+        .connect()
         .await
         .expect("connect")
+}
+
+pub async fn client(port: u16) -> WarehouseServiceClient<Channel> {
+    WarehouseServiceClient::new(channel(port).await)
+}
+
+/// A directory of its own for one test (`qlink-facade-{name}-{pid}` in
+/// the system's temp dir), removed with what is in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("qlink-facade-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+
+    /// Writes `text` to the file `name` in it; the file's path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect(name);
+        path
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The `[server]` and `[store]` sections of a config file: the listeners
+/// on loopback ports (0: any free one) and the store's URL.
+pub fn server_toml(grpc: u16, http: u16, store_url: &str) -> String {
+    format!(
+        r#"
+[server]
+grpc_addr = "127.0.0.1:{grpc}"
+http_addr = "127.0.0.1:{http}"
+
+[store]
+url = "{store_url}"
+"#
+    )
 }
 
 /// A config with the demo Qianyi tenant's push settings (its warehouse is
@@ -127,17 +206,8 @@ pub fn push_receiver_config(
     store_url: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("facade.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[server]
-grpc_addr = "127.0.0.1:{grpc}"
-http_addr = "127.0.0.1:{http}"
-
-[store]
-url = "{store_url}"
-
+    let tenant = format!(
+        r#"
 [[tenant]]
 id = "{DEMO_QIANYI_TENANT}"
 protocol = "qianyi"
@@ -146,8 +216,8 @@ access_id = "unused"
 secret_key = "unused"
 push = {{ extra_type = "{DEMO_PUSH_EXTRA_TYPE}", access_id = "{DEMO_PUSH_ACCESS_ID}", secret_key = "{DEMO_PUSH_SECRET_KEY}" }}
 "#
-        ),
-    )
-    .expect("write config");
+    );
+    let text = server_toml(grpc, http, store_url) + &tenant;
+    std::fs::write(&path, text).expect("write config");
     path
 }

@@ -4,17 +4,18 @@
 use std::{path::PathBuf, time::Duration};
 
 use futures::{Stream, StreamExt};
-use qlink_facade::proto::{WatchAsnEventsRequest, WatchOrderEventsRequest};
+use qlink_facade::proto::{WatchAsnEventsResponse, WatchOrderEventsResponse};
 use qlink_facade::{
     config::Config,
-    demo::{self, DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
+    demo::{DEMO_PUSH_ACCESS_ID, DEMO_PUSH_EXTRA_TYPE, DEMO_PUSH_SECRET_KEY},
     simulator::SimulatorHandle,
     store::{StoreConfig, StoreLocation},
     upstream::sign::qianyi_sign,
 };
 use serde_json::{Value, json};
+use tonic::Streaming;
 
-use super::{Facade, QIANYI, req, test_simulator_config};
+use super::{Caller, Facade, QIANYI, demo_against, next_ok, test_simulator_config};
 
 /// A `pushOrderInfo` content as the spec's example sends it.
 pub const ORDER_PUSH: &str = r#"{"orderNumber":"DA250117100074","onlineOrderId":"","warehouseCode":"XY002","carrier":"UPS","trackNumber":"1Z999","warehouseOrderNumber":"W1","wmsStatus":"Shipped","status":"SUCCESS","shippingTime":1744098883894,"skuList":{"sku":"60000-test02","quantity":4},"errorMsg":""}"#;
@@ -85,16 +86,29 @@ pub fn order_push(number: &str, status: &str) -> String {
 pub async fn order_stream(
     channel: tonic::transport::Channel,
     after: u64,
-) -> Result<tonic::Streaming<qlink_facade::proto::WatchOrderEventsResponse>, tonic::Status> {
-    qlink_facade::proto::order_service_client::OrderServiceClient::new(channel)
-        .watch_order_events(req(
-            QIANYI,
-            WatchOrderEventsRequest {
-                after_event_id: after,
-            },
-        ))
-        .await
-        .map(tonic::Response::into_inner)
+) -> Result<Streaming<WatchOrderEventsResponse>, tonic::Status> {
+    Caller::new(channel, QIANYI).watch_orders(after).await
+}
+
+/// A tenant's ASN events after `after`, as they come.
+pub async fn asn_stream(
+    channel: tonic::transport::Channel,
+    after: u64,
+) -> Result<Streaming<WatchAsnEventsResponse>, tonic::Status> {
+    Caller::new(channel, QIANYI).watch_asns(after).await
+}
+
+/// A push's answer, (HTTP status, body): taken, `success:true`.
+pub fn assert_taken(answer: &(u16, Value)) {
+    let (status, body) = answer;
+    assert_eq!((*status, &body["success"]), (200, &json!(true)), "{body}");
+}
+
+/// A push's answer, (HTTP status, body): refused in the body, with HTTP
+/// 200, as Qianyi's own API answers.
+pub fn assert_refused(answer: &(u16, Value)) {
+    let (status, body) = answer;
+    assert_eq!((*status, &body["success"]), (200, &json!(false)), "{body}");
 }
 
 /// Pushes an order's status (`pushOrderInfo`), signed with the demo secret.
@@ -128,27 +142,23 @@ pub fn asn_push(number: &str, batch_no: &str) -> String {
     )
 }
 
+/// The first order event a watcher from the start gets.
+pub async fn first_order_event(facade: &Facade) -> WatchOrderEventsResponse {
+    let mut stream = order_stream(facade.channel(), 0).await.expect("watch");
+    next_ok(&mut stream).await
+}
+
 /// The (event id, order number) of every order event a watcher from the
 /// start gets within a short wait.
 pub async fn watched_orders(facade: &Facade) -> Vec<(u64, String)> {
-    let stream = facade
-        .orders()
-        .watch_order_events(req(QIANYI, WatchOrderEventsRequest { after_event_id: 0 }))
-        .await
-        .expect("watch")
-        .into_inner();
+    let stream = order_stream(facade.channel(), 0).await.expect("watch");
     drain(stream, |event| (event.event_id, event.order_number)).await
 }
 
 /// The (event id, ASN number) of every ASN event a watcher from the start
 /// gets within a short wait.
 pub async fn watched_asns(facade: &Facade) -> Vec<(u64, String)> {
-    let stream = facade
-        .asns()
-        .watch_asn_events(req(QIANYI, WatchAsnEventsRequest { after_event_id: 0 }))
-        .await
-        .expect("watch")
-        .into_inner();
+    let stream = asn_stream(facade.channel(), 0).await.expect("watch");
     drain(stream, |event| (event.event_id, event.asn_number)).await
 }
 
@@ -197,17 +207,7 @@ impl Drop for ScratchDb {
 
 /// A simulator, and the demo config against it with the store `store`.
 pub async fn demo_with_store(store: StoreConfig) -> (SimulatorHandle, Config) {
-    let simulator = SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let mut config = demo::demo_config(
-        &test_simulator_config(),
-        simulator.qlink_base_url(),
-        simulator.qianyi_endpoint(),
-    );
+    let (simulator, mut config) = demo_against(test_simulator_config()).await;
     config.store = store;
     (simulator, config)
 }
