@@ -31,6 +31,7 @@ mod measure;
 mod micro;
 mod report;
 mod scenarios;
+mod shared_limits;
 mod upstream;
 
 use std::{
@@ -95,6 +96,10 @@ struct Args {
     /// Only these scenarios (comma-separated names, e.g. CreateOrder,GetOrders).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Only the rate limit's cost: kept locally vs in Redis, same run. Needs
+    /// `QLINK_TEST_REDIS_URL` (scripts/test-services start).
+    #[arg(long)]
+    rate_limit_cost: bool,
 }
 
 /// Sizes, durations and budgets of one invocation.
@@ -180,6 +185,9 @@ fn main() -> ExitCode {
     let _telemetry = args
         .telemetry
         .then(|| qlink_facade::telemetry::init(&Default::default()));
+    if args.rate_limit_cost {
+        return rate_limit_cost(&plan);
+    }
     let placement = match Placement::of(&args) {
         Ok(placement) => placement,
         Err(problem) => {
@@ -198,6 +206,34 @@ fn main() -> ExitCode {
     // The runtimes hold a server and pooled connections: leave without
     // waiting for them.
     std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
+}
+
+/// `--rate-limit-cost`: see `shared_limits`.
+fn rate_limit_cost(plan: &Plan) -> ExitCode {
+    let Ok(redis_url) = std::env::var("QLINK_TEST_REDIS_URL") else {
+        eprintln!(
+            "qlink-bench: --rate-limit-cost needs QLINK_TEST_REDIS_URL (scripts/test-services start)"
+        );
+        return ExitCode::from(2);
+    };
+    let compared = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())
+        .and_then(|runtime| {
+            runtime.block_on(shared_limits::compare(
+                &redis_url,
+                plan.unloaded.max(plan.loaded / 2),
+            ))
+        });
+    match compared {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(problem) => {
+            eprintln!("qlink-bench: {problem}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Which CPUs the runtimes' threads may use, and how many workers each gets.
