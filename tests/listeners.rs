@@ -238,11 +238,7 @@ async fn the_connection_cap_refuses_and_counts_on_each_listener() {
 #[tokio::test]
 async fn an_oversized_header_list_is_refused_and_the_connection_keeps_serving() {
     let (_simulator, facade) = world(|_| {}).await;
-    let channel = Channel::from_shared(format!("http://{}", facade.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = facade.plaintext_channel().await;
     let mut client = WarehouseServiceClient::new(channel);
     let mut oversized = req(QLINK, ListWarehousesRequest::default());
     oversized
