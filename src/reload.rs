@@ -52,18 +52,110 @@ impl std::fmt::Debug for ConfigSource {
 
 /// What asked for a reload, as the log says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trigger {
+pub(crate) enum Trigger {
     Signal,
     FileChanged,
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Signal => "SIGHUP",
             Self::FileChanged => "file changed",
         }
     }
+}
+
+/// When to read some files again: on SIGHUP, and when a file in their
+/// directories changes. Directories, not files, are watched: an editor's
+/// write-and-rename and a Kubernetes volume's `..data` symlink swap are
+/// seen there, and not by a watch on the file itself. Shared by the config
+/// reload and the TLS certificate reload.
+pub(crate) struct ReloadTriggers {
+    triggered: mpsc::Receiver<Trigger>,
+    // Kept alive for as long as the triggers are read.
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl ReloadTriggers {
+    /// Triggers for `files`; `reloading` names what they reload in the
+    /// warnings logged where SIGHUP or the watch is not available.
+    pub(crate) fn start(files: impl IntoIterator<Item = PathBuf>, reloading: &'static str) -> Self {
+        let (triggers, triggered) = mpsc::channel(16);
+        let watcher = watch_directories(files, reloading, triggers.clone());
+        #[cfg(unix)]
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                tracing::warn!(
+                    reloading,
+                    "cannot listen for SIGHUP; reloads on file changes only"
+                );
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                if triggers.send(Trigger::Signal).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            triggered,
+            _watcher: watcher,
+        }
+    }
+
+    /// The next reload that is due, once a burst of events (an editor's
+    /// save, a secret update writing several files) has settled; a SIGHUP
+    /// in the burst names it. `None` once nothing can trigger any more.
+    pub(crate) async fn next(&mut self) -> Option<Trigger> {
+        let mut trigger = self.triggered.recv().await?;
+        tokio::time::sleep(SETTLE).await;
+        while let Ok(more) = self.triggered.try_recv() {
+            if more == Trigger::Signal {
+                trigger = Trigger::Signal;
+            }
+        }
+        Some(trigger)
+    }
+}
+
+/// Watches the directories of `files`; `None` (logged) where the platform
+/// cannot.
+fn watch_directories(
+    files: impl IntoIterator<Item = PathBuf>,
+    reloading: &'static str,
+    triggers: mpsc::Sender<Trigger>,
+) -> Option<notify::RecommendedWatcher> {
+    let mut watcher = match notify::recommended_watcher(
+        move |event: notify::Result<notify::Event>| {
+            if event.is_ok_and(|event| !event.kind.is_access()) {
+                // Full means a reload is already due.
+                let _ = triggers.try_send(Trigger::FileChanged);
+            }
+        },
+    ) {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            tracing::warn!(reloading, error = %err, "cannot watch files for changes; reloads on SIGHUP only");
+            return None;
+        }
+    };
+    let directories: BTreeSet<PathBuf> = files
+        .into_iter()
+        .map(|file| {
+            let absolute = std::path::absolute(&file).unwrap_or(file);
+            absolute
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_owned)
+        })
+        .collect();
+    for directory in directories {
+        if let Err(err) = watcher.watch(&directory, notify::RecursiveMode::NonRecursive) {
+            tracing::warn!(reloading, directory = %directory.display(), error = %err, "cannot watch a directory for changes; SIGHUP still reloads");
+        }
+    }
+    Some(watcher)
 }
 
 /// Reloads `source` into `tenants` on SIGHUP and on file changes, until
@@ -75,39 +167,15 @@ pub async fn watch(
     shared_limits: Option<Arc<SharedLimits>>,
     metrics: Arc<Metrics>,
 ) {
-    let (triggers, mut triggered) = mpsc::channel(16);
     let text = std::fs::read_to_string(&source.path).unwrap_or_default();
-    // Kept alive for as long as this task runs.
-    let _watcher = watch_files(&source.path, &text, triggers.clone());
-    #[cfg(unix)]
-    tokio::spawn({
-        let triggers = triggers.clone();
-        async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-                tracing::warn!("cannot listen for SIGHUP; the config reloads on file changes only");
-                return;
-            };
-            while hangups.recv().await.is_some() {
-                if triggers.send(Trigger::Signal).await.is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    drop(triggers);
+    // The config file and the secret files it reads.
+    let files = std::iter::once(source.path.clone()).chain(config::referenced_files(&text));
+    let mut triggers = ReloadTriggers::start(files, "config");
     let mut in_force = Reloaded {
         config: running,
         text,
     };
-    while let Some(first) = triggered.recv().await {
-        tokio::time::sleep(SETTLE).await;
-        let mut trigger = first;
-        while let Ok(more) = triggered.try_recv() {
-            if more == Trigger::Signal {
-                trigger = Trigger::Signal;
-            }
-        }
+    while let Some(trigger) = triggers.next().await {
         reload(
             &source,
             trigger,
@@ -205,42 +273,4 @@ fn reload(
         "configuration reloaded"
     );
     *in_force = Reloaded { config, text };
-}
-
-/// Watches the directories of the config file and of the secret files it
-/// reads; `None` (logged) where the platform cannot.
-fn watch_files(
-    path: &Path,
-    text: &str,
-    triggers: mpsc::Sender<Trigger>,
-) -> Option<notify::RecommendedWatcher> {
-    let mut watcher = match notify::recommended_watcher(
-        move |event: notify::Result<notify::Event>| {
-            if event.is_ok_and(|event| !event.kind.is_access()) {
-                // Full means a reload is already due.
-                let _ = triggers.try_send(Trigger::FileChanged);
-            }
-        },
-    ) {
-        Ok(watcher) => watcher,
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot watch the config file; it reloads on SIGHUP only");
-            return None;
-        }
-    };
-    let directories: BTreeSet<PathBuf> = std::iter::once(path.to_owned())
-        .chain(config::referenced_files(text))
-        .map(|file| {
-            let absolute = std::path::absolute(&file).unwrap_or(file);
-            absolute
-                .parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_owned)
-        })
-        .collect();
-    for directory in directories {
-        if let Err(err) = watcher.watch(&directory, notify::RecursiveMode::NonRecursive) {
-            tracing::warn!(directory = %directory.display(), error = %err, "cannot watch a directory for config changes; SIGHUP still reloads");
-        }
-    }
-    Some(watcher)
 }

@@ -17,7 +17,6 @@ use common::{
 };
 use qlink_facade::{
     config::Config,
-    demo,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
 };
@@ -29,18 +28,7 @@ use tonic::transport::Channel;
 
 /// The demo tenants against a simulator, served with `change` applied.
 async fn world(change: impl FnOnce(&mut Config)) -> (SimulatorHandle, Served) {
-    let simulator_config = common::test_simulator_config();
-    let simulator = SimulatorHandle::spawn(
-        simulator_config.clone(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let mut config = demo::demo_config(
-        &simulator_config,
-        simulator.qlink_base_url(),
-        simulator.qianyi_endpoint(),
-    );
+    let (simulator, mut config) = common::demo_against(common::test_simulator_config()).await;
     change(&mut config);
     let facade = serve(config).await;
     (simulator, facade)
@@ -250,11 +238,7 @@ async fn the_connection_cap_refuses_and_counts_on_each_listener() {
 #[tokio::test]
 async fn an_oversized_header_list_is_refused_and_the_connection_keeps_serving() {
     let (_simulator, facade) = world(|_| {}).await;
-    let channel = Channel::from_shared(format!("http://{}", facade.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = facade.plaintext_channel().await;
     let mut client = WarehouseServiceClient::new(channel);
     let mut oversized = req(QLINK, ListWarehousesRequest::default());
     oversized

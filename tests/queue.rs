@@ -6,14 +6,19 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use common::*;
 use qlink_facade::{
     config::Config,
     metrics::Metrics,
+    proto::ListWarehousesResponse,
     simulator::{Fault, FaultKind, SimulatorHandle},
 };
+use tokio::task::JoinHandle;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -54,6 +59,49 @@ fn arrived(simulator: &SimulatorHandle) -> usize {
         .count()
 }
 
+/// A simulator whose initWarehouses answers after `delay_ms`, and a facade
+/// serving the tenant `limited` against it with these limit lines.
+struct Limited {
+    simulator: SimulatorHandle,
+    facade: Facade,
+    metrics: Arc<Metrics>,
+}
+
+async fn limited_behind_slow_warehouse(limits: &str, delay_ms: u64) -> Limited {
+    let simulator = spawn_simulator(test_simulator_config()).await;
+    let metrics = Metrics::shared();
+    let facade =
+        spawn_facade_with_metrics(limited_tenant(&simulator, limits), metrics.clone()).await;
+    slow_warehouses(&simulator, Duration::from_millis(delay_ms));
+    Limited {
+        simulator,
+        facade,
+        metrics,
+    }
+}
+
+/// A ListWarehouses call of `limited`, in flight until it answers.
+fn spawn_list_warehouses(
+    facade: &Facade,
+) -> JoinHandle<Result<tonic::Response<ListWarehousesResponse>, tonic::Status>> {
+    let mut client = facade.warehouses();
+    tokio::spawn(async move {
+        client
+            .list_warehouses(req("limited", Default::default()))
+            .await
+    })
+}
+
+/// Waits until the first call reached the warehouse: it holds the only slot.
+async fn first_call_holds_the_only_slot(simulator: &SimulatorHandle) {
+    let reached = eventually(Duration::from_secs(5), || {
+        let count = arrived(simulator);
+        async move { (count == 1).then_some(()) }
+    })
+    .await;
+    assert!(reached.is_some(), "the first call holds the only slot");
+}
+
 /// The value of the series `name{tenant="…"}` in the metrics text, 0 if absent.
 fn tenant_series(metrics: &Metrics, name: &str, tenant: &str) -> f64 {
     let prefix = format!("{name}{{tenant=\"{tenant}\"}} ");
@@ -66,12 +114,7 @@ fn tenant_series(metrics: &Metrics, name: &str, tenant: &str) -> f64 {
 
 #[tokio::test]
 async fn a_burst_of_1000_concurrent_calls_for_one_tenant_queues_and_none_is_refused() {
-    let simulator = SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
+    let simulator = spawn_simulator(test_simulator_config()).await;
     // The default limits (64 in flight, 1,024 queued); the warehouse is
     // near instant, but slow enough that the burst must queue.
     let config = qlink_facade::demo::demo_config(
@@ -133,36 +176,15 @@ async fn a_burst_of_1000_concurrent_calls_for_one_tenant_queues_and_none_is_refu
 
 #[tokio::test]
 async fn a_call_finding_the_queue_full_is_refused_at_once_with_retry_info() {
-    let simulator = SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let metrics = Metrics::shared();
-    let facade = spawn_facade_with_metrics(
-        limited_tenant(&simulator, "max_in_flight = 1\nmax_queued = 1"),
-        metrics.clone(),
-    )
-    .await;
-    slow_warehouses(&simulator, Duration::from_millis(800));
+    let Limited {
+        simulator,
+        facade,
+        metrics,
+    } = limited_behind_slow_warehouse("max_in_flight = 1\nmax_queued = 1", 800).await;
 
-    let spawn_call = || {
-        let mut client = facade.warehouses();
-        tokio::spawn(async move {
-            client
-                .list_warehouses(req("limited", Default::default()))
-                .await
-        })
-    };
-    let in_flight = spawn_call();
-    let reached = eventually(Duration::from_secs(5), || {
-        let count = arrived(&simulator);
-        async move { (count == 1).then_some(()) }
-    })
-    .await;
-    assert!(reached.is_some(), "the first call holds the only slot");
-    let queued = spawn_call();
+    let in_flight = spawn_list_warehouses(&facade);
+    first_call_holds_the_only_slot(&simulator).await;
+    let queued = spawn_list_warehouses(&facade);
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let started = Instant::now();
@@ -176,16 +198,10 @@ async fn a_call_finding_the_queue_full_is_refused_at_once_with_retry_info() {
         "refused at once: {:?}",
         started.elapsed()
     );
-    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
-    assert!(
-        refused.message().contains("1 queued already"),
-        "{}",
-        refused.message()
-    );
-    assert!(
-        refused.message().contains("tenant limited"),
-        "{}",
-        refused.message()
+    assert_status(
+        &refused,
+        Code::ResourceExhausted,
+        &["1 queued already", "tenant limited"],
     );
     let retry = refused.get_details_retry_info().expect("RetryInfo");
     assert!(
@@ -221,32 +237,14 @@ async fn a_call_finding_the_queue_full_is_refused_at_once_with_retry_info() {
 
 #[tokio::test]
 async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with_retry_info() {
-    let simulator = SimulatorHandle::spawn(
-        test_simulator_config(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let metrics = Metrics::shared();
-    let facade = spawn_facade_with_metrics(
-        limited_tenant(&simulator, "max_in_flight = 1"),
-        metrics.clone(),
-    )
-    .await;
-    slow_warehouses(&simulator, Duration::from_millis(3000));
+    let Limited {
+        simulator,
+        facade,
+        metrics,
+    } = limited_behind_slow_warehouse("max_in_flight = 1", 3000).await;
 
-    let mut client = facade.warehouses();
-    let in_flight = tokio::spawn(async move {
-        client
-            .list_warehouses(req("limited", Default::default()))
-            .await
-    });
-    let reached = eventually(Duration::from_secs(5), || {
-        let count = arrived(&simulator);
-        async move { (count == 1).then_some(()) }
-    })
-    .await;
-    assert!(reached.is_some(), "the first call holds the only slot");
+    let in_flight = spawn_list_warehouses(&facade);
+    first_call_holds_the_only_slot(&simulator).await;
 
     let mut hurried = req("limited", Default::default());
     // The facade answers 50 ms before the caller gives up: room enough
@@ -259,13 +257,10 @@ async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with
         .await
         .expect_err("no slot in time");
     let waited = started.elapsed();
-    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
-    assert!(
-        refused
-            .message()
-            .contains("none of the 1 in flight finished"),
-        "{}",
-        refused.message()
+    assert_status(
+        &refused,
+        Code::ResourceExhausted,
+        &["none of the 1 in flight finished"],
     );
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_millis(2500),

@@ -12,7 +12,7 @@ use common::{
     tls::{Leaf, Served, TestCa, serve, served_certificate, temp_dir, tls_channel},
 };
 use qlink_facade::{
-    config::Config,
+    config::{Config, TenantConfig},
     demo,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
@@ -30,23 +30,21 @@ struct TlsWorld {
     dir: PathBuf,
 }
 
+/// The demo qlink tenant of `config`.
+fn qlink_tenant(config: &mut Config) -> &mut TenantConfig {
+    config
+        .tenants
+        .iter_mut()
+        .find(|tenant| tenant.id == QLINK)
+        .expect("demo qlink tenant")
+}
+
 async fn tls_world(
     client_ca: Option<&TestCa>,
     http_tls: bool,
     change: impl FnOnce(&mut Config),
 ) -> TlsWorld {
-    let simulator_config = common::test_simulator_config();
-    let simulator = SimulatorHandle::spawn(
-        simulator_config.clone(),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("simulator");
-    let mut config = demo::demo_config(
-        &simulator_config,
-        simulator.qlink_base_url(),
-        simulator.qianyi_endpoint(),
-    );
+    let (simulator, mut config) = common::demo_against(common::test_simulator_config()).await;
     let server_ca = TestCa::new("facade test CA");
     let dir = temp_dir("tls");
     let server_leaf = server_ca.server(1);
@@ -137,11 +135,7 @@ async fn grpc_over_tls_with_a_generated_certificate_and_plaintext_is_refused() {
 async fn mtls_client_identities_are_allowed_and_refused_per_tenant() {
     let clients = TestCa::new("clients CA");
     let world = tls_world(Some(&clients), false, |config| {
-        let qlink = config
-            .tenants
-            .iter_mut()
-            .find(|tenant| tenant.id == QLINK)
-            .expect("demo qlink tenant");
+        let qlink = qlink_tenant(config);
         qlink.client_identities = vec!["billing.svc.example.com".to_owned()];
     })
     .await;
@@ -236,11 +230,7 @@ async fn mtls_client_identities_are_allowed_and_refused_per_tenant() {
 async fn tokens_and_client_identities_are_both_checked() {
     let clients = TestCa::new("clients CA");
     let world = tls_world(Some(&clients), false, |config| {
-        let qlink = config
-            .tenants
-            .iter_mut()
-            .find(|tenant| tenant.id == QLINK)
-            .expect("demo qlink tenant");
+        let qlink = qlink_tenant(config);
         qlink.client_identities = vec!["billing.svc.example.com".to_owned()];
         qlink.tokens = vec![qlink_facade::config::CallerToken::of("billing-token")];
     })

@@ -15,7 +15,7 @@ use qlink_facade::{
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 #[tokio::test]
 async fn a_private_ca_is_trusted_only_by_the_tenant_that_names_it() {
@@ -66,11 +66,7 @@ retry = {{ max_attempts = 3 }}
     .concat();
     let config = Config::from_toml(&toml, &|_| None).expect("config");
     let facade = serve(config).await;
-    let channel = Channel::from_shared(format!("http://{}", facade.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = facade.plaintext_channel().await;
     let mut client = WarehouseServiceClient::new(channel);
 
     let trusted = client

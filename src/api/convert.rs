@@ -811,18 +811,21 @@ impl From<domain::AsnState> for proto::AsnInfo {
             status: proto::AsnStatus::from(asn.status).into(),
             reference_number: asn.reference_number,
             finish_time: asn.finish_time,
-            items: asn
-                .items
-                .into_iter()
-                .map(|item| proto::AsnItemReceipt {
-                    sku: item.sku,
-                    name: item.name,
-                    estimated_quantity: item.estimated_quantity,
-                    received_quantity: item.received_quantity,
-                    good_quantity: item.good_quantity,
-                    bad_quantity: item.bad_quantity,
-                })
-                .collect(),
+            items: asn.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An ASN line's receipt, as GetAsns answers it and WatchAsnEvents pushes it.
+impl From<domain::AsnReceipt> for proto::AsnItemReceipt {
+    fn from(item: domain::AsnReceipt) -> Self {
+        Self {
+            sku: item.sku,
+            name: item.name,
+            estimated_quantity: item.estimated_quantity,
+            received_quantity: item.received_quantity,
+            good_quantity: item.good_quantity,
+            bad_quantity: item.bad_quantity,
         }
     }
 }

@@ -108,18 +108,7 @@ pub fn asn_event(event: Event<AsnEvent>) -> proto::WatchAsnEventsResponse {
         reference_number: body.reference_number,
         finish_time: timestamp_ms(body.finish_time_ms),
         update_time: timestamp_ms(body.update_time_ms),
-        items: body
-            .items
-            .into_iter()
-            .map(|item| proto::AsnItemReceipt {
-                sku: item.sku,
-                name: item.name,
-                estimated_quantity: item.estimated_quantity,
-                received_quantity: item.received_quantity,
-                good_quantity: item.good_quantity,
-                bad_quantity: item.bad_quantity,
-            })
-            .collect(),
+        items: body.items.into_iter().map(Into::into).collect(),
         batch_no: body.batch_no,
     }
 }

@@ -1,12 +1,14 @@
 //! What the fuzz tests of both protocols' answers share: answers of every
 //! shape (any object, or a success carrying any data where each protocol
 //! looks for it), the references a batch asks about, stock rows to round
-//! trip. Each protocol's `fuzz.rs` drives its `answers.rs` with them.
+//! trip, and the checks both make of what was read. Each protocol's
+//! `fuzz.rs` drives its `answers.rs` with them.
 
 use proptest::{collection::vec, prelude::*};
 use serde_json::{Value, json};
 use warehouse_protocol::{Envelope, fuzzing};
 
+use super::{answers::Answer, pager::PageAnswer};
 use crate::domain::{InventoryItem, OrderRef};
 
 /// Any answer a warehouse may send, as an envelope: any object, or a
@@ -83,3 +85,64 @@ pub(super) fn inventory_row(item: &InventoryItem, as_strings: bool) -> Value {
         "useQuantity": quantity(item.used),
     })
 }
+
+/// Checks that a batch's outcomes, where the answer was read at all, are
+/// about `numbers` in request order; `id` is what names an outcome.
+pub(super) fn outcomes_follow_request<T>(
+    outcomes: Answer<Vec<T>>,
+    id: impl Fn(&T) -> &String,
+    numbers: &[String],
+) -> Result<(), TestCaseError> {
+    if let Ok(outcomes) = outcomes {
+        let ids: Vec<&String> = outcomes.iter().map(id).collect();
+        prop_assert_eq!(ids, numbers.iter().collect::<Vec<_>>());
+    }
+    Ok(())
+}
+
+/// Checks that each of `bodies`, read as a stock page by `read`, holds
+/// exactly `items`.
+pub(super) fn stock_rows_read_back(
+    items: &[InventoryItem],
+    bodies: impl IntoIterator<Item = Value>,
+    read: impl Fn(&Envelope) -> Answer<PageAnswer>,
+) -> Result<(), TestCaseError> {
+    for body in bodies {
+        let envelope = Envelope::parse(body.to_string().as_bytes()).expect("an object");
+        let page = read(&envelope);
+        prop_assert!(
+            matches!(&page, Ok(page) if page.items == items),
+            "{:?} from {}",
+            page,
+            body
+        );
+    }
+    Ok(())
+}
+
+/// The fuzz test both protocols' `answers` modules pass alike: every
+/// single-call reader, given any answer, reads it or refuses it without a
+/// panic. A macro, not a function: the readers are same-named functions of
+/// two modules, with no trait between them.
+macro_rules! any_single_answer_is_read_or_refused {
+    ($answers:ident) => {
+        proptest! {
+            #![proptest_config(warehouse_protocol::fuzzing::config())]
+
+            #[test]
+            fn any_answer_to_a_single_call_is_read_or_refused_without_a_panic(
+                envelope in crate::upstream::fuzz::envelope(),
+                number in warehouse_protocol::fuzzing::text(),
+            ) {
+                let _ = $answers::warehouses(&envelope);
+                let _ = $answers::channels(&envelope, &number);
+                let _ = $answers::created_order(&envelope, &number);
+                let _ = $answers::created_asn(&envelope, &number);
+                let _ = $answers::sku_upserted(&envelope, &number);
+                let _ = $answers::asn_states(&envelope);
+                let _ = $answers::inventory_page(&envelope);
+            }
+        }
+    };
+}
+pub(super) use any_single_answer_is_read_or_refused;

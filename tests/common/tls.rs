@@ -134,6 +134,17 @@ pub struct Served {
     _stop: watch::Sender<()>,
 }
 
+impl Served {
+    /// A gRPC channel to the facade over plaintext.
+    pub async fn plaintext_channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+}
+
 pub async fn serve(mut config: Config) -> Served {
     if matches!(
         &config.store.location,

@@ -9,25 +9,16 @@ use warehouse_protocol::Envelope;
 use super::answers;
 use crate::upstream::{
     UpstreamErrorKind,
-    fuzz::{envelope, inventory_items, inventory_row, order_refs},
+    fuzz::{
+        any_single_answer_is_read_or_refused, envelope, inventory_items, inventory_row, order_refs,
+        outcomes_follow_request, stock_rows_read_back,
+    },
 };
+
+any_single_answer_is_read_or_refused!(answers);
 
 proptest! {
     #![proptest_config(warehouse_protocol::fuzzing::config())]
-
-    #[test]
-    fn any_answer_to_a_single_call_is_read_or_refused_without_a_panic(
-        envelope in envelope(),
-        number in warehouse_protocol::fuzzing::text(),
-    ) {
-        let _ = answers::warehouses(&envelope);
-        let _ = answers::channels(&envelope, &number);
-        let _ = answers::created_order(&envelope, &number);
-        let _ = answers::created_asn(&envelope, &number);
-        let _ = answers::sku_upserted(&envelope, &number);
-        let _ = answers::asn_states(&envelope);
-        let _ = answers::inventory_page(&envelope);
-    }
 
     #[test]
     fn a_batch_answer_has_one_outcome_per_order_in_request_order(
@@ -35,32 +26,20 @@ proptest! {
         orders in order_refs(),
     ) {
         let numbers: Vec<String> = orders.iter().map(|order| order.order_number.clone()).collect();
-        if let Ok(outcomes) = answers::cancelled_orders(&envelope, &orders) {
-            let ids: Vec<&String> = outcomes.iter().map(|outcome| &outcome.id).collect();
-            prop_assert_eq!(ids, numbers.iter().collect::<Vec<_>>());
-        }
-        if let Ok(states) = answers::order_states(&envelope, &orders) {
-            let ids: Vec<&String> = states.iter().map(|state| &state.order_number).collect();
-            prop_assert_eq!(ids, numbers.iter().collect::<Vec<_>>());
-        }
-        if let Ok(outcomes) = answers::cancelled_asns(&envelope, &numbers) {
-            let ids: Vec<&String> = outcomes.iter().map(|outcome| &outcome.asn_number).collect();
-            prop_assert_eq!(ids, numbers.iter().collect::<Vec<_>>());
-        }
+        let cancelled = answers::cancelled_orders(&envelope, &orders);
+        outcomes_follow_request(cancelled, |outcome| &outcome.id, &numbers)?;
+        let states = answers::order_states(&envelope, &orders);
+        outcomes_follow_request(states, |state| &state.order_number, &numbers)?;
+        let asns = answers::cancelled_asns(&envelope, &numbers);
+        outcomes_follow_request(asns, |outcome| &outcome.asn_number, &numbers)?;
     }
 
     #[test]
     fn stock_rows_read_back_as_sent(items in inventory_items(), as_strings in any::<bool>()) {
         let rows: Vec<_> = items.iter().map(|item| inventory_row(item, as_strings)).collect();
-        for result in [json!(rows), json!({"isLastPage": true, "pageCount": 1, "data": rows})] {
-            let body = json!({"success": true, "result": result}).to_string();
-            let envelope = Envelope::parse(body.as_bytes()).expect("an object");
-            let page = answers::inventory_page(&envelope);
-            prop_assert!(
-                matches!(&page, Ok(page) if page.items == items),
-                "{:?} from {}", page, body
-            );
-        }
+        let bodies = [json!(rows), json!({"isLastPage": true, "pageCount": 1, "data": rows})]
+            .map(|result| json!({"success": true, "result": result}));
+        stock_rows_read_back(&items, bodies, answers::inventory_page)?;
     }
 
     #[test]
