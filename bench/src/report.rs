@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::{
     Args, Hop, Measured, MemoryRun, Placement, Plan, alloc, loopback,
-    measure::{Group, Run},
+    measure::{Group, Latencies, Run},
     scenarios::{self, Path},
     stores::{self, Engine, StoreResults, StoreScenario},
 };
@@ -350,8 +350,10 @@ fn print_stores(stores: &StoreResults) {
         "Each engine has a facade of its own with exactly-once writes on; \"today's path\" is CreateOrder on the main facade (exactly-once off, nothing stored), \
          measured before and after the store runs. Push: {} senders posting signed `pushOrderInfo` pushes, each a new order (never a repeat), counted when answered `success:true` (after the commit). \
          CreateOrderExactlyOnce: each call a new order number, every one checked to reach the warehouse once. CreateOrderReplayed: one order already sent, again and again, checked to reach it never. \
-         Facade CPU is its runtime plus sqlx's SQLite threads (\"SQLite threads\"); the PostgreSQL column is the server's backends serving the facade's database, read from `/proc`, not part of the process.\n",
-        stores::PUSH_SENDERS
+         Facade CPU is its runtime plus sqlx's SQLite threads (\"SQLite threads\"); the PostgreSQL column is the server's backends serving the facade's database, read from `/proc`, not part of the process. \
+         \"disk sync\" is how long a 4 KiB append and its `fdatasync` took in the store's directory (the temp dir for PostgreSQL), probed {} times at most just before and after the run: what each group commit waits for.\n",
+        stores::PUSH_SENDERS,
+        stores::SYNC_PROBES,
     );
     for engine in Engine::ALL {
         if let Some(location) = stores.runs_location(engine) {
@@ -363,44 +365,55 @@ fn print_stores(stores: &StoreResults) {
     }
     println!();
     println!(
-        "| scenario | store | callers | calls/s | p50 | p99 | facade CPU ms/call | of which SQLite threads | PostgreSQL backends ms/call | callers' CPU ms/call | other load | errors |"
+        "| scenario | store | callers | calls/s | p50 | p99 | facade CPU ms/call | of which SQLite threads | PostgreSQL backends ms/call | callers' CPU ms/call | disk sync p50 / p99 | other load | errors |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let row = |name: &str,
-               store: &str,
-               callers: usize,
-               run: &Run,
-               postgres: Option<f64>,
-               errors: u64| {
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let row = |name: &str, store: &str, callers: usize, run: &Run, rest: &StoreColumns| {
         println!(
-            "| {name} | {store} | {callers} | {:.0} | {} | {} | {:.3} | {:.3} | {} | {:.3} | {} | {errors} |",
+            "| {name} | {store} | {callers} | {:.0} | {} | {} | {:.3} | {:.3} | {} | {:.3} | {} | {} | {} |",
             run.per_second(),
             micros(run.latencies.quantile(0.5)),
             micros(run.latencies.quantile(0.99)),
             stores::facade_cpu_ms(run),
             run.cpu_ms_per_call(Some(Group::Store)),
-            postgres.map_or("–".to_owned(), |ms| format!("{ms:.3}")),
+            rest.postgres_ms
+                .map_or("–".to_owned(), |ms| format!("{ms:.3}")),
             run.cpu_ms_per_call(Some(Group::Client)),
+            rest.disk_syncs.map_or("–".to_owned(), |syncs| format!(
+                "{} / {}",
+                micros(syncs.quantile(0.5)),
+                micros(syncs.quantile(0.99))
+            )),
             load_text(run),
+            rest.errors,
         );
     };
     let baseline_rows = |when: &str, runs: &[(usize, Run)]| {
         for (callers, run) in runs {
             let name = format!("CreateOrder, today's path ({when})");
-            row(&name, "none", *callers, run, None, run.errors);
+            let rest = StoreColumns {
+                postgres_ms: None,
+                disk_syncs: None,
+                errors: run.errors,
+            };
+            row(&name, "none", *callers, run, &rest);
         }
     };
     if let Some(baseline) = &stores.baseline {
         baseline_rows("before", &baseline.before);
     }
     for run in &stores.runs {
+        let rest = StoreColumns {
+            postgres_ms: run.postgres_cpu_ms(),
+            disk_syncs: Some(&run.disk_syncs),
+            errors: run.failures(),
+        };
         row(
             run.scenario.name(),
             run.engine.name(),
             run.callers,
             &run.run,
-            run.postgres_cpu_ms(),
-            run.failures(),
+            &rest,
         );
     }
     if let Some(baseline) = &stores.baseline {
@@ -416,6 +429,13 @@ fn print_stores(stores: &StoreResults) {
             );
         }
     }
+}
+
+/// The store table's columns that not every row has.
+struct StoreColumns<'a> {
+    postgres_ms: Option<f64>,
+    disk_syncs: Option<&'a Latencies>,
+    errors: u64,
 }
 
 /// Issues 16 and 17's targets, from the store scenarios' loaded runs.

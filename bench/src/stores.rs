@@ -38,7 +38,7 @@ use warehouse_protocol::sign::qianyi_sign;
 
 use crate::{
     floor,
-    measure::{self, Group, Run},
+    measure::{self, Group, Latencies, Run},
     scenarios::{
         self, Bench, PUSH_ACCESS_ID, PUSH_EXTRA_TYPE, PUSH_SECRET_KEY, Path, QLINK_TENANT,
         Scenario, Writes, request, status_text,
@@ -129,6 +129,10 @@ pub struct StoreFacade {
     http_addr: SocketAddr,
     /// The PostgreSQL server's processes that serve this facade.
     postgres: Option<Arc<PostgresBackends>>,
+    /// Where the disk's sync latency is probed: the SQLite file's
+    /// directory, or for PostgreSQL the temp dir (the same disk as the
+    /// server's data when it runs here, as `scripts/test-services`' does).
+    sync_dir: PathBuf,
     /// Removes a SQLite file the benchmark made, once the run is over.
     _scratch: Option<ScratchDb>,
 }
@@ -244,6 +248,11 @@ fn spawn_facade(
         channel,
         http_addr,
         postgres: prepared.postgres.map(Arc::new),
+        sync_dir: prepared
+            .scratch
+            .as_ref()
+            .and_then(|scratch| scratch.0.parent().map(FsPath::to_owned))
+            .unwrap_or_else(std::env::temp_dir),
         _scratch: prepared.scratch,
     })
 }
@@ -382,6 +391,8 @@ pub struct StoreRun {
     pub postgres_cpu: Option<f64>,
     /// A check of what reached the warehouse that failed.
     pub check_failure: Option<String>,
+    /// Sync-to-disk latencies probed just before and just after the run.
+    pub disk_syncs: Latencies,
 }
 
 /// A store facade's CPU ms per call: its runtime and sqlx's SQLite threads.
@@ -578,15 +589,23 @@ async fn baseline_runs(bench: &Bench, timing: &Timing) -> Vec<(usize, Run)> {
     runs
 }
 
+/// What [`timed`] measured.
+struct Timed {
+    run: Run,
+    postgres_cpu: Option<f64>,
+    disk_syncs: Latencies,
+}
+
 /// Runs `call` from `callers` tasks after a warm-up of its own, so that the
-/// PostgreSQL backends' CPU is read around the measured part alone.
+/// PostgreSQL backends' CPU is read around the measured part alone; probes
+/// the disk's sync latency before and after.
 async fn timed<F, Fut>(
     facade: &StoreFacade,
     callers: usize,
     warmup: Duration,
     duration: Duration,
     call: F,
-) -> (Run, Option<f64>)
+) -> Timed
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -596,23 +615,71 @@ where
         Some(postgres) => postgres.cpu_seconds().await,
         None => None,
     };
+    let mut syncs = probe_disk_syncs(facade.sync_dir.clone()).await;
     let before = postgres_cpu().await;
     let run = measure::load(callers, Duration::ZERO, duration, call).await;
     let after = postgres_cpu().await;
-    let postgres = before.zip(after).map(|(before, after)| {
+    syncs.extend(probe_disk_syncs(facade.sync_dir.clone()).await);
+    let postgres_cpu = before.zip(after).map(|(before, after)| {
         after
             .iter()
             .map(|(pid, seconds)| (seconds - before.get(pid).copied().unwrap_or(0.0)).max(0.0))
             .sum()
     });
-    (run, postgres)
+    Timed {
+        run,
+        postgres_cpu,
+        disk_syncs: Latencies::from_nanos(syncs),
+    }
+}
+
+/// Syncs probed per call of [`probe_disk_syncs`], at most.
+pub const SYNC_PROBES: usize = 50;
+/// How long one probe may take in all.
+const SYNC_PROBE_BUDGET: Duration = Duration::from_millis(500);
+
+/// How long a 4 KiB append and its sync to disk take in `dir`, in
+/// nanoseconds: what every commit waits for, SQLite's with
+/// synchronous=FULL as PostgreSQL's WAL flush. Empty when `dir` refuses.
+async fn probe_disk_syncs(dir: PathBuf) -> Vec<u64> {
+    let probe = move || -> std::io::Result<Vec<u64>> {
+        use std::io::Write as _;
+        let path = dir.join(format!(
+            "qlink-bench-sync-probe-{}-{:016x}",
+            std::process::id(),
+            rand_u64()
+        ));
+        let mut file = fs::File::create(&path)?;
+        let started = std::time::Instant::now();
+        let mut nanos = Vec::with_capacity(SYNC_PROBES);
+        let outcome = (|| {
+            while nanos.len() < SYNC_PROBES && started.elapsed() < SYNC_PROBE_BUDGET {
+                file.write_all(&[0; 4096])?;
+                let synced = std::time::Instant::now();
+                file.sync_data()?;
+                nanos.push(synced.elapsed().as_nanos() as u64);
+            }
+            Ok(())
+        })();
+        let _ = fs::remove_file(&path);
+        outcome.map(|()| nanos)
+    };
+    tokio::task::spawn_blocking(probe)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
 }
 
 fn finish(
     scenario: StoreScenario,
     facade: &StoreFacade,
     callers: usize,
-    (run, postgres_cpu): (Run, Option<f64>),
+    Timed {
+        run,
+        postgres_cpu,
+        disk_syncs,
+    }: Timed,
     check_failure: Option<String>,
 ) -> StoreRun {
     crate::print_progress(
@@ -629,6 +696,7 @@ fn finish(
         run,
         postgres_cpu,
         check_failure,
+        disk_syncs,
     }
 }
 
