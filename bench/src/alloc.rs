@@ -37,7 +37,8 @@ const fn index(group: Group) -> usize {
         Group::Upstream => 0,
         Group::Facade => 1,
         Group::Client => 2,
-        Group::Other => 3,
+        // sqlx starts its SQLite threads itself, so they cannot be tagged.
+        Group::Store | Group::Other => 3,
     }
 }
 

@@ -12,6 +12,8 @@
 //!
 //! Every scenario runs both ways, first with one caller (latency), then with
 //! `--concurrency` callers sharing one client (throughput, CPU, memory).
+//! The store scenarios (pushes, exactly-once CreateOrder) run on a facade
+//! per store engine instead; see [`stores`].
 //! Prints markdown on stdout, progress on stderr; exits non-zero when any
 //! call failed. See BENCHMARKS.md.
 
@@ -32,6 +34,7 @@ mod micro;
 mod report;
 mod scenarios;
 mod shared_limits;
+mod stores;
 mod upstream;
 
 use std::{
@@ -51,6 +54,7 @@ use tonic::transport::Channel;
 
 use measure::{CLIENT_THREADS, FACADE_THREADS, Group, Run, UPSTREAM_THREADS};
 use scenarios::{Bench, Path, Scenario, Sizes};
+use stores::StoreScenario;
 use upstream::{GENERATED_WAREHOUSE, Upstream, UpstreamConfig};
 
 /// Measures the facade against direct calls to an instant warehouse.
@@ -93,7 +97,8 @@ struct Args {
     /// connection itself since 0457a4b; this only matters on older trees.
     #[arg(long)]
     facade_nodelay: bool,
-    /// Only these scenarios (comma-separated names, e.g. CreateOrder,GetOrders).
+    /// Only these scenarios (comma-separated names, e.g. CreateOrder,GetOrders
+    /// or create-order,push; case, '-' and '_' ignored).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only the rate limit's cost: kept locally vs in Redis, same run. Needs
@@ -114,6 +119,7 @@ struct Plan {
     /// Pages of the two memory runs (small, large).
     flatness_pages: (u32, u32),
     scenarios: Vec<Scenario>,
+    store_scenarios: Vec<StoreScenario>,
 }
 
 impl Plan {
@@ -123,19 +129,27 @@ impl Plan {
                 .unwrap_or(if args.smoke { 0.5 } else { 10.0 })
                 .max(0.05),
         );
-        let scenarios = if args.only.is_empty() {
-            Scenario::ALL.to_vec()
-        } else {
-            args.only
-                .iter()
-                .map(|name| {
-                    Scenario::ALL
-                        .into_iter()
-                        .find(|s| s.name().eq_ignore_ascii_case(name.trim()))
-                        .ok_or_else(|| format!("--only: no scenario named {name:?}"))
-                })
-                .collect::<Result<_, _>>()?
-        };
+        let (mut scenarios, mut store_scenarios) = (Vec::new(), Vec::new());
+        if args.only.is_empty() {
+            scenarios = Scenario::ALL.to_vec();
+            store_scenarios = StoreScenario::ALL.to_vec();
+        }
+        for name in &args.only {
+            let wanted = comparable(name);
+            if let Some(scenario) = Scenario::ALL
+                .into_iter()
+                .find(|s| comparable(s.name()) == wanted)
+            {
+                scenarios.push(scenario);
+            } else if let Some(scenario) = StoreScenario::ALL
+                .into_iter()
+                .find(|s| comparable(s.name()) == wanted)
+            {
+                store_scenarios.push(scenario);
+            } else {
+                return Err(format!("--only: no scenario named {name:?}"));
+            }
+        }
         Ok(Self {
             sizes: if args.smoke {
                 Sizes {
@@ -165,8 +179,18 @@ impl Plan {
             },
             flatness_pages: if args.smoke { (10, 100) } else { (100, 1_000) },
             scenarios,
+            store_scenarios,
         })
     }
+}
+
+/// A scenario's name as `--only` compares it: `create-order` is `CreateOrder`.
+fn comparable(name: &str) -> String {
+    name.trim()
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -384,8 +408,11 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
             .block_on(loopback::spawn_relay(echo))
             .map_err(io_problem("cannot start the relay"))?,
     };
-    let mut config = Config::from_toml(&scenarios::facade_config(&upstream), &|_| None)
-        .map_err(|err| format!("facade config: {err}"))?;
+    let mut config = Config::from_toml(
+        &scenarios::facade_config(&upstream, scenarios::Writes::Direct),
+        &|_| None,
+    )
+    .map_err(|err| format!("facade config: {err}"))?;
     config.store = StoreConfig::temporary();
     let app = facade_rt
         .block_on(App::open(&config, Metrics::shared()))
@@ -401,6 +428,16 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
             eprintln!("qlink-bench: the facade stopped: {err}");
         }
     });
+    let store_facades = if plan.store_scenarios.is_empty() {
+        Vec::new()
+    } else {
+        // --smoke leaves out the tmpfs row, a comparison that CI needs not.
+        let engines: Vec<_> = stores::Engine::ALL
+            .into_iter()
+            .filter(|engine| !(args.smoke && *engine == stores::Engine::SqliteTmpfs))
+            .collect();
+        stores::start(&engines, &facade_rt, &client_rt, &upstream)?
+    };
 
     client_rt.block_on(measure_all(
         args,
@@ -409,10 +446,11 @@ fn start_and_measure(args: &Args, plan: &Plan, placement: &Placement) -> Result<
         upstream,
         facade_addr,
         loopback,
+        &store_facades,
     ))
 }
 
-async fn bind_facade(nodelay: bool) -> io::Result<TcpListener> {
+pub(crate) async fn bind_facade(nodelay: bool) -> io::Result<TcpListener> {
     let socket = TcpSocket::new_v4()?;
     if nodelay {
         socket.set_nodelay(true)?;
@@ -483,6 +521,7 @@ async fn measure_all(
     upstream: Upstream,
     facade_addr: SocketAddr,
     loopback: loopback::Addrs,
+    store_facades: &[stores::EngineFacade],
 ) -> Result<bool, String> {
     let mut channels = Vec::new();
     for _ in 0..args.channels.max(1) {
@@ -544,6 +583,21 @@ async fn measure_all(
         });
     }
 
+    let store_results = stores::measure(
+        &plan.store_scenarios,
+        store_facades,
+        &bench,
+        &upstream,
+        &stores::Timing {
+            concurrency: plan.concurrency,
+            warmup: plan.warmup,
+            loaded: plan.loaded,
+            unloaded: plan.unloaded,
+            latency_runs: !args.smoke,
+        },
+    )
+    .await?;
+
     let mut hop_runs = Vec::new();
     for concurrency in [1, plan.concurrency] {
         let bench = bench.clone();
@@ -581,13 +635,21 @@ async fn measure_all(
             .map_err(|_| "two loopback runs".to_owned())?,
     };
 
-    report::print(args, plan, placement, &measured, &hop, &memory, &micro);
+    let results = report::Results {
+        measured: &measured,
+        stores: &store_results,
+        hop: &hop,
+        memory: &memory,
+        micro: &micro,
+    };
+    report::print(args, plan, placement, &results);
     let failed: u64 = measured
         .iter()
         .flat_map(|m| m.runs().map(|(_, _, run)| run.errors))
         .chain(hop.runs.iter().map(|(_, run)| run.errors))
         .chain(hop.loopback.iter().map(|run| run.errors))
-        .sum();
+        .sum::<u64>()
+        + store_results.failures();
     if failed > 0 {
         eprintln!("qlink-bench: {failed} calls failed");
     }
@@ -644,7 +706,7 @@ async fn memory_runs(
 }
 
 /// One line on stderr per run, and the first error if there was one.
-fn print_progress(label: &str, run: &Run) {
+pub(crate) fn print_progress(label: &str, run: &Run) {
     eprintln!(
         "{label}: {:.0} calls/s, p50 {}, {} errors",
         run.per_second(),
@@ -653,5 +715,37 @@ fn print_progress(label: &str, run: &Run) {
     );
     if let Some(err) = &run.first_error {
         eprintln!("  first error: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_takes_names_in_any_case_with_dashes_or_underscores() {
+        let args = Args::parse_from([
+            "qlink-bench",
+            "--only",
+            "create-order,ListWarehouses,push,create_order_exactly_once",
+        ]);
+        let plan = Plan::of(&args).expect("known names");
+        assert_eq!(
+            plan.scenarios,
+            [Scenario::CreateOrder, Scenario::ListWarehouses]
+        );
+        assert_eq!(
+            plan.store_scenarios,
+            [StoreScenario::Push, StoreScenario::CreateOrderExactlyOnce]
+        );
+        let args = Args::parse_from(["qlink-bench", "--only", "nonsense"]);
+        assert!(Plan::of(&args).is_err());
+    }
+
+    #[test]
+    fn every_scenario_runs_without_only() {
+        let plan = Plan::of(&Args::parse_from(["qlink-bench"])).expect("plan");
+        assert_eq!(plan.scenarios, Scenario::ALL);
+        assert_eq!(plan.store_scenarios, StoreScenario::ALL);
     }
 }

@@ -21,6 +21,9 @@ pub enum Group {
     Facade,
     /// The callers: the gRPC client, or the direct reqwest client of the floor.
     Client,
+    /// sqlx's SQLite threads, one per connection, which run the statements
+    /// and the syncs to disk for the facades' stores: the facade's too.
+    Store,
     /// The main thread and anything unnamed.
     Other,
 }
@@ -28,6 +31,9 @@ pub enum Group {
 pub const UPSTREAM_THREADS: &str = "bench-upstream";
 pub const FACADE_THREADS: &str = "bench-facade";
 pub const CLIENT_THREADS: &str = "bench-client";
+/// How sqlx names a SQLite connection's thread (`sqlx-sqlite-worker-N`),
+/// as far as `comm`'s 15 bytes keep it.
+const SQLITE_THREADS: &str = "sqlx-sqlite-wor";
 
 impl Group {
     pub fn of(thread_name: &str) -> Self {
@@ -36,6 +42,7 @@ impl Group {
             UPSTREAM_THREADS => Self::Upstream,
             FACADE_THREADS => Self::Facade,
             CLIENT_THREADS => Self::Client,
+            name if name.starts_with(SQLITE_THREADS) => Self::Store,
             _ => Self::Other,
         }
     }
@@ -57,7 +64,7 @@ fn clock_ticks() -> f64 {
 }
 
 /// `utime + stime` in seconds from the text of a `stat` file.
-fn cpu_seconds_of_stat(stat: &str) -> Option<f64> {
+pub fn cpu_seconds_of_stat(stat: &str) -> Option<f64> {
     // The command name may hold spaces and parentheses: fields start after
     // the last `)`. utime and stime are fields 14 and 15; the state (field
     // 3) is the first after the `)`.
@@ -360,6 +367,13 @@ mod tests {
         let stat = "42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0";
         let seconds = cpu_seconds_of_stat(stat).expect("parsed");
         assert!((seconds - 300.0 / clock_ticks()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sqlx_sqlite_threads_count_as_the_store() {
+        assert_eq!(Group::of("sqlx-sqlite-wor\n"), Group::Store);
+        assert_eq!(Group::of(FACADE_THREADS), Group::Facade);
+        assert_eq!(Group::of("tokio-runtime-w"), Group::Other);
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! The report on stdout: every run, the facade against the floor, the gRPC
-//! hop and loopback TCP alone, heap allocations, inventory memory, the
-//! per-call pieces and the targets, as markdown tables.
+//! The report on stdout: every run, the facade against the floor, the store
+//! scenarios, the gRPC hop and loopback TCP alone, heap allocations,
+//! inventory memory, the per-call pieces and the targets, as markdown
+//! tables.
 
 use std::time::Duration;
 
 use crate::{
     Args, Hop, Measured, MemoryRun, Placement, Plan, alloc, loopback,
-    measure::{Group, Run},
+    measure::{Group, Latencies, Run},
     scenarios::{self, Path},
+    stores::{self, Engine, StoreResults, StoreScenario},
 };
 
 /// The issue's latency target: added p50 per unary call.
@@ -15,6 +17,23 @@ const ADDED_P50_TARGET: Duration = Duration::from_micros(150);
 /// The issue's CPU target: facade CPU per call within this factor of the
 /// direct call's client-side CPU.
 const CPU_RATIO_TARGET: f64 = 2.0;
+/// Issue 16: acknowledged pushes per second on SQLite with synchronous=FULL.
+const PUSH_RATE_TARGET: f64 = 2_000.0;
+/// Issue 17: CreateOrder with exactly-once writes, as a share of today's
+/// calls/s in the same run.
+const EXACTLY_ONCE_SHARE_TARGET: f64 = 0.7;
+/// Issue 17: a repeat answered from the store, as a multiple of the rate
+/// of a call that goes to the instant warehouse.
+const REPLAY_MULTIPLE_TARGET: f64 = 5.0;
+
+/// Everything one invocation measured.
+pub struct Results<'a> {
+    pub measured: &'a [Measured],
+    pub stores: &'a StoreResults,
+    pub hop: &'a Hop,
+    pub memory: &'a [MemoryRun],
+    pub micro: &'a [(String, f64, u64)],
+}
 
 /// Calls per second, p50, p99 and process CPU per 1,000 calls.
 fn pace(run: &Run) -> String {
@@ -41,15 +60,14 @@ fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
 
-pub fn print(
-    args: &Args,
-    plan: &Plan,
-    placement: &Placement,
-    measured: &[Measured],
-    hop: &Hop,
-    memory: &[MemoryRun],
-    micro: &[(String, f64, u64)],
-) {
+pub fn print(args: &Args, plan: &Plan, placement: &Placement, results: &Results) {
+    let Results {
+        measured,
+        stores,
+        hop,
+        memory,
+        micro,
+    } = *results;
     let cpu_name = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -167,6 +185,8 @@ pub fn print(
             cpu_ratio(m),
         );
     }
+
+    print_stores(stores);
 
     println!("\n### The gRPC hop alone\n");
     println!(
@@ -314,9 +334,161 @@ pub fn print(
             verdict(flat)
         );
     }
+    print_store_targets(stores, hop);
     println!(
         "- Throughput scaling with cores: compare runs under `taskset -c 0` and on all CPUs (BENCHMARKS.md)."
     );
+}
+
+/// The store scenarios' table, and the engines that were not tried.
+fn print_stores(stores: &StoreResults) {
+    if stores.runs.is_empty() && stores.baseline.is_none() {
+        return;
+    }
+    println!("\n### The store: pushes and exactly-once CreateOrder\n");
+    println!(
+        "Each engine has a facade of its own with exactly-once writes on; \"today's path\" is CreateOrder on the main facade (exactly-once off, nothing stored), \
+         measured before and after the store runs. Push: {} senders posting signed `pushOrderInfo` pushes, each a new order (never a repeat), counted when answered `success:true` (after the commit). \
+         CreateOrderExactlyOnce: each call a new order number, every one checked to reach the warehouse once. CreateOrderReplayed: one order already sent, again and again, checked to reach it never. \
+         Facade CPU is its runtime plus sqlx's SQLite threads (\"SQLite threads\"); the PostgreSQL column is the server's backends serving the facade's database, read from `/proc`, not part of the process. \
+         \"disk sync\" is how long a 4 KiB append and its `fdatasync` took in the store's directory (the temp dir for PostgreSQL), probed {} times at most just before and after the run: what each group commit waits for.\n",
+        stores::PUSH_SENDERS,
+        stores::SYNC_PROBES,
+    );
+    for engine in Engine::ALL {
+        if let Some(location) = stores.runs_location(engine) {
+            println!("- {}: {location}", engine.name());
+        }
+    }
+    for (engine, reason) in &stores.skipped {
+        println!("- {}: skipped: {reason}", engine.name());
+    }
+    println!();
+    println!(
+        "| scenario | store | callers | calls/s | p50 | p99 | facade CPU ms/call | of which SQLite threads | PostgreSQL backends ms/call | callers' CPU ms/call | disk sync p50 / p99 | other load | errors |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let row = |name: &str, store: &str, callers: usize, run: &Run, rest: &StoreColumns| {
+        println!(
+            "| {name} | {store} | {callers} | {:.0} | {} | {} | {:.3} | {:.3} | {} | {:.3} | {} | {} | {} |",
+            run.per_second(),
+            micros(run.latencies.quantile(0.5)),
+            micros(run.latencies.quantile(0.99)),
+            stores::facade_cpu_ms(run),
+            run.cpu_ms_per_call(Some(Group::Store)),
+            rest.postgres_ms
+                .map_or("–".to_owned(), |ms| format!("{ms:.3}")),
+            run.cpu_ms_per_call(Some(Group::Client)),
+            rest.disk_syncs.map_or("–".to_owned(), |syncs| format!(
+                "{} / {}",
+                micros(syncs.quantile(0.5)),
+                micros(syncs.quantile(0.99))
+            )),
+            load_text(run),
+            rest.errors,
+        );
+    };
+    let baseline_rows = |when: &str, runs: &[(usize, Run)]| {
+        for (callers, run) in runs {
+            let name = format!("CreateOrder, today's path ({when})");
+            let rest = StoreColumns {
+                postgres_ms: None,
+                disk_syncs: None,
+                errors: run.errors,
+            };
+            row(&name, "none", *callers, run, &rest);
+        }
+    };
+    if let Some(baseline) = &stores.baseline {
+        baseline_rows("before", &baseline.before);
+    }
+    for run in &stores.runs {
+        let rest = StoreColumns {
+            postgres_ms: run.postgres_cpu_ms(),
+            disk_syncs: Some(&run.disk_syncs),
+            errors: run.failures(),
+        };
+        row(
+            run.scenario.name(),
+            run.engine.name(),
+            run.callers,
+            &run.run,
+            &rest,
+        );
+    }
+    if let Some(baseline) = &stores.baseline {
+        baseline_rows("after", &baseline.after);
+    }
+    for run in stores.runs.iter().filter(|run| run.check_failure.is_some()) {
+        if let Some(failure) = &run.check_failure {
+            println!(
+                "\n{} on {} x{}: {failure}",
+                run.scenario.name(),
+                run.engine.name(),
+                run.callers
+            );
+        }
+    }
+}
+
+/// The store table's columns that not every row has.
+struct StoreColumns<'a> {
+    postgres_ms: Option<f64>,
+    disk_syncs: Option<&'a Latencies>,
+    errors: u64,
+}
+
+/// Issues 16 and 17's targets, from the store scenarios' loaded runs.
+fn print_store_targets(stores: &StoreResults, hop: &Hop) {
+    if let Some(push) = stores.loaded(StoreScenario::Push, Engine::Sqlite) {
+        println!(
+            "- Push on SQLite (synchronous=FULL): {:.0} acknowledged pushes/s from {} senders, p50 {}, p99 {} (target ≥ {PUSH_RATE_TARGET:.0}/s): {}",
+            push.run.per_second(),
+            push.callers,
+            micros(push.run.latencies.quantile(0.5)),
+            micros(push.run.latencies.quantile(0.99)),
+            verdict(push.run.per_second() >= PUSH_RATE_TARGET)
+        );
+    }
+    let Some(baseline) = &stores.baseline else {
+        return;
+    };
+    let today = baseline.loaded_per_second();
+    for engine in Engine::ALL {
+        if let Some(once) = stores.loaded(StoreScenario::CreateOrderExactlyOnce, engine) {
+            let share = ratio(once.run.per_second(), today);
+            println!(
+                "- CreateOrderExactlyOnce on {}: {:.0} calls/s, {share:.2}× today's {today:.0} (target ≥ {EXACTLY_ONCE_SHARE_TARGET}×): {}",
+                engine.name(),
+                once.run.per_second(),
+                verdict(share >= EXACTLY_ONCE_SHARE_TARGET)
+            );
+        }
+        if let Some(replayed) = stores.loaded(StoreScenario::CreateOrderReplayed, engine) {
+            let multiple = ratio(replayed.run.per_second(), today);
+            let over_sent = stores
+                .loaded(StoreScenario::CreateOrderExactlyOnce, engine)
+                .map_or("–".to_owned(), |once| {
+                    format!(
+                        "{:.2}×",
+                        ratio(replayed.run.per_second(), once.run.per_second())
+                    )
+                });
+            println!(
+                "- CreateOrderReplayed on {}: {:.0} calls/s, {multiple:.2}× today's CreateOrder to the instant warehouse and {over_sent} an exactly-once call that is sent (target ≥ {REPLAY_MULTIPLE_TARGET}×): {}",
+                engine.name(),
+                replayed.run.per_second(),
+                verdict(multiple >= REPLAY_MULTIPLE_TARGET)
+            );
+        }
+    }
+    if let Some((_, health)) = hop.runs.iter().find(|(callers, _)| *callers != 1) {
+        println!(
+            "  - the ceiling for any answer over this gRPC hop: Health/Check, which does nothing, ran at {:.0} calls/s = {:.2}× today's CreateOrder",
+            health.per_second(),
+            ratio(health.per_second(), today)
+        );
+    }
 }
 
 /// Other processes' CPUs' worth during a run, plus steal when there was any.

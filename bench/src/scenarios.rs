@@ -103,9 +103,26 @@ impl Sizes {
     }
 }
 
-/// The facade's configuration: both tenants against the instant warehouse.
-/// `max_in_flight` is raised so 64 callers × 8-way fan-out are never shed.
-pub fn facade_config(upstream: &Upstream) -> String {
+/// Whether the qlink tenant's CreateOrder goes through exactly-once writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// Straight to the warehouse, nothing kept: every call may send the same
+    /// order, and the path measured is the warehouse call itself, as before
+    /// exactly-once writes (the floor scenarios).
+    Direct,
+    /// The default: each number claimed and its outcome kept in the store.
+    ExactlyOnce,
+}
+
+/// The Qianyi tenant's push webhook: `POST /sys/automatic/receiveOdo/BENCH`.
+pub const PUSH_EXTRA_TYPE: &str = "BENCH";
+pub const PUSH_ACCESS_ID: &str = "bench-push-access";
+pub const PUSH_SECRET_KEY: &str = "bench-push-secret";
+
+/// The facade's configuration: both tenants against the instant warehouse,
+/// the Qianyi one receiving pushes. `max_in_flight` is raised so 64 callers
+/// × 8-way fan-out are never shed.
+pub fn facade_config(upstream: &Upstream, writes: Writes) -> String {
     format!(
         r#"
 [[tenant]]
@@ -118,9 +135,7 @@ warehouse_type = "{WAREHOUSE_TYPE}"
 warehouse_key = "{WAREHOUSE_KEY}"
 timeout_ms = {timeout}
 max_in_flight = 4096
-# Every call sends the same order: the path measured is the warehouse call
-# itself, as before exactly-once writes.
-exactly_once_writes = false
+exactly_once_writes = {exactly_once}
 
 [[tenant]]
 id = "{QIANYI_TENANT}"
@@ -130,10 +145,12 @@ access_id = "{ACCESS_ID}"
 secret_key = "{SECRET_KEY}"
 timeout_ms = {timeout}
 max_in_flight = 4096
+push = {{ extra_type = "{PUSH_EXTRA_TYPE}", access_id = "{PUSH_ACCESS_ID}", secret_key = "{PUSH_SECRET_KEY}" }}
 "#,
         qlink = upstream.qlink_base_url(),
         qianyi = upstream.qianyi_endpoint(),
         timeout = UPSTREAM_TIMEOUT.as_millis(),
+        exactly_once = writes == Writes::ExactlyOnce,
     )
 }
 
@@ -195,7 +212,7 @@ struct Inner {
     order_refs: Vec<proto::OrderRef>,
 }
 
-fn request<T>(tenant: &'static str, message: T) -> Request<T> {
+pub fn request<T>(tenant: &'static str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert(
         "x-tenant-id",
@@ -204,7 +221,7 @@ fn request<T>(tenant: &'static str, message: T) -> Request<T> {
     request
 }
 
-fn status_text(status: tonic::Status) -> String {
+pub fn status_text(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 

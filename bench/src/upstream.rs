@@ -11,7 +11,7 @@ use std::{
     net::SocketAddr,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
 };
 
@@ -54,6 +54,9 @@ struct Warehouse {
     /// [`MAIN_WAREHOUSE`]'s pages, page 1 first.
     pages: Vec<Bytes>,
     generated_skus: AtomicU32,
+    /// Every `createOrder` received: the exactly-once scenarios check which
+    /// calls reached the warehouse and which were answered from the store.
+    create_orders: AtomicU64,
     capturing: AtomicBool,
     /// (operation or method, body) while capturing.
     captured: Mutex<Vec<(String, Bytes)>>,
@@ -117,6 +120,7 @@ impl Upstream {
             config,
             pages,
             generated_skus: AtomicU32::new(0),
+            create_orders: AtomicU64::new(0),
             capturing: AtomicBool::new(false),
             captured: Mutex::new(Vec::new()),
         });
@@ -152,6 +156,11 @@ impl Upstream {
         self.warehouse.generated_skus.store(skus, Ordering::Relaxed);
     }
 
+    /// How many `createOrder` requests the warehouse has received.
+    pub fn create_orders_received(&self) -> u64 {
+        self.warehouse.create_orders.load(Ordering::Relaxed)
+    }
+
     /// Records every body from now on, until [`Self::take_captured`].
     pub fn start_capture(&self) {
         if let Ok(mut captured) = self.warehouse.captured.lock() {
@@ -179,7 +188,10 @@ async fn qlink(
     warehouse.capture(&operation, &body);
     let answer = match operation.as_str() {
         "initWarehouses" => Bytes::from_static(WAREHOUSES.as_bytes()),
-        "createOrder" => Bytes::from_static(ORDER_CREATED.as_bytes()),
+        "createOrder" => {
+            warehouse.create_orders.fetch_add(1, Ordering::Relaxed);
+            Bytes::from_static(ORDER_CREATED.as_bytes())
+        }
         "syncInventory" => warehouse.inventory(&body),
         _ => {
             return json(
