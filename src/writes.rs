@@ -290,6 +290,15 @@ impl Writes {
             tenant: tenant.clone(),
             source,
         };
+        // A success still in its window is answered from a read, with no
+        // write transaction: a caller's retry is the common repeat.
+        let kept = self.store.write_record(&key).await.map_err(store_error)?;
+        if let Some(record) = kept
+            && matches!(record.state, WriteState::Succeeded)
+            && record.expires_at_ms > millis(SystemTime::now())
+        {
+            return self.replay::<W>(&key, record.fingerprint == fingerprint, &record.answer);
+        }
         loop {
             let owner = format!("{}/{:016x}", self.replica, fastrand::u64(..));
             let claim = NewClaim {
