@@ -650,3 +650,76 @@ async fn a_page_of_large_events_stays_small() {
         );
     }
 }
+
+/// Runs `sql` on a test store's database, beside the store: what the store
+/// would never write itself.
+async fn execute_directly(config: &StoreConfig, guard: &Option<ScratchDb>, sql: &'static str) {
+    use sqlx::Connection;
+    match (guard, &config.location) {
+        (Some(db), _) => {
+            let url = format!("sqlite://{}?mode=rwc", db.0.display());
+            let mut connection = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("connect");
+            sqlx::query(sql)
+                .execute(&mut connection)
+                .await
+                .expect("run");
+        }
+        (None, store::StoreLocation::Postgres(url)) => {
+            let url = secrecy::ExposeSecret::expose_secret(url);
+            let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::query(sql)
+                .execute(&mut connection)
+                .await
+                .expect("run");
+        }
+        (None, _) => unreachable!("engines gives SQLite files or PostgreSQL URLs"),
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_fails_fails_alone_and_the_rest_of_its_batch_commits() {
+    for (config, guard) in engines("store-batch-failure").await {
+        let store = open(&config).await;
+        // A row the store cannot read (a fingerprint of three bytes): a claim
+        // on it fails inside the group commit.
+        execute_directly(
+            &config,
+            &guard,
+            "INSERT INTO write_outcomes (tenant, kind, number, fingerprint, state,
+               warehouse_code, created_at_ms, updated_at_ms, expires_at_ms)
+             VALUES ('t', 'order', 'W-BAD', 'abc', 'succeeded', 'TU01', 1, 1, 9223372036854775807)",
+        )
+        .await;
+        let lease = Duration::from_secs(10);
+        // Sent together, so they share batches with the failing claim.
+        let pushes = (0..20).map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append_push(push("t", EventKind::Order, &format!("B-{n}"), "", "x"))
+                    .await
+            })
+        });
+        let pushes: Vec<_> = pushes.collect();
+        let (bad, good) = tokio::join!(
+            store.claim_write(claim("W-BAD", "a/1", 1, lease)),
+            store.claim_write(claim("W-GOOD", "a/2", 2, lease)),
+        );
+        assert!(
+            matches!(bad, Err(store::StoreError::Corrupt(_))),
+            "{bad:?} ({})",
+            store.describe()
+        );
+        assert_eq!(good.expect("the other claim commits"), store::Claim::Owned);
+        for pushed in pushes {
+            kept(pushed.await.expect("task").expect("the pushes commit"));
+        }
+        let events = store
+            .events_after("t", EventKind::Order, 0, 100)
+            .await
+            .expect("read");
+        assert_eq!(events.len(), 20, "{}", store.describe());
+    }
+}

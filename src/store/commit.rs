@@ -1,13 +1,14 @@
 //! Group commit: every write to the store is queued to one task per store,
-//! which takes what has queued up (at most [`MAX_BATCH`]), applies each in
-//! a savepoint of one transaction, commits once, and then answers each
-//! writer. Twenty webhooks wait on one sync to disk instead of twenty.
+//! which takes what has queued up (at most [`MAX_BATCH`]), applies it all in
+//! one transaction, commits once, and then answers each writer. Twenty
+//! webhooks wait on one sync to disk instead of twenty.
 //!
 //! Writes are applied in a fixed order (by table, tenant, then key) so that
 //! two processes committing overlapping batches on PostgreSQL take row
-//! locks in the same order and cannot deadlock. A write that fails alone is
-//! rolled back to its savepoint and answered with its error; the others go
-//! on.
+//! locks in the same order and cannot deadlock. A write that fails takes
+//! its batch's transaction with it; the batch is then applied again one
+//! write per transaction, so only that write hears its error. (A savepoint
+//! per write did the same at two more round trips per write, every time.)
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -95,11 +96,22 @@ pub struct Write {
     respond: Respond,
 }
 
-/// An engine's writer: applies one sorted batch in one transaction and
-/// answers every write in it (through [`Applied`] or [`fail_all`]).
+/// An engine's writer: applies writes in one transaction and commits it,
+/// all or nothing.
 #[async_trait]
-pub trait ApplyBatch: Send + 'static {
-    async fn apply(&mut self, writes: Vec<Write>);
+pub trait Transact: Send + 'static {
+    /// Each op's outcome, in order, once committed.
+    async fn transact(&mut self, ops: &[&Op]) -> Result<Vec<Outcome>, Failed>;
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum Failed {
+    /// A write failed: the transaction was rolled back, nothing took effect.
+    Write(StoreError),
+    /// The transaction could not begin, roll back or commit. Nothing took
+    /// effect, unless a commit's answer was lost.
+    Transaction(sqlx::Error),
 }
 
 /// The handle writers queue to.
@@ -110,14 +122,15 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the writer task, which ends once every handle is dropped.
-    pub fn spawn(mut writer: impl ApplyBatch) -> Self {
+    /// `wakers` hear of the tenants that got new events.
+    pub fn spawn(mut writer: impl Transact, wakers: Arc<Wakers>) -> Self {
         let (queue, mut queued) = mpsc::channel::<Write>(QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while queued.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let mut writes = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
                 writes.sort_by(|a, b| a.op.lock_order().cmp(&b.op.lock_order()));
-                writer.apply(writes).await;
+                commit(&mut writer, writes, &wakers).await;
             }
         });
         Self { queue }
@@ -202,74 +215,70 @@ impl Outcome {
     }
 }
 
-/// Ends a savepoint: released when its write succeeded, rolled back when
-/// it failed, so one bad write does not spoil the batch.
-pub async fn end_savepoint<DB: sqlx::Database, T>(
-    savepoint: sqlx::Transaction<'_, DB>,
-    result: Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    match result {
-        Ok(value) => {
-            savepoint.commit().await?;
-            Ok(value)
+/// Commits `writes` in one transaction and answers each; when one of them
+/// fails, applies them again one per transaction.
+async fn commit(writer: &mut impl Transact, writes: Vec<Write>, wakers: &Wakers) {
+    let ops: Vec<&Op> = writes.iter().map(|write| &write.op).collect();
+    let committed = writer.transact(&ops).await;
+    drop(ops);
+    match committed {
+        Ok(outcomes) => answer(writes.into_iter().zip(outcomes.into_iter().map(Ok)), wakers),
+        Err(Failed::Write(err)) if writes.len() == 1 => {
+            answer(writes.into_iter().zip([Err(err)]), wakers)
         }
-        Err(err) => {
-            savepoint.rollback().await?;
-            Err(err)
+        Err(Failed::Write(err)) => {
+            tracing::debug!(error = %err, writes = writes.len(), "a write failed its batch; applying the batch one write at a time");
+            for write in writes {
+                let outcome = match writer.transact(&[&write.op]).await {
+                    Ok(mut outcomes) => outcomes.pop().ok_or_else(|| {
+                        StoreError::Corrupt("a committed write without an outcome".to_owned())
+                    }),
+                    Err(Failed::Write(err)) => Err(err),
+                    Err(Failed::Transaction(err)) => Err(StoreError::Commit(failed_commit(err))),
+                };
+                answer([(write, outcome)], wakers);
+            }
+        }
+        Err(Failed::Transaction(err)) => {
+            let err = failed_commit(err);
+            for write in writes {
+                (write.respond)(Err(StoreError::Commit(err.clone())));
+            }
         }
     }
 }
 
-/// A batch's writes with their outcomes, waiting for the commit.
-pub struct Applied {
-    writes: Vec<(Write, Result<Outcome, StoreError>)>,
-}
-
-impl Applied {
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self {
-            writes: Vec::with_capacity(capacity),
-        }
-    }
-
-    pub fn push(&mut self, write: Write, outcome: Result<Outcome, StoreError>) {
-        self.writes.push((write, outcome));
-    }
-
-    /// The tenants that got new events in this batch.
-    pub fn tenants_with_new_events(&self) -> impl Iterator<Item = &str> {
-        self.writes
-            .iter()
-            .filter_map(|(write, outcome)| match (&write.op, outcome) {
-                (Op::Push(push), Ok(Outcome::Push(Appended::Kept(_)))) => Some(&*push.tenant),
-                _ => None,
-            })
-    }
-
-    /// The transaction committed: each write hears its own outcome, and
-    /// the watchers of tenants with new events wake.
-    pub fn answer(self, wakers: &Wakers) {
-        for tenant in self.tenants_with_new_events() {
-            wakers.wake(tenant);
-        }
-        for (write, outcome) in self.writes {
-            (write.respond)(outcome);
-        }
-    }
-
-    /// The commit failed: nothing took effect, and every write hears so.
-    pub fn fail(self, err: sqlx::Error) {
-        fail_all(self.writes.into_iter().map(|(write, _)| write), err);
-    }
-}
-
-/// Answers every write of a batch that could not be applied or committed.
-pub fn fail_all(writes: impl IntoIterator<Item = Write>, err: sqlx::Error) {
+fn failed_commit(err: sqlx::Error) -> Arc<sqlx::Error> {
     tracing::error!(error = %err, "the store could not commit a batch of writes");
-    let err = Arc::new(err);
-    for write in writes {
-        (write.respond)(Err(StoreError::Commit(err.clone())));
+    Arc::new(err)
+}
+
+/// The writes have committed: the watchers of tenants with new events wake,
+/// then each write hears its own outcome.
+fn answer(writes: impl IntoIterator<Item = (Write, Result<Outcome, StoreError>)>, wakers: &Wakers) {
+    let answered: Vec<_> = writes.into_iter().collect();
+    for (write, outcome) in &answered {
+        if let (Op::Push(push), Ok(Outcome::Push(Appended::Kept(_)))) = (&write.op, outcome) {
+            wakers.wake(&push.tenant);
+        }
     }
+    for (write, outcome) in answered {
+        (write.respond)(outcome);
+    }
+}
+
+/// The tenants that get new events when `ops`, with these `outcomes`,
+/// commit.
+pub fn tenants_with_new_events<'a>(
+    ops: &'a [&'a Op],
+    outcomes: &'a [Outcome],
+) -> impl Iterator<Item = &'a str> {
+    ops.iter()
+        .zip(outcomes)
+        .filter_map(|(op, outcome)| match (op, outcome) {
+            (Op::Push(push), Outcome::Push(Appended::Kept(_))) => Some(&*push.tenant),
+            _ => None,
+        })
 }
 
 /// The newest id per (tenant, kind) among removed events.

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::{
     StoreConfig, StoreError, Wakers,
-    commit::{ApplyBatch, Committer, Write, fail_all},
+    commit::{Committer, Failed, Op, Outcome, Transact, tenants_with_new_events},
     location::redacted,
     sql::store_queries,
 };
@@ -76,11 +76,13 @@ impl PostgresStore {
         listener.listen(CHANNEL).await.map_err(open_error)?;
         let wakers = Arc::new(Wakers::default());
         let listening = tokio::spawn(listen(listener, wakers.clone()));
-        let committer = Committer::spawn(PostgresWriter {
-            pool: pool.clone(),
-            replica: replica.to_owned(),
-            wakers: wakers.clone(),
-        });
+        let committer = Committer::spawn(
+            PostgresWriter {
+                pool: pool.clone(),
+                replica: replica.to_owned(),
+            },
+            wakers.clone(),
+        );
         Ok(Self {
             describe: format!("postgres {shown}"),
             pool,
@@ -118,39 +120,34 @@ async fn listen(mut listener: PgListener, wakers: Arc<Wakers>) {
     }
 }
 
-/// The writer task's side: a pooled connection per batch.
+/// The writer task's side: a pooled connection per transaction.
 struct PostgresWriter {
     pool: PgPool,
     replica: String,
-    wakers: Arc<Wakers>,
 }
 
 #[async_trait]
-impl ApplyBatch for PostgresWriter {
-    async fn apply(&mut self, writes: Vec<Write>) {
-        let mut transaction = match self.pool.begin().await {
-            Ok(transaction) => transaction,
-            Err(err) => return fail_all(writes, err),
+impl Transact for PostgresWriter {
+    async fn transact(&mut self, ops: &[&Op]) -> Result<Vec<Outcome>, Failed> {
+        let mut transaction = self.pool.begin().await.map_err(Failed::Transaction)?;
+        let outcomes = match apply_ops(&mut transaction, ops, &self.replica).await {
+            Ok(outcomes) => outcomes,
+            Err(err) => {
+                transaction.rollback().await.map_err(Failed::Transaction)?;
+                return Err(Failed::Write(err));
+            }
         };
-        let applied = apply_writes(&mut transaction, writes, &self.replica).await;
         // Delivered to every listening process when the transaction commits.
-        let tenants: BTreeSet<String> = applied
-            .tenants_with_new_events()
-            .map(str::to_owned)
-            .collect();
+        let tenants: BTreeSet<&str> = tenants_with_new_events(ops, &outcomes).collect();
         for tenant in tenants {
-            if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
+            sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
-                .bind(&tenant)
+                .bind(tenant)
                 .execute(&mut *transaction)
                 .await
-            {
-                return applied.fail(err);
-            }
+                .map_err(Failed::Transaction)?;
         }
-        match transaction.commit().await {
-            Ok(()) => applied.answer(&self.wakers),
-            Err(err) => applied.fail(err),
-        }
+        transaction.commit().await.map_err(Failed::Transaction)?;
+        Ok(outcomes)
     }
 }

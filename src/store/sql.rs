@@ -138,66 +138,54 @@ macro_rules! store_queries {
             }
         }
 
-        /// Applies each write of a batch in its own savepoint of
-        /// `transaction`; the caller commits and answers them.
-        async fn apply_writes(
-            transaction: &mut sqlx::Transaction<'_, $database>,
-            writes: Vec<$crate::store::commit::Write>,
+        /// Applies `ops` in order on `connection` (a transaction the caller
+        /// commits), stopping at the first that fails.
+        async fn apply_ops(
+            connection: &mut $connection,
+            ops: &[&$crate::store::commit::Op],
             replica: &str,
-        ) -> $crate::store::commit::Applied {
-            use $crate::store::commit::{Applied, Op, Outcome, end_savepoint};
+        ) -> Result<Vec<$crate::store::commit::Outcome>, $crate::store::StoreError> {
+            use $crate::store::commit::{Op, Outcome};
 
             // One time for the batch, so ids and receive times rise together.
             let now = std::time::SystemTime::now();
             let now_ms = $crate::store::millis(now);
-            let mut applied = Applied::with_capacity(writes.len());
-            for write in writes {
-                let outcome = match sqlx::Connection::begin(&mut **transaction).await {
-                    Ok(mut savepoint) => {
-                        let connection = &mut savepoint;
-                        let outcome = match &write.op {
-                            Op::Push(push) => keep_push(connection, push, now)
-                                .await
-                                .map(Outcome::Push),
-                            Op::PruneEvents { before_ms } => prune_events(connection, *before_ms)
-                                .await
-                                .map(Outcome::Removed),
-                            Op::Heartbeat { at_ms } => beat(connection, replica, *at_ms)
-                                .await
-                                .map(|()| Outcome::Done),
-                            Op::Claim(claim) => claim_write(connection, claim, now_ms)
-                                .await
-                                .map(Outcome::Claimed),
-                            Op::Settle { key, owner, settle } => {
-                                settle_write(connection, key, owner, settle, now_ms)
-                                    .await
-                                    .map(Outcome::Changed)
-                            }
-                            Op::Renew {
-                                key,
-                                owner,
-                                lease_until_ms,
-                            } => renew_write(connection, key, owner, *lease_until_ms)
-                                .await
-                                .map(Outcome::Changed),
-                            Op::TakeOver {
-                                key,
-                                owner,
-                                lease_until_ms,
-                            } => take_over_write(connection, key, owner, *lease_until_ms, now_ms)
-                                .await
-                                .map(|record| Outcome::Record(record.map(Box::new))),
-                            Op::PruneWrites { now_ms } => prune_writes(connection, *now_ms)
-                                .await
-                                .map(Outcome::Removed),
-                        };
-                        end_savepoint(savepoint, outcome).await
+            let mut outcomes = Vec::with_capacity(ops.len());
+            for op in ops {
+                let outcome = match op {
+                    Op::Push(push) => Outcome::Push(keep_push(connection, push, now).await?),
+                    Op::PruneEvents { before_ms } => {
+                        Outcome::Removed(prune_events(connection, *before_ms).await?)
                     }
-                    Err(err) => Err(err.into()),
+                    Op::Heartbeat { at_ms } => {
+                        beat(connection, replica, *at_ms).await?;
+                        Outcome::Done
+                    }
+                    Op::Claim(claim) => Outcome::Claimed(claim_write(connection, claim, now_ms).await?),
+                    Op::Settle { key, owner, settle } => {
+                        Outcome::Changed(settle_write(connection, key, owner, settle, now_ms).await?)
+                    }
+                    Op::Renew {
+                        key,
+                        owner,
+                        lease_until_ms,
+                    } => Outcome::Changed(renew_write(connection, key, owner, *lease_until_ms).await?),
+                    Op::TakeOver {
+                        key,
+                        owner,
+                        lease_until_ms,
+                    } => Outcome::Record(
+                        take_over_write(connection, key, owner, *lease_until_ms, now_ms)
+                            .await?
+                            .map(Box::new),
+                    ),
+                    Op::PruneWrites { now_ms } => {
+                        Outcome::Removed(prune_writes(connection, *now_ms).await?)
+                    }
                 };
-                applied.push(write, outcome);
+                outcomes.push(outcome);
             }
-            applied
+            Ok(outcomes)
         }
 
         /// Keeps one push unless it repeats a kept one.

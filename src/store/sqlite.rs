@@ -20,7 +20,7 @@ use sqlx::{
 
 use super::{
     StoreError, Wakers,
-    commit::{ApplyBatch, Committer, Write, fail_all},
+    commit::{Committer, Failed, Op, Outcome, Transact},
     location::TemporaryFile,
     sql::store_queries,
 };
@@ -80,12 +80,14 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let wakers = Arc::new(Wakers::default());
-        let committer = Committer::spawn(SqliteWriter {
-            connection: Some(writer),
-            options: pool.connect_options().as_ref().clone(),
-            replica: replica.to_owned(),
-            wakers: wakers.clone(),
-        });
+        let committer = Committer::spawn(
+            SqliteWriter {
+                connection: Some(writer),
+                options: pool.connect_options().as_ref().clone(),
+                replica: replica.to_owned(),
+            },
+            wakers.clone(),
+        );
         Ok(Self {
             describe: format!("sqlite {shown}"),
             pool,
@@ -103,55 +105,50 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// The writer task's side: the one connection that writes.
 struct SqliteWriter {
-    /// `None` after a failed commit: the next batch opens a fresh one, so
-    /// whatever state the failure left the old one in goes with it.
+    /// `None` after a failed transaction: the next one opens a fresh
+    /// connection, so whatever state the failure left the old one in goes
+    /// with it.
     connection: Option<SqliteConnection>,
     options: SqliteConnectOptions,
     replica: String,
-    wakers: Arc<Wakers>,
 }
 
 #[async_trait]
-impl ApplyBatch for SqliteWriter {
-    async fn apply(&mut self, writes: Vec<Write>) {
-        let connection = match &mut self.connection {
+impl Transact for SqliteWriter {
+    async fn transact(&mut self, ops: &[&Op]) -> Result<Vec<Outcome>, Failed> {
+        let mut connection = match self.connection.take() {
             Some(connection) => connection,
-            None => match SqliteConnection::connect_with(&self.options).await {
-                Ok(connection) => self.connection.insert(connection),
-                Err(err) => return fail_all(writes, err),
-            },
+            None => SqliteConnection::connect_with(&self.options)
+                .await
+                .map_err(Failed::Transaction)?,
         };
-        if !commit_batch(connection, writes, &self.replica, &self.wakers).await {
-            self.connection = None;
+        let transacted = transact_on(&mut connection, ops, &self.replica).await;
+        if !matches!(transacted, Err(Failed::Transaction(_))) {
+            self.connection = Some(connection);
         }
+        transacted
     }
 }
 
-/// Applies and commits one batch; `false` when the connection failed.
-async fn commit_batch(
+async fn transact_on(
     connection: &mut SqliteConnection,
-    writes: Vec<Write>,
+    ops: &[&Op],
     replica: &str,
-    wakers: &Wakers,
-) -> bool {
+) -> Result<Vec<Outcome>, Failed> {
     // IMMEDIATE takes the write lock up front, so a batch never fails
     // halfway for want of it (another process on the same file).
-    let mut transaction = match connection.begin_with("BEGIN IMMEDIATE").await {
-        Ok(transaction) => transaction,
-        Err(err) => {
-            fail_all(writes, err);
-            return false;
-        }
-    };
-    let applied = apply_writes(&mut transaction, writes, replica).await;
-    match transaction.commit().await {
-        Ok(()) => {
-            applied.answer(wakers);
-            true
+    let mut transaction = connection
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(Failed::Transaction)?;
+    match apply_ops(&mut transaction, ops, replica).await {
+        Ok(outcomes) => {
+            transaction.commit().await.map_err(Failed::Transaction)?;
+            Ok(outcomes)
         }
         Err(err) => {
-            applied.fail(err);
-            false
+            transaction.rollback().await.map_err(Failed::Transaction)?;
+            Err(Failed::Write(err))
         }
     }
 }
