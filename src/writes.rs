@@ -13,9 +13,13 @@
 //!   background task for unknown outcomes nobody retries.
 //!
 //! The send runs in a task of its own, so a caller that goes away does not
-//! leave an outcome unrecorded. Nothing here knows gRPC or HTTP.
+//! leave an outcome unrecorded. A process remembers the successes it has
+//! settled or read ([`KeptAnswers`]): a settled success never changes within
+//! its window, so a repeat is answered from that copy without a round trip
+//! to the store. Nothing here knows gRPC or HTTP.
 
 use std::{
+    collections::{HashMap, VecDeque},
     future::Future,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime},
@@ -47,6 +51,9 @@ const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// How often a waiting duplicate reads the key again (a process's own
 /// calls also wake it at once).
 const POLL_EVERY: Duration = Duration::from_millis(50);
+/// Settled successes a process remembers for repeats (a few hundred bytes
+/// each); the oldest remembered goes first.
+pub const KEPT_ANSWERS: usize = 10_000;
 
 /// Why an exactly-once write did not return the warehouse's answer.
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +230,7 @@ pub struct Writes {
     /// the background task asks the warehouse about it.
     reconcile_after: Duration,
     settled: Arc<Settled>,
+    kept: Arc<KeptAnswers>,
 }
 
 /// Wakes this process's waiting duplicates when a key settles.
@@ -253,6 +261,58 @@ impl Settled {
     }
 }
 
+/// A settled success as a repeat needs it.
+#[derive(Debug, Clone)]
+struct KeptAnswer {
+    fingerprint: Fingerprint,
+    answer: Arc<str>,
+    expires_at_ms: i64,
+}
+
+/// The successes this process settled or read, at most [`KEPT_ANSWERS`].
+/// A copy is as good as the row: only a success's own window ends it.
+#[derive(Debug, Default)]
+struct KeptAnswers {
+    inner: Mutex<KeptAnswersInner>,
+}
+
+#[derive(Debug, Default)]
+struct KeptAnswersInner {
+    by_key: HashMap<WriteKey, KeptAnswer>,
+    /// Keys in the order they were remembered, to forget the oldest.
+    order: VecDeque<WriteKey>,
+}
+
+impl KeptAnswers {
+    fn get(&self, key: &WriteKey, now_ms: i64) -> Option<KeptAnswer> {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .by_key
+            .get(key)
+            .filter(|kept| kept.expires_at_ms > now_ms)
+            .cloned()
+    }
+
+    fn remember(&self, key: &WriteKey, kept: KeptAnswer) {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.by_key.insert(key.clone(), kept).is_some() {
+            return;
+        }
+        inner.order.push_back(key.clone());
+        while inner.order.len() > KEPT_ANSWERS {
+            if let Some(oldest) = inner.order.pop_front() {
+                inner.by_key.remove(&oldest);
+            }
+        }
+    }
+}
+
 impl Writes {
     pub fn new(
         store: Arc<dyn Store>,
@@ -267,6 +327,7 @@ impl Writes {
             window: config.write_window,
             reconcile_after: config.reconcile_after,
             settled: Arc::default(),
+            kept: Arc::default(),
         }
     }
 
@@ -290,14 +351,9 @@ impl Writes {
             tenant: tenant.clone(),
             source,
         };
-        // A success still in its window is answered from a read, with no
-        // write transaction: a caller's retry is the common repeat.
-        let kept = self.store.write_record(&key).await.map_err(store_error)?;
-        if let Some(record) = kept
-            && matches!(record.state, WriteState::Succeeded)
-            && record.expires_at_ms > millis(SystemTime::now())
-        {
-            return self.replay::<W>(&key, record.fingerprint == fingerprint, &record.answer);
+        // A caller's retry is the common repeat.
+        if let Some(kept) = self.kept.get(&key, millis(SystemTime::now())) {
+            return self.replay::<W>(&key, kept.fingerprint == fingerprint, &kept.answer);
         }
         loop {
             let owner = format!("{}/{:016x}", self.replica, fastrand::u64(..));
@@ -324,7 +380,12 @@ impl Writes {
                 Claim::Succeeded {
                     fingerprint: kept,
                     answer,
-                } => return self.replay::<W>(&key, kept == fingerprint, &answer),
+                    expires_at_ms,
+                } => {
+                    let answer = Arc::from(answer);
+                    self.remember(&key, kept, &answer, expires_at_ms);
+                    return self.replay::<W>(&key, kept == fingerprint, &answer);
+                }
                 Claim::InFlight {
                     fingerprint: theirs,
                 } => {
@@ -339,6 +400,21 @@ impl Writes {
                 }
             }
         }
+    }
+
+    fn remember(
+        &self,
+        key: &WriteKey,
+        fingerprint: Fingerprint,
+        answer: &Arc<str>,
+        expires_at_ms: i64,
+    ) {
+        let kept = KeptAnswer {
+            fingerprint,
+            answer: answer.clone(),
+            expires_at_ms,
+        };
+        self.kept.remember(key, kept);
     }
 
     /// The kept answer of a settled write, or a conflict.
@@ -535,8 +611,24 @@ impl Writes {
     /// that fails leaves the claim to run out: it is then reconciled.
     async fn settle(&self, key: &WriteKey, owner: &str, settle: Settle) {
         let ends = !matches!(settle, Settle::Sending(_));
+        let success = match &settle {
+            Settle::Succeeded {
+                fingerprint,
+                answer,
+                expires_at_ms,
+            } => Some((
+                *fingerprint,
+                Arc::<str>::from(answer.as_str()),
+                *expires_at_ms,
+            )),
+            _ => None,
+        };
         match self.store.settle_write(key, owner, settle).await {
-            Ok(true) => {}
+            Ok(true) => {
+                if let Some((fingerprint, answer, expires_at_ms)) = success {
+                    self.remember(key, fingerprint, &answer, expires_at_ms);
+                }
+            }
             Ok(false) => {
                 tracing::warn!(tenant = %key.tenant, number = %key.number, "a write's claim was taken over before it settled")
             }

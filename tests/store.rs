@@ -532,7 +532,8 @@ async fn a_write_key_is_claimed_once_and_only_its_owner_settles_it() {
                 .expect("claim"),
             Claim::Succeeded {
                 fingerprint: [2; 32],
-                answer: "{\"n\":1}".to_owned()
+                answer: "{\"n\":1}".to_owned(),
+                expires_at_ms,
             }
         );
 

@@ -159,10 +159,12 @@ pub enum Claim {
     /// warehouse) held it: ours now, but the warehouse must be asked about
     /// that attempt, as recorded, first.
     Reconcile(Attempt),
-    /// Settled: the warehouse took it, with this fingerprint and answer.
+    /// Settled: the warehouse took it, with this fingerprint and answer,
+    /// replayed until `expires_at_ms`.
     Succeeded {
         fingerprint: [u8; 32],
         answer: String,
+        expires_at_ms: i64,
     },
     /// Another call holds it now, with this fingerprint.
     InFlight { fingerprint: [u8; 32] },

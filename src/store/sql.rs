@@ -441,6 +441,7 @@ macro_rules! store_queries {
                 WriteState::Succeeded if held.expires_at_ms > now_ms => Ok(Claim::Succeeded {
                     fingerprint,
                     answer: held.answer,
+                    expires_at_ms: held.expires_at_ms,
                 }),
                 WriteState::InFlight if held.lease_until_ms > now_ms => {
                     Ok(Claim::InFlight { fingerprint })
