@@ -724,3 +724,71 @@ async fn a_write_that_fails_fails_alone_and_the_rest_of_its_batch_commits() {
         assert_eq!(events.len(), 20, "{}", store.describe());
     }
 }
+
+#[tokio::test]
+async fn claims_and_settles_sent_together_each_get_their_own_answer() {
+    use store::{Claim, Settle};
+    for (config, _guard) in engines("store-batched-claims").await {
+        let store = open(&config).await;
+        let lease = Duration::from_secs(10);
+        // Three claimants for each of ten numbers, all at once: the group
+        // commit inserts them in one statement.
+        let claims = (0..30).map(|n| {
+            let store = store.clone();
+            let (number, owner) = (format!("K-{}", n % 10), format!("o/{n}"));
+            tokio::spawn(async move {
+                let claimed = store
+                    .claim_write(claim(&number, &owner, (n % 10) as u8, lease))
+                    .await;
+                (number, owner, claimed.expect("claim"))
+            })
+        });
+        let claims: Vec<_> = claims.collect();
+        let mut owners = std::collections::BTreeMap::new();
+        for claimed in claims {
+            let (number, owner, claimed) = claimed.await.expect("task");
+            match claimed {
+                Claim::Owned => assert!(
+                    owners.insert(number.clone(), owner).is_none(),
+                    "{number} owned twice ({})",
+                    store.describe()
+                ),
+                Claim::InFlight { .. } => {}
+                other => panic!("{number}: {other:?}"),
+            }
+        }
+        assert_eq!(owners.len(), 10, "each number owned once");
+        // Every claimant settles at once: only the owners' settles count.
+        let expires_at_ms = store::millis(std::time::SystemTime::now()) + 60_000;
+        let settles = (0..30).map(|n| {
+            let store = store.clone();
+            let number = format!("K-{}", n % 10);
+            let owner = format!("o/{n}");
+            let owns = owners.get(&number) == Some(&owner);
+            tokio::spawn(async move {
+                let success = Settle::Succeeded {
+                    fingerprint: [(n % 10) as u8; 32],
+                    answer: format!("{{\"by\":\"{owner}\"}}"),
+                    expires_at_ms,
+                };
+                let settled = store.settle_write(&write_key(&number), &owner, success).await;
+                (owns, settled.expect("settle"))
+            })
+        });
+        let settles: Vec<_> = settles.collect();
+        for settled in settles {
+            let (owns, settled) = settled.await.expect("task");
+            assert_eq!(owns, settled, "only an owner settles");
+        }
+        for (number, owner) in &owners {
+            let record = store
+                .write_record(&write_key(number))
+                .await
+                .expect("read")
+                .expect("kept");
+            assert_eq!(record.state, store::WriteState::Succeeded);
+            assert_eq!(record.answer, format!("{{\"by\":\"{owner}\"}}"));
+            assert_eq!(record.expires_at_ms, expires_at_ms);
+        }
+    }
+}

@@ -51,6 +51,18 @@ pub fn micro(bench: &Bench, budget: Duration) -> Vec<(String, f64, u64)> {
             let _ = black_box(NewOrder::try_from(black_box(order).clone()));
         },
     );
+    if let Ok(new_order) = NewOrder::try_from(order.clone()) {
+        time(
+            format!(
+                "fingerprint of the {ORDER_ITEMS}-item NewOrder (exactly-once writes: every CreateOrder, repeats included)"
+            ),
+            &mut || {
+                black_box(qlink_facade::domain::fingerprint::fingerprint(black_box(
+                    &new_order,
+                )));
+            },
+        );
+    }
     time(
         format!(
             "createOrder body of the {ORDER_ITEMS}-item order encoded with serde_json and signed with qlink_sign, as the facade and the CreateOrderEncoding floor do"

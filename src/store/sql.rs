@@ -138,21 +138,69 @@ macro_rules! store_queries {
             }
         }
 
-        /// Applies `ops` in order on `connection` (a transaction the caller
-        /// commits), stopping at the first that fails.
+        /// Applies `ops` on `connection` (a transaction the caller commits),
+        /// stopping at the first that fails. Every claim of the batch is
+        /// inserted by one statement, and every success or refusal settled by
+        /// one more: most of an exactly-once write's cost is its round trips
+        /// to the database, not the work in it. The rest go one by one, in
+        /// order. Any order is right: the batch commits as one.
         async fn apply_ops(
             connection: &mut $connection,
             ops: &[&$crate::store::commit::Op],
             replica: &str,
         ) -> Result<Vec<$crate::store::commit::Outcome>, $crate::store::StoreError> {
-            use $crate::store::commit::{Op, Outcome};
+            use $crate::store::{
+                Claim, StoreError,
+                commit::{Op, Outcome},
+            };
 
             // One time for the batch, so ids and receive times rise together.
             let now = std::time::SystemTime::now();
             let now_ms = $crate::store::millis(now);
-            let mut outcomes = Vec::with_capacity(ops.len());
-            for op in ops {
-                let outcome = match op {
+            let mut outcomes: Vec<Option<Outcome>> = ops.iter().map(|_| None).collect();
+
+            let claims: Vec<(usize, &$crate::store::NewClaim)> = ops
+                .iter()
+                .enumerate()
+                .filter_map(|(at, op)| match op {
+                    Op::Claim(claim) => Some((at, claim)),
+                    _ => None,
+                })
+                .collect();
+            if !claims.is_empty() {
+                let inserted = insert_claims(connection, &claims, now_ms).await?;
+                for (at, claim) in claims {
+                    let claimed = if inserted.contains(claim.owner.as_str()) {
+                        Claim::Owned
+                    } else {
+                        claim_held(connection, claim, now_ms).await?
+                    };
+                    outcomes[at] = Some(Outcome::Claimed(claimed));
+                }
+            }
+
+            let finals: Vec<(usize, Final<'_>)> = ops
+                .iter()
+                .enumerate()
+                .filter_map(|(at, op)| match op {
+                    Op::Settle { key, owner, settle } => {
+                        final_of(key, owner, settle).map(|one| (at, one))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !finals.is_empty() {
+                let settled = settle_finals(connection, &finals, now_ms).await?;
+                for (at, settle) in finals {
+                    outcomes[at] = Some(Outcome::Changed(settled.contains(settle.owner)));
+                }
+            }
+
+            for (op, outcome) in ops.iter().zip(&mut outcomes) {
+                if outcome.is_some() {
+                    continue;
+                }
+                *outcome = Some(match op {
                     Op::Push(push) => Outcome::Push(keep_push(connection, push, now).await?),
                     Op::PruneEvents { before_ms } => {
                         Outcome::Removed(prune_events(connection, *before_ms).await?)
@@ -161,7 +209,10 @@ macro_rules! store_queries {
                         beat(connection, replica, *at_ms).await?;
                         Outcome::Done
                     }
-                    Op::Claim(claim) => Outcome::Claimed(claim_write(connection, claim, now_ms).await?),
+                    // Every claim has its outcome from above.
+                    Op::Claim(claim) => {
+                        Outcome::Claimed(claim_held(connection, claim, now_ms).await?)
+                    }
                     Op::Settle { key, owner, settle } => {
                         Outcome::Changed(settle_write(connection, key, owner, settle, now_ms).await?)
                     }
@@ -182,10 +233,93 @@ macro_rules! store_queries {
                     Op::PruneWrites { now_ms } => {
                         Outcome::Removed(prune_writes(connection, *now_ms).await?)
                     }
-                };
-                outcomes.push(outcome);
+                });
             }
-            Ok(outcomes)
+            outcomes
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| StoreError::Corrupt("a write of a batch went unapplied".to_owned()))
+        }
+
+        /// A success or a refusal to record, as [`settle_finals`] binds it.
+        struct Final<'a> {
+            key: &'a $crate::store::WriteKey,
+            owner: &'a str,
+            state: &'static str,
+            fingerprint: &'a [u8; 32],
+            answer: &'a str,
+            expires_at_ms: i64,
+        }
+
+        /// `settle` as a [`Final`] when it is a success or a refusal.
+        fn final_of<'a>(
+            key: &'a $crate::store::WriteKey,
+            owner: &'a str,
+            settle: &'a $crate::store::Settle,
+        ) -> Option<Final<'a>> {
+            use $crate::store::Settle;
+            let (state, fingerprint, answer, expires_at_ms) = match settle {
+                Settle::Succeeded {
+                    fingerprint,
+                    answer,
+                    expires_at_ms,
+                } => ("succeeded", fingerprint, answer, expires_at_ms),
+                Settle::Rejected {
+                    fingerprint,
+                    answer,
+                    expires_at_ms,
+                } => ("rejected", fingerprint, answer, expires_at_ms),
+                Settle::Sending(_) | Settle::Released | Settle::Unknown { .. } => return None,
+            };
+            Some(Final {
+                key,
+                owner,
+                state,
+                fingerprint,
+                answer,
+                expires_at_ms: *expires_at_ms,
+            })
+        }
+
+        /// Records each success or refusal whose claim its owner still
+        /// holds; the owners whose claims it recorded. The owner stays in
+        /// the row, saying who settled it (nothing reads it once settled).
+        async fn settle_finals(
+            connection: &mut $connection,
+            finals: &[(usize, Final<'_>)],
+            now_ms: i64,
+        ) -> Result<std::collections::HashSet<String>, $crate::store::StoreError> {
+            // VALUES' columns are column1, column2, … on both engines.
+            let mut update = sqlx::QueryBuilder::<$database>::new(
+                "UPDATE write_outcomes SET state = settled.column5, fingerprint = settled.column6,
+                 answer = settled.column7, expires_at_ms = settled.column8, lease_until_ms = 0,
+                 updated_at_ms = ",
+            );
+            update.push_bind(now_ms).push(" FROM (");
+            update.push_values(finals, |mut row, (_, settle)| {
+                row.push_bind(&*settle.key.tenant)
+                    .push_bind(settle.key.kind.as_str())
+                    .push_bind(&settle.key.number)
+                    .push_bind(settle.owner)
+                    .push_bind(settle.state)
+                    .push_bind(&settle.fingerprint[..])
+                    .push_bind(settle.answer)
+                    .push_bind(settle.expires_at_ms);
+            });
+            update.push(
+                ") AS settled
+                 WHERE write_outcomes.tenant = settled.column1
+                   AND write_outcomes.kind = settled.column2
+                   AND write_outcomes.number = settled.column3
+                   AND write_outcomes.owner = settled.column4
+                   AND write_outcomes.state = 'in_flight'
+                 RETURNING owner",
+            );
+            let owners: Vec<String> = update
+                .build_query_scalar()
+                .fetch_all(&mut *connection)
+                .await?;
+            Ok(owners.into_iter().collect())
         }
 
         /// Keeps one push unless it repeats a kept one.
@@ -394,10 +528,48 @@ macro_rules! store_queries {
                 .bind(&key.number)
         }
 
-        /// Claims a write's key, or says how it stands. The touching update
-        /// locks an existing row (PostgreSQL) until the batch commits, so
-        /// the decision below cannot race another process's.
-        async fn claim_write(
+        /// Inserts a claim for each key nobody holds yet; the owners of the
+        /// claims inserted. Of two claims of one key only the first is.
+        async fn insert_claims<'c>(
+            connection: &mut $connection,
+            claims: &[(usize, &'c $crate::store::NewClaim)],
+            now_ms: i64,
+        ) -> Result<std::collections::HashSet<String>, $crate::store::StoreError> {
+            let mut insert = sqlx::QueryBuilder::<$database>::new(
+                "INSERT INTO write_outcomes
+                 (tenant, kind, number, fingerprint, state, warehouse_code, owner,
+                  lease_until_ms, created_at_ms, updated_at_ms) ",
+            );
+            insert.push_values(claims, |mut row, (_, claim)| {
+                row.push_bind(&*claim.key.tenant)
+                    .push_bind(claim.key.kind.as_str())
+                    .push_bind(&claim.key.number)
+                    .push_bind(&claim.fingerprint[..])
+                    .push_bind("in_flight")
+                    .push_bind(&claim.warehouse_code)
+                    .push_bind(&claim.owner)
+                    .push_bind(lease_until(claim, now_ms))
+                    .push_bind(now_ms)
+                    .push_bind(now_ms);
+            });
+            insert.push(" ON CONFLICT (tenant, kind, number) DO NOTHING RETURNING owner");
+            let owners: Vec<String> = insert
+                .build_query_scalar()
+                .fetch_all(&mut *connection)
+                .await?;
+            Ok(owners.into_iter().collect())
+        }
+
+        /// When a claim made at `now_ms` runs out unless renewed.
+        fn lease_until(claim: &$crate::store::NewClaim, now_ms: i64) -> i64 {
+            now_ms.saturating_add(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX))
+        }
+
+        /// How a key that was held already stands for `claim`, taking it
+        /// when it holds nothing. The touching update locks the row
+        /// (PostgreSQL) until the batch commits, so the decision below
+        /// cannot race another process's.
+        async fn claim_held(
             connection: &mut $connection,
             claim: &$crate::store::NewClaim,
             now_ms: i64,
@@ -405,27 +577,7 @@ macro_rules! store_queries {
             use $crate::store::{Claim, WriteState};
 
             let key = &claim.key;
-            let lease_until_ms =
-                now_ms.saturating_add(i64::try_from(claim.lease.as_millis()).unwrap_or(i64::MAX));
-            let inserted: Option<(String,)> = keyed_as(
-                "INSERT INTO write_outcomes
-                 (tenant, kind, number, fingerprint, state, warehouse_code, owner,
-                  lease_until_ms, created_at_ms, updated_at_ms)
-                 VALUES ($1, $2, $3, $4, 'in_flight', $5, $6, $7, $8, $8)
-                 ON CONFLICT (tenant, kind, number) DO NOTHING
-                 RETURNING number",
-                key,
-            )
-            .bind(&claim.fingerprint[..])
-            .bind(&claim.warehouse_code)
-            .bind(&claim.owner)
-            .bind(lease_until_ms)
-            .bind(now_ms)
-            .fetch_optional(&mut *connection)
-            .await?;
-            if inserted.is_some() {
-                return Ok(Claim::Owned);
-            }
+            let lease_until_ms = lease_until(claim, now_ms);
             let row: $crate::store::RecordRow = keyed_as(
                 "UPDATE write_outcomes SET updated_at_ms = updated_at_ms
                  WHERE tenant = $1 AND kind = $2 AND number = $3
@@ -501,32 +653,11 @@ macro_rules! store_queries {
                 .bind(&fingerprint[..])
                 .bind(warehouse_code)
                 .bind(now_ms),
-                Settle::Succeeded {
-                    fingerprint,
-                    answer,
-                    expires_at_ms,
+                Settle::Succeeded { .. } | Settle::Rejected { .. } => {
+                    let one = final_of(key, owner, settle).into_iter().map(|one| (0, one));
+                    let settled = settle_finals(connection, &one.collect::<Vec<_>>(), now_ms).await?;
+                    return Ok(settled.contains(owner));
                 }
-                | Settle::Rejected {
-                    fingerprint,
-                    answer,
-                    expires_at_ms,
-                } => keyed(
-                    "UPDATE write_outcomes SET state = $5, fingerprint = $6, answer = $7,
-                     expires_at_ms = $8, owner = '', lease_until_ms = 0, updated_at_ms = $9
-                     WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
-                       AND state = 'in_flight'",
-                    key,
-                )
-                .bind(owner)
-                .bind(if matches!(settle, Settle::Succeeded { .. }) {
-                    "succeeded"
-                } else {
-                    "rejected"
-                })
-                .bind(&fingerprint[..])
-                .bind(answer)
-                .bind(*expires_at_ms)
-                .bind(now_ms),
                 Settle::Released => keyed(
                     "DELETE FROM write_outcomes
                      WHERE tenant = $1 AND kind = $2 AND number = $3 AND owner = $4
