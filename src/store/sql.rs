@@ -530,9 +530,9 @@ macro_rules! store_queries {
 
         /// Inserts a claim for each key nobody holds yet; the owners of the
         /// claims inserted. Of two claims of one key only the first is.
-        async fn insert_claims<'c>(
+        async fn insert_claims(
             connection: &mut $connection,
-            claims: &[(usize, &'c $crate::store::NewClaim)],
+            claims: &[(usize, &$crate::store::NewClaim)],
             now_ms: i64,
         ) -> Result<std::collections::HashSet<String>, $crate::store::StoreError> {
             let mut insert = sqlx::QueryBuilder::<$database>::new(
