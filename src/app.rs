@@ -34,6 +34,8 @@ use crate::{
 const HEALTH_EVERY: Duration = Duration::from_secs(2);
 /// How long a heartbeat may take before the store counts as down.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long shutdown waits for answered writes to record their outcomes.
+const RECORDING_DRAIN: Duration = Duration::from_secs(5);
 
 /// The facade could not start.
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +226,8 @@ impl App {
             },
         )
         .await;
+        // Writes answered already may still be recording their outcomes.
+        self.writes.finish_recording(RECORDING_DRAIN).await;
         drop(self.background);
         result
     }

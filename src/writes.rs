@@ -26,7 +26,11 @@ use std::{
 };
 
 use serde::{Serialize, de::DeserializeOwned};
-use tokio::{sync::Notify, time::Instant};
+use tokio::{
+    sync::{Notify, oneshot},
+    time::Instant,
+};
+use tokio_util::task::TaskTracker;
 
 use crate::{
     domain::{
@@ -231,6 +235,8 @@ pub struct Writes {
     reconcile_after: Duration,
     settled: Arc<Settled>,
     kept: Arc<KeptAnswers>,
+    /// The tasks sending and recording writes.
+    recording: TaskTracker,
 }
 
 /// Wakes this process's waiting duplicates when a key settles.
@@ -328,6 +334,7 @@ impl Writes {
             reconcile_after: config.reconcile_after,
             settled: Arc::default(),
             kept: Arc::default(),
+            recording: TaskTracker::new(),
         }
     }
 
@@ -502,7 +509,9 @@ impl Writes {
 
     /// Sends a claimed write and records its outcome, in a task of its own.
     /// With `previous` (an attempt whose outcome is unknown) the warehouse
-    /// is asked about it first.
+    /// is asked about it first. The caller hears the warehouse's answer as
+    /// soon as it comes; its record commits just after (a crash in between
+    /// leaves the claim to run out, and the write is then reconciled).
     #[allow(clippy::too_many_arguments)]
     async fn send_owned<W: WriteRequest>(
         &self,
@@ -517,10 +526,11 @@ impl Writes {
         let writes = self.clone();
         let backend = backend.clone();
         let ctx = ctx.clone();
-        let key_tenant = key.tenant.clone();
+        let tenant = key.tenant.clone();
+        let (tell, told) = oneshot::channel();
         let owned = async move {
             let renewing = writes.keep_renewing(key.clone(), owner.clone());
-            let outcome = async {
+            let work = async {
                 if let Some(previous) = previous {
                     let attempted = previous.fingerprint;
                     match writes
@@ -528,13 +538,17 @@ impl Writes {
                         .await
                     {
                         Reconciled::Found(created) => {
-                            return if attempted == fingerprint {
+                            let _ = tell.send(if attempted == fingerprint {
                                 Ok(created)
                             } else {
                                 Err(conflict::<W>(&key))
-                            };
+                            });
+                            return;
                         }
-                        Reconciled::Failed(err) => return Err(err.into()),
+                        Reconciled::Failed(err) => {
+                            let _ = tell.send(Err(err.into()));
+                            return;
+                        }
                         Reconciled::NotFound => {
                             let sending = Settle::Sending(Attempt {
                                 fingerprint,
@@ -545,37 +559,63 @@ impl Writes {
                     }
                 }
                 let sent = request.send(backend.as_ref(), &ctx).await;
-                writes
-                    .record_sent::<W>(&key, &owner, fingerprint, &sent)
-                    .await;
-                sent.map_err(WriteError::from)
+                let settle = writes.outcome_of::<W>(&key, fingerprint, &sent);
+                if let Settle::Succeeded {
+                    answer,
+                    expires_at_ms,
+                    ..
+                } = &settle
+                {
+                    writes.remember(
+                        &key,
+                        fingerprint,
+                        &Arc::from(answer.as_str()),
+                        *expires_at_ms,
+                    );
+                }
+                let _ = tell.send(sent.map_err(WriteError::from));
+                writes.settle(&key, &owner, settle).await;
             };
             tokio::select! {
-                outcome = outcome => outcome,
+                () = work => {},
                 never = renewing => match never {},
             }
         };
-        let tenant = key_tenant;
-        let task = tokio::spawn(owned);
-        match task.await {
+        // Tracked, so that shutdown waits for the records of answered writes.
+        self.recording.spawn(owned);
+        match told.await {
             Ok(outcome) => outcome,
-            Err(err) => Err(WriteError::Store {
+            Err(_) => Err(WriteError::Store {
                 tenant,
-                source: StoreError::Corrupt(format!("the write's task ended: {err}")),
+                source: StoreError::Corrupt("the write's task ended without an answer".to_owned()),
             }),
         }
     }
 
-    /// Records what the warehouse said to a send.
-    async fn record_sent<W: WriteRequest>(
+    /// Waits, `within` at most, for the outcomes of writes already answered
+    /// to be recorded: at shutdown, after the last call has drained.
+    pub async fn finish_recording(&self, within: Duration) {
+        self.recording.close();
+        if tokio::time::timeout(within, self.recording.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                writes = self.recording.len(),
+                "shutting down before every write's outcome was recorded; those are reconciled with the warehouse later"
+            );
+        }
+    }
+
+    /// What to record of what the warehouse said to a send.
+    fn outcome_of<W: WriteRequest>(
         &self,
         key: &WriteKey,
-        owner: &str,
         fingerprint: Fingerprint,
         sent: &Result<W::Created, UpstreamError>,
-    ) {
+    ) -> Settle {
         let expires_at_ms = millis(SystemTime::now() + self.window);
-        let settle = match sent {
+        match sent {
             Ok(created) => match serde_json::to_string(created) {
                 Ok(answer) => Settle::Succeeded {
                     fingerprint,
@@ -603,8 +643,7 @@ impl Writes {
                 tracing::warn!(tenant = %key.tenant, kind = W::KIND.as_str(), number = %key.number, "a write's outcome is unknown: the next attempt asks the warehouse first");
                 Settle::Unknown { fingerprint }
             }
-        };
-        self.settle(key, owner, settle).await;
+        }
     }
 
     /// Settles `owner`'s claim and wakes this process's waiters. A settle

@@ -771,7 +771,9 @@ async fn claims_and_settles_sent_together_each_get_their_own_answer() {
                     answer: format!("{{\"by\":\"{owner}\"}}"),
                     expires_at_ms,
                 };
-                let settled = store.settle_write(&write_key(&number), &owner, success).await;
+                let settled = store
+                    .settle_write(&write_key(&number), &owner, success)
+                    .await;
                 (owns, settled.expect("settle"))
             })
         });
