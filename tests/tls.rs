@@ -8,12 +8,13 @@ mod common;
 use std::{path::PathBuf, time::Duration};
 
 use common::{
-    QIANYI, QLINK, req,
-    tls::{Leaf, Served, TestCa, serve, served_certificate, temp_dir, tls_channel},
+    QIANYI, QLINK, Served, req, serve,
+    tls::{Leaf, TestCa, served_certificate, temp_dir, tls_channel},
 };
 use qlink_facade::{
     config::{Config, TenantConfig},
     demo,
+    metrics::Metrics,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
     tls::TlsConfig,
@@ -56,7 +57,7 @@ async fn tls_world(
         http_tls,
     });
     change(&mut config);
-    let facade = serve(config).await;
+    let facade = serve(config, Metrics::shared()).await;
     TlsWorld {
         _simulator: simulator,
         facade,

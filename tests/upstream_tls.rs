@@ -7,11 +7,12 @@
 mod common;
 
 use common::{
-    req,
-    tls::{TestCa, serve, temp_dir},
+    req, serve,
+    tls::{TestCa, temp_dir},
 };
 use qlink_facade::{
     config::Config,
+    metrics::Metrics,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
 };
@@ -65,7 +66,7 @@ retry = {{ max_attempts = 3 }}
     ]
     .concat();
     let config = Config::from_toml(&toml, &|_| None).expect("config");
-    let facade = serve(config).await;
+    let facade = serve(config, Metrics::shared()).await;
     let channel = facade.plaintext_channel().await;
     let mut client = WarehouseServiceClient::new(channel);
 
