@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod calls;
+pub mod config_text;
 pub mod lossy;
 pub mod process;
 pub mod push;
