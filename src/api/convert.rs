@@ -70,23 +70,42 @@ fn quoted(value: &str) -> String {
     }
 }
 
-/// The path of a field inside a list (`items[3].sku`). It is formatted
-/// only when a violation is reported: valid requests, the common case, build
-/// no path strings.
+/// An item of a list (`items[3]`), naming itself and its fields. Paths are
+/// formatted only when a violation is reported: valid requests, the common
+/// case, build no path strings.
 #[derive(Clone, Copy)]
-struct At<'a> {
+struct Item {
     list: &'static str,
     index: usize,
+}
+
+impl Item {
+    /// The path of the field `name` of this item (`items[3].sku`).
+    fn at(self, name: &str) -> At<'_> {
+        At { item: self, name }
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.list, self.index)
+    }
+}
+
+/// The path of a field of a list's item (`items[3].sku`).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    item: Item,
     name: &'a str,
 }
 
 impl fmt::Display for At<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}].{}", self.list, self.index, self.name)
+        write!(f, "{}.{}", self.item, self.name)
     }
 }
 
-/// Anything naming a field: a `&str`, an [`At`], or `format_args!`.
+/// Anything naming a field: a `&str`, an [`Item`] or an [`At`].
 trait Field: fmt::Display + Copy {}
 
 impl<T: fmt::Display + Copy> Field for T {}
@@ -97,10 +116,14 @@ struct Check {
 }
 
 impl Check {
-    fn new() -> Self {
-        Self {
+    /// Reads a request with `read`: what it makes, or every violation it
+    /// found.
+    fn read<T>(read: impl FnOnce(&mut Check) -> T) -> Result<T, Violations> {
+        let mut check = Check {
             violations: Violations::default(),
-        }
+        };
+        let value = read(&mut check);
+        check.violations.into_result(value)
     }
 
     fn fail(&mut self, field: impl Field, description: impl Into<String>) {
@@ -270,21 +293,47 @@ impl Check {
         }
     }
 
-    /// A list of at most `limit` items; when there are more, none is read
-    /// (`Err`), so a huge list costs no work per item.
-    fn at_most<T>(&mut self, field: &str, items: Vec<T>, limit: usize) -> Result<Vec<T>, ()> {
-        if items.len() > limit {
-            self.fail(
-                field,
-                format!("at most {limit} per call (got {})", items.len()),
-            );
-            return Err(());
+    /// A list that must hold at least one item: if it holds none, a
+    /// violation saying `description`.
+    fn not_empty<T>(&mut self, list: &str, items: &[T], description: &str) {
+        if items.is_empty() {
+            self.fail(list, description);
         }
-        Ok(items)
     }
 
-    fn finish<T>(self, value: T) -> Result<T, Violations> {
-        self.violations.into_result(value)
+    /// Each item of the list `list`, read by `read` (which names the
+    /// item's fields through the [`Item`] it is given).
+    fn each<T, R>(
+        &mut self,
+        list: &'static str,
+        items: Vec<T>,
+        mut read: impl FnMut(&mut Self, Item, T) -> R,
+    ) -> Vec<R> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| read(self, Item { list, index }, item))
+            .collect()
+    }
+
+    /// Each of at most `limit` items of the list `list`, read by `read`;
+    /// when there are more, none is read (and the list is empty), so a
+    /// huge list costs no work per item.
+    fn each_of_at_most<T, R>(
+        &mut self,
+        list: &'static str,
+        items: Vec<T>,
+        limit: usize,
+        read: impl FnMut(&mut Self, Item, T) -> R,
+    ) -> Vec<R> {
+        if items.len() > limit {
+            self.fail(
+                list,
+                format!("at most {limit} per call (got {})", items.len()),
+            );
+            return Vec::new();
+        }
+        self.each(list, items, read)
     }
 }
 
@@ -297,30 +346,21 @@ pub struct Batch<T> {
     pub items: Vec<T>,
 }
 
-/// Reads a batch request: `warehouse_code` and the items under `field`,
+/// Reads a batch request: `warehouse_code` and the items under `list`,
 /// each checked and converted by `convert`.
 fn batch<T, R>(
     warehouse_code: String,
-    field: &str,
+    list: &'static str,
     items: Vec<T>,
-    mut convert: impl FnMut(&mut Check, usize, T) -> R,
+    convert: impl FnMut(&mut Check, Item, T) -> R,
 ) -> Result<Batch<R>, Violations> {
-    let mut check = Check::new();
-    let warehouse_code = check.text("warehouse_code", warehouse_code);
-    if items.is_empty() {
-        check.fail(field, "at least one is required");
-    }
-    let items = match check.at_most(field, items, MAX_BATCH) {
-        Ok(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| convert(&mut check, index, item))
-            .collect(),
-        Err(()) => Vec::new(),
-    };
-    check.finish(Batch {
-        warehouse_code: warehouse_code.trim().to_owned(),
-        items,
+    Check::read(|check| {
+        let warehouse_code = check.text("warehouse_code", warehouse_code);
+        check.not_empty(list, &items, "at least one is required");
+        Batch {
+            warehouse_code: warehouse_code.trim().to_owned(),
+            items: check.each_of_at_most(list, items, MAX_BATCH, convert),
+        }
     })
 }
 
@@ -328,157 +368,140 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
     type Error = Violations;
 
     fn try_from(req: proto::CreateOrderRequest) -> Result<Self, Violations> {
-        let mut check = Check::new();
-        let tracking_number = check.text("tracking_number", req.tracking_number);
-        if req.label_data.len() > MAX_LABEL_BYTES {
-            check.fail(
-                "label_data",
-                format!(
-                    "at most {MAX_LABEL_BYTES} bytes (got {})",
-                    req.label_data.len()
-                ),
-            );
-        }
-        let package = match check.enum_value::<proto::PackageType>("package_type", req.package_type)
-        {
-            Some(proto::PackageType::SelfShipped) => {
-                if tracking_number.trim().is_empty() {
-                    check.fail(
-                        "tracking_number",
-                        "required when package_type is SELF_SHIPPED",
-                    );
-                }
-                if req.label_data.is_empty() {
-                    check.fail(
-                        "label_data",
-                        "required when package_type is SELF_SHIPPED (the label PDF)",
-                    );
-                }
-                domain::Package::SelfShipped {
-                    tracking_number,
-                    label_pdf: req.label_data,
-                }
+        Check::read(|check| {
+            let tracking_number = check.text("tracking_number", req.tracking_number);
+            if req.label_data.len() > MAX_LABEL_BYTES {
+                check.fail(
+                    "label_data",
+                    format!(
+                        "at most {MAX_LABEL_BYTES} bytes (got {})",
+                        req.label_data.len()
+                    ),
+                );
             }
-            _ => domain::Package::Normal,
-        };
-        // Checked even when COD is off: a malformed amount is a mistake
-        // either way, and silently dropping it would hide it.
-        let cod_amount = check.decimal("cod_pay_amount", &req.cod_pay_amount);
-        let cod_currency = check.text("cod_currency", req.cod_currency);
-        let cod = if req.cod_enabled {
-            if req.cod_pay_amount.trim().is_empty() {
-                check.fail("cod_pay_amount", "required when cod_enabled is true");
-            }
-            if cod_currency.trim().is_empty() {
-                check.fail("cod_currency", "required when cod_enabled is true");
-            }
-            Some(domain::Cod {
-                amount: cod_amount.unwrap_or_default(),
-                currency: cod_currency,
-            })
-        } else {
-            None
-        };
-        let receiver = match req.receiver {
-            Some(receiver) => domain::Receiver {
-                name: check.required("receiver.name", receiver.name),
-                phone: check.required("receiver.phone", receiver.phone),
-                email: check.text("receiver.email", receiver.email),
-                country: check.required("receiver.country", receiver.country),
-                state: check.required("receiver.state", receiver.state),
-                city: check.required("receiver.city", receiver.city),
-                district: check.text("receiver.district", receiver.district),
-                address1: check.required("receiver.address1", receiver.address1),
-                address2: check.text("receiver.address2", receiver.address2),
-                postal_code: check.required("receiver.postal_code", receiver.postal_code),
-            },
-            None => {
-                check.fail("receiver", "required");
-                domain::Receiver {
-                    name: String::new(),
-                    phone: String::new(),
-                    email: String::new(),
-                    country: String::new(),
-                    state: String::new(),
-                    city: String::new(),
-                    district: String::new(),
-                    address1: String::new(),
-                    address2: String::new(),
-                    postal_code: String::new(),
-                }
-            }
-        };
-        if req.items.is_empty() {
-            check.fail("items", "at least one item is required");
-        }
-        let items = req
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let at = |name| At {
-                    list: "items",
-                    index,
-                    name,
+            let package =
+                match check.enum_value::<proto::PackageType>("package_type", req.package_type) {
+                    Some(proto::PackageType::SelfShipped) => {
+                        if tracking_number.trim().is_empty() {
+                            check.fail(
+                                "tracking_number",
+                                "required when package_type is SELF_SHIPPED",
+                            );
+                        }
+                        if req.label_data.is_empty() {
+                            check.fail(
+                                "label_data",
+                                "required when package_type is SELF_SHIPPED (the label PDF)",
+                            );
+                        }
+                        domain::Package::SelfShipped {
+                            tracking_number,
+                            label_pdf: req.label_data,
+                        }
+                    }
+                    _ => domain::Package::Normal,
                 };
-                domain::OrderItem {
-                    sku: check.required(at("sku"), item.sku),
-                    erp_sku: check.required(at("erp_sku"), item.erp_sku),
-                    name: check.required(at("name"), item.name),
-                    quantity: check.quantity(at("quantity"), item.quantity),
-                    amount: check.required_decimal(at("amount"), &item.amount),
-                    shipping_price: check.decimal(at("shipping_price"), &item.shipping_price),
-                    hs_code: check.text(at("hs_code"), item.hs_code),
-                    chinese_customs_declaration_name: check.text(
-                        at("chinese_customs_declaration_name"),
-                        item.chinese_customs_declaration_name,
-                    ),
-                    english_customs_declaration_name: check.text(
-                        at("english_customs_declaration_name"),
-                        item.english_customs_declaration_name,
-                    ),
+            // Checked even when COD is off: a malformed amount is a mistake
+            // either way, and silently dropping it would hide it.
+            let cod_amount = check.decimal("cod_pay_amount", &req.cod_pay_amount);
+            let cod_currency = check.text("cod_currency", req.cod_currency);
+            let cod = if req.cod_enabled {
+                if req.cod_pay_amount.trim().is_empty() {
+                    check.fail("cod_pay_amount", "required when cod_enabled is true");
                 }
-            })
-            .collect();
-        let order = domain::NewOrder {
-            order_number: check.required("order_number", req.order_number),
-            online_order_id: check.required("online_order_id", req.online_order_id),
-            shop_name: check.required("shop_name", req.shop_name),
-            warehouse_code: check.required("warehouse_code", req.warehouse_code),
-            logistics_code: check.required("logistics_code", req.logistics_code),
-            platform: check.required("platform", req.platform),
-            freight: check.required_decimal("freight", &req.freight),
-            receiver,
-            items,
-            package,
-            cod,
-            order_created_at_ms: check.millis("order_created_at", req.order_created_at),
-            delivery_time_ms: check.millis("delivery_time", req.delivery_time),
-            online_shop_id: check.text("online_shop_id", req.online_shop_id),
-            house_number: check.text("house_number", req.house_number),
-            total_price: check.decimal("total_price", &req.total_price),
-            currency: check.text("currency", req.currency),
-            pay_time_ms: check.millis("pay_time", req.pay_time),
-            insurance: req.insurance,
-            insurance_value: check.decimal("insurance_value", &req.insurance_value),
-            user_nick: check.text("user_nick", req.user_nick),
-        };
-        check.finish(order)
+                if cod_currency.trim().is_empty() {
+                    check.fail("cod_currency", "required when cod_enabled is true");
+                }
+                Some(domain::Cod {
+                    amount: cod_amount.unwrap_or_default(),
+                    currency: cod_currency,
+                })
+            } else {
+                None
+            };
+            let receiver = match req.receiver {
+                Some(receiver) => domain::Receiver {
+                    name: check.required("receiver.name", receiver.name),
+                    phone: check.required("receiver.phone", receiver.phone),
+                    email: check.text("receiver.email", receiver.email),
+                    country: check.required("receiver.country", receiver.country),
+                    state: check.required("receiver.state", receiver.state),
+                    city: check.required("receiver.city", receiver.city),
+                    district: check.text("receiver.district", receiver.district),
+                    address1: check.required("receiver.address1", receiver.address1),
+                    address2: check.text("receiver.address2", receiver.address2),
+                    postal_code: check.required("receiver.postal_code", receiver.postal_code),
+                },
+                None => {
+                    check.fail("receiver", "required");
+                    domain::Receiver {
+                        name: String::new(),
+                        phone: String::new(),
+                        email: String::new(),
+                        country: String::new(),
+                        state: String::new(),
+                        city: String::new(),
+                        district: String::new(),
+                        address1: String::new(),
+                        address2: String::new(),
+                        postal_code: String::new(),
+                    }
+                }
+            };
+            check.not_empty("items", &req.items, "at least one item is required");
+            let items = check.each("items", req.items, |check, item, line| domain::OrderItem {
+                sku: check.required(item.at("sku"), line.sku),
+                erp_sku: check.required(item.at("erp_sku"), line.erp_sku),
+                name: check.required(item.at("name"), line.name),
+                quantity: check.quantity(item.at("quantity"), line.quantity),
+                amount: check.required_decimal(item.at("amount"), &line.amount),
+                shipping_price: check.decimal(item.at("shipping_price"), &line.shipping_price),
+                hs_code: check.text(item.at("hs_code"), line.hs_code),
+                chinese_customs_declaration_name: check.text(
+                    item.at("chinese_customs_declaration_name"),
+                    line.chinese_customs_declaration_name,
+                ),
+                english_customs_declaration_name: check.text(
+                    item.at("english_customs_declaration_name"),
+                    line.english_customs_declaration_name,
+                ),
+            });
+            domain::NewOrder {
+                order_number: check.required("order_number", req.order_number),
+                online_order_id: check.required("online_order_id", req.online_order_id),
+                shop_name: check.required("shop_name", req.shop_name),
+                warehouse_code: check.required("warehouse_code", req.warehouse_code),
+                logistics_code: check.required("logistics_code", req.logistics_code),
+                platform: check.required("platform", req.platform),
+                freight: check.required_decimal("freight", &req.freight),
+                receiver,
+                items,
+                package,
+                cod,
+                order_created_at_ms: check.millis("order_created_at", req.order_created_at),
+                delivery_time_ms: check.millis("delivery_time", req.delivery_time),
+                online_shop_id: check.text("online_shop_id", req.online_shop_id),
+                house_number: check.text("house_number", req.house_number),
+                total_price: check.decimal("total_price", &req.total_price),
+                currency: check.text("currency", req.currency),
+                pay_time_ms: check.millis("pay_time", req.pay_time),
+                insurance: req.insurance,
+                insurance_value: check.decimal("insurance_value", &req.insurance_value),
+                user_nick: check.text("user_nick", req.user_nick),
+            }
+        })
     }
 }
 
 /// The order references of a batch call.
-fn order_ref(check: &mut Check, index: usize, order: proto::OrderRef) -> domain::OrderRef {
-    let at = |name| At {
-        list: "orders",
-        index,
-        name,
-    };
+fn order_ref(check: &mut Check, item: Item, order: proto::OrderRef) -> domain::OrderRef {
     domain::OrderRef {
-        order_number: check.required(at("order_number"), order.order_number),
-        warehouse_order_number: check
-            .text(at("warehouse_order_number"), order.warehouse_order_number),
-        reference_code: check.text(at("reference_code"), order.reference_code),
+        order_number: check.required(item.at("order_number"), order.order_number),
+        warehouse_order_number: check.text(
+            item.at("warehouse_order_number"),
+            order.warehouse_order_number,
+        ),
+        reference_code: check.text(item.at("reference_code"), order.reference_code),
     }
 }
 
@@ -502,16 +525,11 @@ impl TryFrom<proto::GetAsnsRequest> for Batch<domain::AsnRef> {
     type Error = Violations;
 
     fn try_from(req: proto::GetAsnsRequest) -> Result<Self, Violations> {
-        batch(req.warehouse_code, "asns", req.asns, |check, index, asn| {
-            let at = |name| At {
-                list: "asns",
-                index,
-                name,
-            };
+        batch(req.warehouse_code, "asns", req.asns, |check, item, asn| {
             domain::AsnRef {
-                asn_number: check.required(at("asn_number"), asn.asn_number),
-                reference_number: check.text(at("reference_number"), asn.reference_number),
-                asn_type: check.text(at("type"), asn.r#type),
+                asn_number: check.required(item.at("asn_number"), asn.asn_number),
+                reference_number: check.text(item.at("reference_number"), asn.reference_number),
+                asn_type: check.text(item.at("type"), asn.r#type),
             }
         })
     }
@@ -525,94 +543,69 @@ impl TryFrom<proto::CancelAsnsRequest> for Batch<String> {
             req.warehouse_code,
             "asn_numbers",
             req.asn_numbers,
-            |check, index, number| check.required(format_args!("asn_numbers[{index}]"), number),
+            |check, item, number| check.required(item, number),
         )
     }
 }
 
 /// The warehouse a ListChannels call is about (trimmed; empty: all).
 pub fn channels_warehouse(req: proto::ListChannelsRequest) -> Result<String, Violations> {
-    let mut check = Check::new();
-    let warehouse_code = check.text("warehouse_code", req.warehouse_code);
-    check.finish(warehouse_code.trim().to_owned())
+    Check::read(|check| {
+        let warehouse_code = check.text("warehouse_code", req.warehouse_code);
+        warehouse_code.trim().to_owned()
+    })
 }
 
 impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
     type Error = Violations;
 
     fn try_from(req: proto::CreateAsnRequest) -> Result<Self, Violations> {
-        let mut check = Check::new();
-        if req.items.is_empty() {
-            check.fail("items", "at least one item is required");
-        }
-        let items = req
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let at = |name| At {
-                    list: "items",
-                    index,
-                    name,
-                };
-                domain::AsnItem {
-                    sku: check.required(at("sku"), item.sku),
-                    name: check.text(at("name"), item.name),
-                    quantity: check.quantity(at("quantity"), item.quantity),
-                }
-            })
-            .collect();
-        let boxes = req
-            .boxes
-            .into_iter()
-            .enumerate()
-            .map(|(index, asn_box)| {
-                let at = |name| At {
-                    list: "boxes",
-                    index,
-                    name,
-                };
-                domain::AsnBox {
-                    box_number: check.count(at("box_number"), i64::from(asn_box.box_number)),
-                    mark_code: check.text(at("mark_code"), asn_box.mark_code),
-                    quantity: check.count(at("quantity"), asn_box.quantity),
-                    sku: check.text(at("sku"), asn_box.sku),
-                    name: check.text(at("name"), asn_box.name),
-                    length: check.decimal(at("length"), &asn_box.length),
-                    width: check.decimal(at("width"), &asn_box.width),
-                    height: check.decimal(at("height"), &asn_box.height),
-                    length_unit: check.text(at("length_unit"), asn_box.length_unit),
-                }
-            })
-            .collect();
-        let goods_type = check
-            .enum_value::<proto::AsnGoodsType>("goods_type", req.goods_type)
-            .filter(|kind| *kind != proto::AsnGoodsType::Unspecified)
-            .map(|kind| kind as u8);
-        let container_type = check
-            .enum_value::<proto::ContainerType>("container_type", req.container_type)
-            .filter(|kind| *kind != proto::ContainerType::Unspecified)
-            .map(|kind| kind as u8);
-        let asn = domain::NewAsn {
-            asn_number: check.required("asn_number", req.asn_number),
-            warehouse_code: check.required("warehouse_code", req.warehouse_code),
-            items,
-            custom_number: check.text("custom_number", req.custom_number),
-            estimated_arrival_ms: check.millis("estimated_arrival", req.estimated_arrival),
-            track_number: check.text("track_number", req.track_number),
-            asn_type: check.text("type", req.r#type),
-            order_number: check.text("order_number", req.order_number),
-            online_order_id: check.text("online_order_id", req.online_order_id),
-            sale_return_reason: check.long_text("sale_return_reason", req.sale_return_reason),
-            boxes,
-            goods_type,
-            container_type,
-            bulk_cargo_by_pallet: req.bulk_cargo_by_pallet,
-            pallet_count: check.count("pallet_count", i64::from(req.pallet_count)),
-            bulk_cargo_by_piece: req.bulk_cargo_by_piece,
-            container_model: check.text("container_model", req.container_model),
-        };
-        check.finish(asn)
+        Check::read(|check| {
+            check.not_empty("items", &req.items, "at least one item is required");
+            let items = check.each("items", req.items, |check, item, line| domain::AsnItem {
+                sku: check.required(item.at("sku"), line.sku),
+                name: check.text(item.at("name"), line.name),
+                quantity: check.quantity(item.at("quantity"), line.quantity),
+            });
+            let boxes = check.each("boxes", req.boxes, |check, item, asn_box| domain::AsnBox {
+                box_number: check.count(item.at("box_number"), i64::from(asn_box.box_number)),
+                mark_code: check.text(item.at("mark_code"), asn_box.mark_code),
+                quantity: check.count(item.at("quantity"), asn_box.quantity),
+                sku: check.text(item.at("sku"), asn_box.sku),
+                name: check.text(item.at("name"), asn_box.name),
+                length: check.decimal(item.at("length"), &asn_box.length),
+                width: check.decimal(item.at("width"), &asn_box.width),
+                height: check.decimal(item.at("height"), &asn_box.height),
+                length_unit: check.text(item.at("length_unit"), asn_box.length_unit),
+            });
+            let goods_type = check
+                .enum_value::<proto::AsnGoodsType>("goods_type", req.goods_type)
+                .filter(|kind| *kind != proto::AsnGoodsType::Unspecified)
+                .map(|kind| kind as u8);
+            let container_type = check
+                .enum_value::<proto::ContainerType>("container_type", req.container_type)
+                .filter(|kind| *kind != proto::ContainerType::Unspecified)
+                .map(|kind| kind as u8);
+            domain::NewAsn {
+                asn_number: check.required("asn_number", req.asn_number),
+                warehouse_code: check.required("warehouse_code", req.warehouse_code),
+                items,
+                custom_number: check.text("custom_number", req.custom_number),
+                estimated_arrival_ms: check.millis("estimated_arrival", req.estimated_arrival),
+                track_number: check.text("track_number", req.track_number),
+                asn_type: check.text("type", req.r#type),
+                order_number: check.text("order_number", req.order_number),
+                online_order_id: check.text("online_order_id", req.online_order_id),
+                sale_return_reason: check.long_text("sale_return_reason", req.sale_return_reason),
+                boxes,
+                goods_type,
+                container_type,
+                bulk_cargo_by_pallet: req.bulk_cargo_by_pallet,
+                pallet_count: check.count("pallet_count", i64::from(req.pallet_count)),
+                bulk_cargo_by_piece: req.bulk_cargo_by_piece,
+                container_model: check.text("container_model", req.container_model),
+            }
+        })
     }
 }
 
@@ -620,36 +613,31 @@ impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
     type Error = Violations;
 
     fn try_from(req: proto::SyncInventoryRequest) -> Result<Self, Violations> {
-        let mut check = Check::new();
-        let page_size = match req.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            size @ 1..=MAX_PAGE_SIZE => size.unsigned_abs(),
-            size => {
-                check.fail(
+        Check::read(|check| {
+            let page_size = match req.page_size {
+                0 => DEFAULT_PAGE_SIZE,
+                size @ 1..=MAX_PAGE_SIZE => size.unsigned_abs(),
+                size => {
+                    check.fail(
                     "page_size",
                     format!(
                         "must be 1 to {MAX_PAGE_SIZE}, or 0 for {DEFAULT_PAGE_SIZE} (got {size})"
                     ),
                 );
-                DEFAULT_PAGE_SIZE
+                    DEFAULT_PAGE_SIZE
+                }
+            };
+            // Qianyi pages each SKU on its own: the cap bounds the upstream calls.
+            let skus = check.each_of_at_most("skus", req.skus, MAX_BATCH, |check, item, sku| {
+                check.required(item, sku)
+            });
+            domain::InventoryQuery {
+                warehouse_code: check.required("warehouse_code", req.warehouse_code),
+                page_size,
+                skus,
+                updated_since_ms: check.millis("updated_since", req.updated_since),
             }
-        };
-        // Qianyi pages each SKU on its own: the cap bounds the upstream calls.
-        let skus = match check.at_most("skus", req.skus, MAX_BATCH) {
-            Ok(skus) => skus
-                .into_iter()
-                .enumerate()
-                .map(|(index, sku)| check.required(format_args!("skus[{index}]"), sku))
-                .collect(),
-            Err(()) => Vec::new(),
-        };
-        let query = domain::InventoryQuery {
-            warehouse_code: check.required("warehouse_code", req.warehouse_code),
-            page_size,
-            skus,
-            updated_since_ms: check.millis("updated_since", req.updated_since),
-        };
-        check.finish(query)
+        })
     }
 }
 
@@ -657,79 +645,81 @@ impl TryFrom<proto::UpsertSkuRequest> for domain::SkuInfo {
     type Error = Violations;
 
     fn try_from(req: proto::UpsertSkuRequest) -> Result<Self, Violations> {
-        let mut check = Check::new();
-        let cd_price_method = match check
-            .enum_value::<proto::CustomsPriceMethod>("cd_price_method", req.cd_price_method)
-        {
-            Some(proto::CustomsPriceMethod::Rate) => Some(domain::CustomsPriceMethod::Rate),
-            Some(proto::CustomsPriceMethod::Constant) => Some(domain::CustomsPriceMethod::Constant),
-            _ => None,
-        };
-        let currency_map = if req.currency_map.len() > MAX_CURRENCIES {
-            check.fail(
-                "currency_map",
-                format!(
-                    "at most {MAX_CURRENCIES} currencies (got {})",
-                    req.currency_map.len()
+        Check::read(|check| {
+            let cd_price_method = match check
+                .enum_value::<proto::CustomsPriceMethod>("cd_price_method", req.cd_price_method)
+            {
+                Some(proto::CustomsPriceMethod::Rate) => Some(domain::CustomsPriceMethod::Rate),
+                Some(proto::CustomsPriceMethod::Constant) => {
+                    Some(domain::CustomsPriceMethod::Constant)
+                }
+                _ => None,
+            };
+            let currency_map = if req.currency_map.len() > MAX_CURRENCIES {
+                check.fail(
+                    "currency_map",
+                    format!(
+                        "at most {MAX_CURRENCIES} currencies (got {})",
+                        req.currency_map.len()
+                    ),
+                );
+                Default::default()
+            } else {
+                req.currency_map
+                    .into_iter()
+                    .filter_map(|(currency, rate)| {
+                        let currency = check.text("currency_map", currency);
+                        // The key, cut, names the entry: it is the caller's text.
+                        let field = format!("currency_map[{}]", quoted(&currency));
+                        if currency.trim().is_empty() {
+                            check.fail("currency_map", "a currency code is empty");
+                        }
+                        if rate.trim().is_empty() {
+                            check.fail(field.as_str(), "required (a decimal string)");
+                        }
+                        check
+                            .decimal(field.as_str(), &rate)
+                            .map(|rate| (currency, rate))
+                    })
+                    .collect()
+            };
+            domain::SkuInfo {
+                warehouse_code: check.text("warehouse_code", req.warehouse_code),
+                sku: check.required("sku", req.sku),
+                erp_sku: check.required("erp_sku", req.erp_sku),
+                title: check.text("title", req.title),
+                barcode: check.text("barcode", req.barcode),
+                specifications: check.long_text("specifications", req.specifications),
+                image_url: check.long_text("image_url", req.image_url),
+                weight: check.decimal("weight", &req.weight),
+                net_weight: check.decimal("net_weight", &req.net_weight),
+                weight_unit: check.text("weight_unit", req.weight_unit),
+                length: check.decimal("length", &req.length),
+                width: check.decimal("width", &req.width),
+                height: check.decimal("height", &req.height),
+                dimension_unit: check.text("dimension_unit", req.dimension_unit),
+                item_package: check.count("item_package", i64::from(req.item_package)),
+                cd_price_method,
+                english_customs_declaration_name: check.text(
+                    "english_customs_declaration_name",
+                    req.english_customs_declaration_name,
                 ),
-            );
-            Default::default()
-        } else {
-            req.currency_map
-                .into_iter()
-                .filter_map(|(currency, rate)| {
-                    let currency = check.text("currency_map", currency);
-                    // The key, cut, names the entry: it is the caller's text.
-                    let field = format!("currency_map[{}]", quoted(&currency));
-                    if currency.trim().is_empty() {
-                        check.fail("currency_map", "a currency code is empty");
-                    }
-                    if rate.trim().is_empty() {
-                        check.fail(field.as_str(), "required (a decimal string)");
-                    }
-                    check
-                        .decimal(field.as_str(), &rate)
-                        .map(|rate| (currency, rate))
-                })
-                .collect()
-        };
-        let sku = domain::SkuInfo {
-            warehouse_code: check.text("warehouse_code", req.warehouse_code),
-            sku: check.required("sku", req.sku),
-            erp_sku: check.required("erp_sku", req.erp_sku),
-            title: check.text("title", req.title),
-            barcode: check.text("barcode", req.barcode),
-            specifications: check.long_text("specifications", req.specifications),
-            image_url: check.long_text("image_url", req.image_url),
-            weight: check.decimal("weight", &req.weight),
-            net_weight: check.decimal("net_weight", &req.net_weight),
-            weight_unit: check.text("weight_unit", req.weight_unit),
-            length: check.decimal("length", &req.length),
-            width: check.decimal("width", &req.width),
-            height: check.decimal("height", &req.height),
-            dimension_unit: check.text("dimension_unit", req.dimension_unit),
-            item_package: check.count("item_package", i64::from(req.item_package)),
-            cd_price_method,
-            english_customs_declaration_name: check.text(
-                "english_customs_declaration_name",
-                req.english_customs_declaration_name,
-            ),
-            chinese_customs_declaration_name: check.text(
-                "chinese_customs_declaration_name",
-                req.chinese_customs_declaration_name,
-            ),
-            brand: check.text("brand", req.brand),
-            customs_code: check.text("customs_code", req.customs_code),
-            wms_barcode: check.text("wms_barcode", req.wms_barcode),
-            customs_declaration_price: check
-                .decimal("customs_declaration_price", &req.customs_declaration_price),
-            cd_price_maximum: check.decimal("cd_price_maximum", &req.cd_price_maximum),
-            cd_price_rate: check.decimal("cd_price_rate", &req.cd_price_rate),
-            purchase_cost: check.decimal("purchase_cost", &req.purchase_cost),
-            purchase_cost_unit: check.text("purchase_cost_unit", req.purchase_cost_unit),
-            currency_map,
-        };
-        check.finish(sku)
+                chinese_customs_declaration_name: check.text(
+                    "chinese_customs_declaration_name",
+                    req.chinese_customs_declaration_name,
+                ),
+                brand: check.text("brand", req.brand),
+                customs_code: check.text("customs_code", req.customs_code),
+                wms_barcode: check.text("wms_barcode", req.wms_barcode),
+                customs_declaration_price: check
+                    .decimal("customs_declaration_price", &req.customs_declaration_price),
+                cd_price_maximum: check.decimal("cd_price_maximum", &req.cd_price_maximum),
+                cd_price_rate: check.decimal("cd_price_rate", &req.cd_price_rate),
+                purchase_cost: check.decimal("purchase_cost", &req.purchase_cost),
+                purchase_cost_unit: check.text("purchase_cost_unit", req.purchase_cost_unit),
+                currency_map,
+            }
+        })
     }
 }
 
