@@ -22,7 +22,7 @@ use tower::ServiceExt;
 
 use super::{Upstream, UpstreamCall};
 use crate::{
-    metrics::Metrics,
+    metrics::{Held, Metrics},
     upstream::{Overload, UpstreamErrorKind},
 };
 
@@ -112,7 +112,7 @@ impl InFlight {
         metrics: &Metrics,
         reason: Overload,
     ) -> UpstreamErrorKind {
-        metrics.record_load_shed(tenant);
+        metrics.record_held(tenant, Held::LoadShed);
         tracing::warn!(
             tenant,
             operation,
