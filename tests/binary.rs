@@ -159,11 +159,11 @@ async fn sigterm_ends_open_watch_streams_at_once_and_exits_within_two_seconds() 
 /// A config file with one Qianyi tenant (the simulator need not run) and
 /// `store` as its `[store]` section.
 fn one_tenant_config(dir: &TempDir, port: u16, store: &str) -> std::path::PathBuf {
-    dir.write(
-        "facade.toml",
-        &(format!("[server]\ngrpc_addr = \"127.0.0.1:{port}\"\nhttp_addr = \"127.0.0.1:0\"\n{store}\n")
-            + &qianyi_tenant("y", "http://127.0.0.1:1/qianyi", ["a", "k"], "")),
-    )
+    let server = format!(
+        "[server]\ngrpc_addr = \"127.0.0.1:{port}\"\nhttp_addr = \"127.0.0.1:0\"\n{store}\n"
+    );
+    let tenant = qianyi_tenant("y", "http://127.0.0.1:1/qianyi", ["a", "k"], "");
+    dir.write("facade.toml", &(server + &tenant))
 }
 
 #[test]

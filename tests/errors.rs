@@ -397,8 +397,9 @@ async fn get_orders_rejection_of_one_order_is_that_orders_error() {
 #[tokio::test]
 async fn a_token_is_tied_to_its_tenant() {
     let simulator = spawn_simulator(test_simulator_config()).await;
-    let tenant =
-        |id: &str, tokens: &str| qianyi_tenant(id, &simulator.qianyi_endpoint(), DEMO_QIANYI, tokens);
+    let tenant = |id: &str, tokens: &str| {
+        qianyi_tenant(id, &simulator.qianyi_endpoint(), DEMO_QIANYI, tokens)
+    };
     // "b-t0ken" only as its SHA-256: the file holds no usable secret.
     let b_digest = "cef76aa8d4acf527bf2ba9665b03e4929a73b61a974f24258dcc88ee169227fe";
     let toml = tenant("a", "tokens = [\"${A_TOKEN}\"]")

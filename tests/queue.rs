@@ -124,9 +124,7 @@ impl SlotHeld {
 }
 
 /// A ListWarehouses call of `limited`, in flight until it answers.
-fn spawn_list_warehouses(
-    facade: &Facade,
-) -> InFlightCall {
+fn spawn_list_warehouses(facade: &Facade) -> InFlightCall {
     let mut client = facade.warehouses();
     tokio::spawn(async move {
         client
@@ -256,7 +254,11 @@ async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with
         "it waited in the queue until its deadline: {waited:?}"
     );
     assert_eq!(
-        tenant_series(&held.metrics, "qlink_facade_queue_wait_seconds_count", "limited"),
+        tenant_series(
+            &held.metrics,
+            "qlink_facade_queue_wait_seconds_count",
+            "limited"
+        ),
         1.0
     );
     held.assert_refused_never_sent(Vec::new(), 1).await;

@@ -34,7 +34,11 @@ async fn sigterm_refuses_new_connections_at_once_and_drains_the_call_in_flight()
     let tenant = qlink_tenant(
         "slow",
         &simulator.qlink_base_url(),
-        [&account.app_key, &account.app_secret, &account.warehouse_key],
+        [
+            &account.app_key,
+            &account.app_secret,
+            &account.warehouse_key,
+        ],
         "",
     );
     std::fs::write(&config, server_toml(grpc, http, &store_url) + &tenant).expect("write config");

@@ -62,8 +62,9 @@ fn tenant(
     credentials: &[(&str, &str)],
     extra: &str,
 ) -> String {
-    let mut table =
-        format!("\n[[tenant]]\nid = \"{id}\"\nprotocol = \"{protocol}\"\nbase_url = \"{base_url}\"\n");
+    let mut table = format!(
+        "\n[[tenant]]\nid = \"{id}\"\nprotocol = \"{protocol}\"\nbase_url = \"{base_url}\"\n"
+    );
     for (key, value) in credentials {
         table.push_str(&format!("{key} = \"{value}\"\n"));
     }
