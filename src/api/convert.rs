@@ -116,14 +116,10 @@ struct Check {
 }
 
 impl Check {
-    /// Reads a request with `read`: what it makes, or every violation it
-    /// found.
-    fn read<T>(read: impl FnOnce(&mut Check) -> T) -> Result<T, Violations> {
-        let mut check = Check {
+    fn new() -> Self {
+        Self {
             violations: Violations::default(),
-        };
-        let value = read(&mut check);
-        check.violations.into_result(value)
+        }
     }
 
     fn fail(&mut self, field: impl Field, description: impl Into<String>) {
@@ -335,6 +331,10 @@ impl Check {
         }
         self.each(list, items, read)
     }
+
+    fn finish<T>(self, value: T) -> Result<T, Violations> {
+        self.violations.into_result(value)
+    }
 }
 
 /// A batch call's request, validated: the warehouse it is about and its
@@ -354,13 +354,13 @@ fn batch<T, R>(
     items: Vec<T>,
     convert: impl FnMut(&mut Check, Item, T) -> R,
 ) -> Result<Batch<R>, Violations> {
-    Check::read(|check| {
-        let warehouse_code = check.text("warehouse_code", warehouse_code);
-        check.not_empty(list, &items, "at least one is required");
-        Batch {
-            warehouse_code: warehouse_code.trim().to_owned(),
-            items: check.each_of_at_most(list, items, MAX_BATCH, convert),
-        }
+    let mut check = Check::new();
+    let warehouse_code = check.text("warehouse_code", warehouse_code);
+    check.not_empty(list, &items, "at least one is required");
+    let items = check.each_of_at_most(list, items, MAX_BATCH, convert);
+    check.finish(Batch {
+        warehouse_code: warehouse_code.trim().to_owned(),
+        items,
     })
 }
 
@@ -368,128 +368,128 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
     type Error = Violations;
 
     fn try_from(req: proto::CreateOrderRequest) -> Result<Self, Violations> {
-        Check::read(|check| {
-            let tracking_number = check.text("tracking_number", req.tracking_number);
-            if req.label_data.len() > MAX_LABEL_BYTES {
-                check.fail(
-                    "label_data",
-                    format!(
-                        "at most {MAX_LABEL_BYTES} bytes (got {})",
-                        req.label_data.len()
-                    ),
-                );
-            }
-            let package =
-                match check.enum_value::<proto::PackageType>("package_type", req.package_type) {
-                    Some(proto::PackageType::SelfShipped) => {
-                        if tracking_number.trim().is_empty() {
-                            check.fail(
-                                "tracking_number",
-                                "required when package_type is SELF_SHIPPED",
-                            );
-                        }
-                        if req.label_data.is_empty() {
-                            check.fail(
-                                "label_data",
-                                "required when package_type is SELF_SHIPPED (the label PDF)",
-                            );
-                        }
-                        domain::Package::SelfShipped {
-                            tracking_number,
-                            label_pdf: req.label_data,
-                        }
-                    }
-                    _ => domain::Package::Normal,
-                };
-            // Checked even when COD is off: a malformed amount is a mistake
-            // either way, and silently dropping it would hide it.
-            let cod_amount = check.decimal("cod_pay_amount", &req.cod_pay_amount);
-            let cod_currency = check.text("cod_currency", req.cod_currency);
-            let cod = if req.cod_enabled {
-                if req.cod_pay_amount.trim().is_empty() {
-                    check.fail("cod_pay_amount", "required when cod_enabled is true");
-                }
-                if cod_currency.trim().is_empty() {
-                    check.fail("cod_currency", "required when cod_enabled is true");
-                }
-                Some(domain::Cod {
-                    amount: cod_amount.unwrap_or_default(),
-                    currency: cod_currency,
-                })
-            } else {
-                None
-            };
-            let receiver = match req.receiver {
-                Some(receiver) => domain::Receiver {
-                    name: check.required("receiver.name", receiver.name),
-                    phone: check.required("receiver.phone", receiver.phone),
-                    email: check.text("receiver.email", receiver.email),
-                    country: check.required("receiver.country", receiver.country),
-                    state: check.required("receiver.state", receiver.state),
-                    city: check.required("receiver.city", receiver.city),
-                    district: check.text("receiver.district", receiver.district),
-                    address1: check.required("receiver.address1", receiver.address1),
-                    address2: check.text("receiver.address2", receiver.address2),
-                    postal_code: check.required("receiver.postal_code", receiver.postal_code),
-                },
-                None => {
-                    check.fail("receiver", "required");
-                    domain::Receiver {
-                        name: String::new(),
-                        phone: String::new(),
-                        email: String::new(),
-                        country: String::new(),
-                        state: String::new(),
-                        city: String::new(),
-                        district: String::new(),
-                        address1: String::new(),
-                        address2: String::new(),
-                        postal_code: String::new(),
-                    }
-                }
-            };
-            check.not_empty("items", &req.items, "at least one item is required");
-            let items = check.each("items", req.items, |check, item, line| domain::OrderItem {
-                sku: check.required(item.at("sku"), line.sku),
-                erp_sku: check.required(item.at("erp_sku"), line.erp_sku),
-                name: check.required(item.at("name"), line.name),
-                quantity: check.quantity(item.at("quantity"), line.quantity),
-                amount: check.required_decimal(item.at("amount"), &line.amount),
-                shipping_price: check.decimal(item.at("shipping_price"), &line.shipping_price),
-                hs_code: check.text(item.at("hs_code"), line.hs_code),
-                chinese_customs_declaration_name: check.text(
-                    item.at("chinese_customs_declaration_name"),
-                    line.chinese_customs_declaration_name,
+        let mut check = Check::new();
+        let tracking_number = check.text("tracking_number", req.tracking_number);
+        if req.label_data.len() > MAX_LABEL_BYTES {
+            check.fail(
+                "label_data",
+                format!(
+                    "at most {MAX_LABEL_BYTES} bytes (got {})",
+                    req.label_data.len()
                 ),
-                english_customs_declaration_name: check.text(
-                    item.at("english_customs_declaration_name"),
-                    line.english_customs_declaration_name,
-                ),
-            });
-            domain::NewOrder {
-                order_number: check.required("order_number", req.order_number),
-                online_order_id: check.required("online_order_id", req.online_order_id),
-                shop_name: check.required("shop_name", req.shop_name),
-                warehouse_code: check.required("warehouse_code", req.warehouse_code),
-                logistics_code: check.required("logistics_code", req.logistics_code),
-                platform: check.required("platform", req.platform),
-                freight: check.required_decimal("freight", &req.freight),
-                receiver,
-                items,
-                package,
-                cod,
-                order_created_at_ms: check.millis("order_created_at", req.order_created_at),
-                delivery_time_ms: check.millis("delivery_time", req.delivery_time),
-                online_shop_id: check.text("online_shop_id", req.online_shop_id),
-                house_number: check.text("house_number", req.house_number),
-                total_price: check.decimal("total_price", &req.total_price),
-                currency: check.text("currency", req.currency),
-                pay_time_ms: check.millis("pay_time", req.pay_time),
-                insurance: req.insurance,
-                insurance_value: check.decimal("insurance_value", &req.insurance_value),
-                user_nick: check.text("user_nick", req.user_nick),
+            );
+        }
+        let package = match check.enum_value::<proto::PackageType>("package_type", req.package_type)
+        {
+            Some(proto::PackageType::SelfShipped) => {
+                if tracking_number.trim().is_empty() {
+                    check.fail(
+                        "tracking_number",
+                        "required when package_type is SELF_SHIPPED",
+                    );
+                }
+                if req.label_data.is_empty() {
+                    check.fail(
+                        "label_data",
+                        "required when package_type is SELF_SHIPPED (the label PDF)",
+                    );
+                }
+                domain::Package::SelfShipped {
+                    tracking_number,
+                    label_pdf: req.label_data,
+                }
             }
-        })
+            _ => domain::Package::Normal,
+        };
+        // Checked even when COD is off: a malformed amount is a mistake
+        // either way, and silently dropping it would hide it.
+        let cod_amount = check.decimal("cod_pay_amount", &req.cod_pay_amount);
+        let cod_currency = check.text("cod_currency", req.cod_currency);
+        let cod = if req.cod_enabled {
+            if req.cod_pay_amount.trim().is_empty() {
+                check.fail("cod_pay_amount", "required when cod_enabled is true");
+            }
+            if cod_currency.trim().is_empty() {
+                check.fail("cod_currency", "required when cod_enabled is true");
+            }
+            Some(domain::Cod {
+                amount: cod_amount.unwrap_or_default(),
+                currency: cod_currency,
+            })
+        } else {
+            None
+        };
+        let receiver = match req.receiver {
+            Some(receiver) => domain::Receiver {
+                name: check.required("receiver.name", receiver.name),
+                phone: check.required("receiver.phone", receiver.phone),
+                email: check.text("receiver.email", receiver.email),
+                country: check.required("receiver.country", receiver.country),
+                state: check.required("receiver.state", receiver.state),
+                city: check.required("receiver.city", receiver.city),
+                district: check.text("receiver.district", receiver.district),
+                address1: check.required("receiver.address1", receiver.address1),
+                address2: check.text("receiver.address2", receiver.address2),
+                postal_code: check.required("receiver.postal_code", receiver.postal_code),
+            },
+            None => {
+                check.fail("receiver", "required");
+                domain::Receiver {
+                    name: String::new(),
+                    phone: String::new(),
+                    email: String::new(),
+                    country: String::new(),
+                    state: String::new(),
+                    city: String::new(),
+                    district: String::new(),
+                    address1: String::new(),
+                    address2: String::new(),
+                    postal_code: String::new(),
+                }
+            }
+        };
+        check.not_empty("items", &req.items, "at least one item is required");
+        let items = check.each("items", req.items, |check, item, line| domain::OrderItem {
+            sku: check.required(item.at("sku"), line.sku),
+            erp_sku: check.required(item.at("erp_sku"), line.erp_sku),
+            name: check.required(item.at("name"), line.name),
+            quantity: check.quantity(item.at("quantity"), line.quantity),
+            amount: check.required_decimal(item.at("amount"), &line.amount),
+            shipping_price: check.decimal(item.at("shipping_price"), &line.shipping_price),
+            hs_code: check.text(item.at("hs_code"), line.hs_code),
+            chinese_customs_declaration_name: check.text(
+                item.at("chinese_customs_declaration_name"),
+                line.chinese_customs_declaration_name,
+            ),
+            english_customs_declaration_name: check.text(
+                item.at("english_customs_declaration_name"),
+                line.english_customs_declaration_name,
+            ),
+        });
+        let order = domain::NewOrder {
+            order_number: check.required("order_number", req.order_number),
+            online_order_id: check.required("online_order_id", req.online_order_id),
+            shop_name: check.required("shop_name", req.shop_name),
+            warehouse_code: check.required("warehouse_code", req.warehouse_code),
+            logistics_code: check.required("logistics_code", req.logistics_code),
+            platform: check.required("platform", req.platform),
+            freight: check.required_decimal("freight", &req.freight),
+            receiver,
+            items,
+            package,
+            cod,
+            order_created_at_ms: check.millis("order_created_at", req.order_created_at),
+            delivery_time_ms: check.millis("delivery_time", req.delivery_time),
+            online_shop_id: check.text("online_shop_id", req.online_shop_id),
+            house_number: check.text("house_number", req.house_number),
+            total_price: check.decimal("total_price", &req.total_price),
+            currency: check.text("currency", req.currency),
+            pay_time_ms: check.millis("pay_time", req.pay_time),
+            insurance: req.insurance,
+            insurance_value: check.decimal("insurance_value", &req.insurance_value),
+            user_nick: check.text("user_nick", req.user_nick),
+        };
+        check.finish(order)
     }
 }
 
@@ -550,62 +550,61 @@ impl TryFrom<proto::CancelAsnsRequest> for Batch<String> {
 
 /// The warehouse a ListChannels call is about (trimmed; empty: all).
 pub fn channels_warehouse(req: proto::ListChannelsRequest) -> Result<String, Violations> {
-    Check::read(|check| {
-        let warehouse_code = check.text("warehouse_code", req.warehouse_code);
-        warehouse_code.trim().to_owned()
-    })
+    let mut check = Check::new();
+    let warehouse_code = check.text("warehouse_code", req.warehouse_code);
+    check.finish(warehouse_code.trim().to_owned())
 }
 
 impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
     type Error = Violations;
 
     fn try_from(req: proto::CreateAsnRequest) -> Result<Self, Violations> {
-        Check::read(|check| {
-            check.not_empty("items", &req.items, "at least one item is required");
-            let items = check.each("items", req.items, |check, item, line| domain::AsnItem {
-                sku: check.required(item.at("sku"), line.sku),
-                name: check.text(item.at("name"), line.name),
-                quantity: check.quantity(item.at("quantity"), line.quantity),
-            });
-            let boxes = check.each("boxes", req.boxes, |check, item, asn_box| domain::AsnBox {
-                box_number: check.count(item.at("box_number"), i64::from(asn_box.box_number)),
-                mark_code: check.text(item.at("mark_code"), asn_box.mark_code),
-                quantity: check.count(item.at("quantity"), asn_box.quantity),
-                sku: check.text(item.at("sku"), asn_box.sku),
-                name: check.text(item.at("name"), asn_box.name),
-                length: check.decimal(item.at("length"), &asn_box.length),
-                width: check.decimal(item.at("width"), &asn_box.width),
-                height: check.decimal(item.at("height"), &asn_box.height),
-                length_unit: check.text(item.at("length_unit"), asn_box.length_unit),
-            });
-            let goods_type = check
-                .enum_value::<proto::AsnGoodsType>("goods_type", req.goods_type)
-                .filter(|kind| *kind != proto::AsnGoodsType::Unspecified)
-                .map(|kind| kind as u8);
-            let container_type = check
-                .enum_value::<proto::ContainerType>("container_type", req.container_type)
-                .filter(|kind| *kind != proto::ContainerType::Unspecified)
-                .map(|kind| kind as u8);
-            domain::NewAsn {
-                asn_number: check.required("asn_number", req.asn_number),
-                warehouse_code: check.required("warehouse_code", req.warehouse_code),
-                items,
-                custom_number: check.text("custom_number", req.custom_number),
-                estimated_arrival_ms: check.millis("estimated_arrival", req.estimated_arrival),
-                track_number: check.text("track_number", req.track_number),
-                asn_type: check.text("type", req.r#type),
-                order_number: check.text("order_number", req.order_number),
-                online_order_id: check.text("online_order_id", req.online_order_id),
-                sale_return_reason: check.long_text("sale_return_reason", req.sale_return_reason),
-                boxes,
-                goods_type,
-                container_type,
-                bulk_cargo_by_pallet: req.bulk_cargo_by_pallet,
-                pallet_count: check.count("pallet_count", i64::from(req.pallet_count)),
-                bulk_cargo_by_piece: req.bulk_cargo_by_piece,
-                container_model: check.text("container_model", req.container_model),
-            }
-        })
+        let mut check = Check::new();
+        check.not_empty("items", &req.items, "at least one item is required");
+        let items = check.each("items", req.items, |check, item, line| domain::AsnItem {
+            sku: check.required(item.at("sku"), line.sku),
+            name: check.text(item.at("name"), line.name),
+            quantity: check.quantity(item.at("quantity"), line.quantity),
+        });
+        let boxes = check.each("boxes", req.boxes, |check, item, asn_box| domain::AsnBox {
+            box_number: check.count(item.at("box_number"), i64::from(asn_box.box_number)),
+            mark_code: check.text(item.at("mark_code"), asn_box.mark_code),
+            quantity: check.count(item.at("quantity"), asn_box.quantity),
+            sku: check.text(item.at("sku"), asn_box.sku),
+            name: check.text(item.at("name"), asn_box.name),
+            length: check.decimal(item.at("length"), &asn_box.length),
+            width: check.decimal(item.at("width"), &asn_box.width),
+            height: check.decimal(item.at("height"), &asn_box.height),
+            length_unit: check.text(item.at("length_unit"), asn_box.length_unit),
+        });
+        let goods_type = check
+            .enum_value::<proto::AsnGoodsType>("goods_type", req.goods_type)
+            .filter(|kind| *kind != proto::AsnGoodsType::Unspecified)
+            .map(|kind| kind as u8);
+        let container_type = check
+            .enum_value::<proto::ContainerType>("container_type", req.container_type)
+            .filter(|kind| *kind != proto::ContainerType::Unspecified)
+            .map(|kind| kind as u8);
+        let asn = domain::NewAsn {
+            asn_number: check.required("asn_number", req.asn_number),
+            warehouse_code: check.required("warehouse_code", req.warehouse_code),
+            items,
+            custom_number: check.text("custom_number", req.custom_number),
+            estimated_arrival_ms: check.millis("estimated_arrival", req.estimated_arrival),
+            track_number: check.text("track_number", req.track_number),
+            asn_type: check.text("type", req.r#type),
+            order_number: check.text("order_number", req.order_number),
+            online_order_id: check.text("online_order_id", req.online_order_id),
+            sale_return_reason: check.long_text("sale_return_reason", req.sale_return_reason),
+            boxes,
+            goods_type,
+            container_type,
+            bulk_cargo_by_pallet: req.bulk_cargo_by_pallet,
+            pallet_count: check.count("pallet_count", i64::from(req.pallet_count)),
+            bulk_cargo_by_piece: req.bulk_cargo_by_piece,
+            container_model: check.text("container_model", req.container_model),
+        };
+        check.finish(asn)
     }
 }
 
@@ -613,31 +612,31 @@ impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
     type Error = Violations;
 
     fn try_from(req: proto::SyncInventoryRequest) -> Result<Self, Violations> {
-        Check::read(|check| {
-            let page_size = match req.page_size {
-                0 => DEFAULT_PAGE_SIZE,
-                size @ 1..=MAX_PAGE_SIZE => size.unsigned_abs(),
-                size => {
-                    check.fail(
+        let mut check = Check::new();
+        let page_size = match req.page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            size @ 1..=MAX_PAGE_SIZE => size.unsigned_abs(),
+            size => {
+                check.fail(
                     "page_size",
                     format!(
                         "must be 1 to {MAX_PAGE_SIZE}, or 0 for {DEFAULT_PAGE_SIZE} (got {size})"
                     ),
                 );
-                    DEFAULT_PAGE_SIZE
-                }
-            };
-            // Qianyi pages each SKU on its own: the cap bounds the upstream calls.
-            let skus = check.each_of_at_most("skus", req.skus, MAX_BATCH, |check, item, sku| {
-                check.required(item, sku)
-            });
-            domain::InventoryQuery {
-                warehouse_code: check.required("warehouse_code", req.warehouse_code),
-                page_size,
-                skus,
-                updated_since_ms: check.millis("updated_since", req.updated_since),
+                DEFAULT_PAGE_SIZE
             }
-        })
+        };
+        // Qianyi pages each SKU on its own: the cap bounds the upstream calls.
+        let skus = check.each_of_at_most("skus", req.skus, MAX_BATCH, |check, item, sku| {
+            check.required(item, sku)
+        });
+        let query = domain::InventoryQuery {
+            warehouse_code: check.required("warehouse_code", req.warehouse_code),
+            page_size,
+            skus,
+            updated_since_ms: check.millis("updated_since", req.updated_since),
+        };
+        check.finish(query)
     }
 }
 
@@ -645,81 +644,79 @@ impl TryFrom<proto::UpsertSkuRequest> for domain::SkuInfo {
     type Error = Violations;
 
     fn try_from(req: proto::UpsertSkuRequest) -> Result<Self, Violations> {
-        Check::read(|check| {
-            let cd_price_method = match check
-                .enum_value::<proto::CustomsPriceMethod>("cd_price_method", req.cd_price_method)
-            {
-                Some(proto::CustomsPriceMethod::Rate) => Some(domain::CustomsPriceMethod::Rate),
-                Some(proto::CustomsPriceMethod::Constant) => {
-                    Some(domain::CustomsPriceMethod::Constant)
-                }
-                _ => None,
-            };
-            let currency_map = if req.currency_map.len() > MAX_CURRENCIES {
-                check.fail(
-                    "currency_map",
-                    format!(
-                        "at most {MAX_CURRENCIES} currencies (got {})",
-                        req.currency_map.len()
-                    ),
-                );
-                Default::default()
-            } else {
-                req.currency_map
-                    .into_iter()
-                    .filter_map(|(currency, rate)| {
-                        let currency = check.text("currency_map", currency);
-                        // The key, cut, names the entry: it is the caller's text.
-                        let field = format!("currency_map[{}]", quoted(&currency));
-                        if currency.trim().is_empty() {
-                            check.fail("currency_map", "a currency code is empty");
-                        }
-                        if rate.trim().is_empty() {
-                            check.fail(field.as_str(), "required (a decimal string)");
-                        }
-                        check
-                            .decimal(field.as_str(), &rate)
-                            .map(|rate| (currency, rate))
-                    })
-                    .collect()
-            };
-            domain::SkuInfo {
-                warehouse_code: check.text("warehouse_code", req.warehouse_code),
-                sku: check.required("sku", req.sku),
-                erp_sku: check.required("erp_sku", req.erp_sku),
-                title: check.text("title", req.title),
-                barcode: check.text("barcode", req.barcode),
-                specifications: check.long_text("specifications", req.specifications),
-                image_url: check.long_text("image_url", req.image_url),
-                weight: check.decimal("weight", &req.weight),
-                net_weight: check.decimal("net_weight", &req.net_weight),
-                weight_unit: check.text("weight_unit", req.weight_unit),
-                length: check.decimal("length", &req.length),
-                width: check.decimal("width", &req.width),
-                height: check.decimal("height", &req.height),
-                dimension_unit: check.text("dimension_unit", req.dimension_unit),
-                item_package: check.count("item_package", i64::from(req.item_package)),
-                cd_price_method,
-                english_customs_declaration_name: check.text(
-                    "english_customs_declaration_name",
-                    req.english_customs_declaration_name,
+        let mut check = Check::new();
+        let cd_price_method = match check
+            .enum_value::<proto::CustomsPriceMethod>("cd_price_method", req.cd_price_method)
+        {
+            Some(proto::CustomsPriceMethod::Rate) => Some(domain::CustomsPriceMethod::Rate),
+            Some(proto::CustomsPriceMethod::Constant) => Some(domain::CustomsPriceMethod::Constant),
+            _ => None,
+        };
+        let currency_map = if req.currency_map.len() > MAX_CURRENCIES {
+            check.fail(
+                "currency_map",
+                format!(
+                    "at most {MAX_CURRENCIES} currencies (got {})",
+                    req.currency_map.len()
                 ),
-                chinese_customs_declaration_name: check.text(
-                    "chinese_customs_declaration_name",
-                    req.chinese_customs_declaration_name,
-                ),
-                brand: check.text("brand", req.brand),
-                customs_code: check.text("customs_code", req.customs_code),
-                wms_barcode: check.text("wms_barcode", req.wms_barcode),
-                customs_declaration_price: check
-                    .decimal("customs_declaration_price", &req.customs_declaration_price),
-                cd_price_maximum: check.decimal("cd_price_maximum", &req.cd_price_maximum),
-                cd_price_rate: check.decimal("cd_price_rate", &req.cd_price_rate),
-                purchase_cost: check.decimal("purchase_cost", &req.purchase_cost),
-                purchase_cost_unit: check.text("purchase_cost_unit", req.purchase_cost_unit),
-                currency_map,
-            }
-        })
+            );
+            Default::default()
+        } else {
+            req.currency_map
+                .into_iter()
+                .filter_map(|(currency, rate)| {
+                    let currency = check.text("currency_map", currency);
+                    // The key, cut, names the entry: it is the caller's text.
+                    let field = format!("currency_map[{}]", quoted(&currency));
+                    if currency.trim().is_empty() {
+                        check.fail("currency_map", "a currency code is empty");
+                    }
+                    if rate.trim().is_empty() {
+                        check.fail(field.as_str(), "required (a decimal string)");
+                    }
+                    check
+                        .decimal(field.as_str(), &rate)
+                        .map(|rate| (currency, rate))
+                })
+                .collect()
+        };
+        let sku = domain::SkuInfo {
+            warehouse_code: check.text("warehouse_code", req.warehouse_code),
+            sku: check.required("sku", req.sku),
+            erp_sku: check.required("erp_sku", req.erp_sku),
+            title: check.text("title", req.title),
+            barcode: check.text("barcode", req.barcode),
+            specifications: check.long_text("specifications", req.specifications),
+            image_url: check.long_text("image_url", req.image_url),
+            weight: check.decimal("weight", &req.weight),
+            net_weight: check.decimal("net_weight", &req.net_weight),
+            weight_unit: check.text("weight_unit", req.weight_unit),
+            length: check.decimal("length", &req.length),
+            width: check.decimal("width", &req.width),
+            height: check.decimal("height", &req.height),
+            dimension_unit: check.text("dimension_unit", req.dimension_unit),
+            item_package: check.count("item_package", i64::from(req.item_package)),
+            cd_price_method,
+            english_customs_declaration_name: check.text(
+                "english_customs_declaration_name",
+                req.english_customs_declaration_name,
+            ),
+            chinese_customs_declaration_name: check.text(
+                "chinese_customs_declaration_name",
+                req.chinese_customs_declaration_name,
+            ),
+            brand: check.text("brand", req.brand),
+            customs_code: check.text("customs_code", req.customs_code),
+            wms_barcode: check.text("wms_barcode", req.wms_barcode),
+            customs_declaration_price: check
+                .decimal("customs_declaration_price", &req.customs_declaration_price),
+            cd_price_maximum: check.decimal("cd_price_maximum", &req.cd_price_maximum),
+            cd_price_rate: check.decimal("cd_price_rate", &req.cd_price_rate),
+            purchase_cost: check.decimal("purchase_cost", &req.purchase_cost),
+            purchase_cost_unit: check.text("purchase_cost_unit", req.purchase_cost_unit),
+            currency_map,
+        };
+        check.finish(sku)
     }
 }
 
