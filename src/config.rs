@@ -28,6 +28,10 @@ use expand::expand;
 pub use expand::referenced_files;
 pub use token::CallerToken;
 
+/// Where `${NAME}` references are looked up: the process environment in
+/// the binary, a closure in tests.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Default gRPC listen address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 /// Default HTTP listen address (metrics, health, push webhooks).
@@ -290,7 +294,7 @@ struct RawPush {
 
 impl Config {
     /// Reads and validates a config file; `${NAME}` comes from `env`.
-    pub fn load(path: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn load(path: &str, env: Env) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -299,10 +303,7 @@ impl Config {
     }
 
     /// Parses and validates TOML text; `${NAME}` comes from `env`.
-    pub fn from_toml(
-        text: &str,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_toml(text: &str, env: Env) -> Result<Self, ConfigError> {
         let mut raw: RawConfig = toml::from_str(text)?;
         let server = ServerConfig {
             limits: listener::listener_limits(&raw.server)?,
@@ -393,10 +394,7 @@ impl Config {
 }
 
 /// Validates `[cluster]`.
-fn cluster_config(
-    raw: RawCluster,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ClusterConfig, ConfigError> {
+fn cluster_config(raw: RawCluster, env: Env) -> Result<ClusterConfig, ConfigError> {
     let problem = |key, problem: String| ConfigError::Cluster { key, problem };
     let url = SecretString::from(expand(&raw.redis_url, env).map_err(|p| problem("redis_url", p))?);
     let scheme = url
@@ -436,10 +434,7 @@ fn cluster_config(
 }
 
 /// Validates `[store]`; without one, the default file in the working directory.
-fn store_config(
-    raw: RawStore,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<StoreConfig, ConfigError> {
+fn store_config(raw: RawStore, env: Env) -> Result<StoreConfig, ConfigError> {
     let mut store = StoreConfig::default();
     if let Some(url) = raw.url {
         let url = expand(&url, env).map_err(|problem| ConfigError::Store {
@@ -490,7 +485,7 @@ fn server_addr(
     key: &'static str,
     value: Option<String>,
     default: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: Env,
 ) -> Result<SocketAddr, ConfigError> {
     let text = match value {
         Some(text) => expand(&text, env).map_err(|problem| ConfigError::Server { key, problem })?,
@@ -505,7 +500,7 @@ fn server_addr(
 /// Reads one tenant's keys, expanding `${NAME}` and naming the key on failure.
 struct TenantReader<'a> {
     tenant: String,
-    env: &'a dyn Fn(&str) -> Option<String>,
+    env: Env<'a>,
 }
 
 impl TenantReader<'_> {
@@ -535,6 +530,16 @@ impl TenantReader<'_> {
     ) -> Result<String, ConfigError> {
         self.optional(key, value)?
             .ok_or_else(|| self.problem(key, format!("required for protocol {protocol:?}")))
+    }
+
+    /// A required secret (a key signatures are made with).
+    fn required_secret(
+        &self,
+        key: &'static str,
+        value: Option<String>,
+        protocol: &str,
+    ) -> Result<SecretString, ConfigError> {
+        Ok(SecretString::from(self.required(key, value, protocol)?))
     }
 
     /// A value sent as an HTTP header must be a valid header value.
@@ -574,7 +579,7 @@ impl TenantReader<'_> {
 }
 
 impl TenantConfig {
-    fn from_raw(raw: RawTenant, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    fn from_raw(raw: RawTenant, env: Env) -> Result<Self, ConfigError> {
         let reader = TenantReader {
             tenant: raw.id.clone(),
             env,
@@ -617,11 +622,7 @@ impl TenantConfig {
                         let key = reader.required("app_key", raw.app_key, "qlink")?;
                         reader.header("app_key", Some(key))?.unwrap_or_default()
                     },
-                    app_secret: SecretString::from(reader.required(
-                        "app_secret",
-                        raw.app_secret,
-                        "qlink",
-                    )?),
+                    app_secret: reader.required_secret("app_secret", raw.app_secret, "qlink")?,
                     warehouse_type: reader.header("warehouse_type", raw.warehouse_type)?,
                     warehouse_key: reader.required("warehouse_key", raw.warehouse_key, "qlink")?,
                     secret: reader.secret_header("secret", raw.secret)?,
@@ -645,11 +646,7 @@ impl TenantConfig {
                 reader.absent("auth_info", &raw.auth_info, "qianyi")?;
                 ProtocolConfig::Qianyi(QianyiCredentials {
                     access_id: reader.required("access_id", raw.access_id, "qianyi")?,
-                    secret_key: SecretString::from(reader.required(
-                        "secret_key",
-                        raw.secret_key,
-                        "qianyi",
-                    )?),
+                    secret_key: reader.required_secret("secret_key", raw.secret_key, "qianyi")?,
                     warehouse_type: reader.header("warehouse_type", raw.warehouse_type)?,
                     secret: reader.secret_header("secret", raw.secret)?,
                 })

@@ -35,50 +35,41 @@ pub fn demo_config(
 ) -> Config {
     let mut tenants = Vec::new();
     if let Some(account) = simulator.qlink_accounts.first() {
-        tenants.push(TenantConfig {
-            id: DEMO_QLINK_TENANT.to_owned(),
-            base_url: qlink_base_url,
-            timeout: Duration::from_secs(10),
-            tokens: Vec::new(),
-            policy: UpstreamPolicy::default(),
-            push: None,
-            exactly_once_writes: true,
-            client_identities: Vec::new(),
-            ca_file: None,
-            protocol: ProtocolConfig::Qlink(QlinkCredentials {
-                app_key: account.app_key.clone(),
-                app_secret: SecretString::from(account.app_secret.clone()),
-                warehouse_type: Some("LINGXING".to_owned()),
-                warehouse_key: account.warehouse_key.clone(),
-                secret: None,
-                access_token: None,
-                refresh_token: None,
-                api_url: None,
-                auth_info: Vec::new(),
-            }),
-        });
+        let credentials = QlinkCredentials {
+            app_key: account.app_key.clone(),
+            app_secret: SecretString::from(account.app_secret.clone()),
+            warehouse_type: Some("LINGXING".to_owned()),
+            warehouse_key: account.warehouse_key.clone(),
+            secret: None,
+            access_token: None,
+            refresh_token: None,
+            api_url: None,
+            auth_info: Vec::new(),
+        };
+        tenants.push(demo_tenant(
+            DEMO_QLINK_TENANT,
+            qlink_base_url,
+            ProtocolConfig::Qlink(credentials),
+        ));
     }
     if let Some(account) = simulator.qianyi_accounts.first() {
+        let credentials = QianyiCredentials {
+            access_id: account.access_id.clone(),
+            secret_key: SecretString::from(account.secret_key.clone()),
+            warehouse_type: None,
+            secret: None,
+        };
         tenants.push(TenantConfig {
-            id: DEMO_QIANYI_TENANT.to_owned(),
-            base_url: qianyi_endpoint,
-            timeout: Duration::from_secs(10),
-            tokens: Vec::new(),
-            policy: UpstreamPolicy::default(),
             push: Some(PushConfig {
                 extra_type: DEMO_PUSH_EXTRA_TYPE.to_owned(),
                 access_id: DEMO_PUSH_ACCESS_ID.to_owned(),
                 secret_key: SecretString::from(DEMO_PUSH_SECRET_KEY.to_owned()),
             }),
-            exactly_once_writes: true,
-            client_identities: Vec::new(),
-            ca_file: None,
-            protocol: ProtocolConfig::Qianyi(QianyiCredentials {
-                access_id: account.access_id.clone(),
-                secret_key: SecretString::from(account.secret_key.clone()),
-                warehouse_type: None,
-                secret: None,
-            }),
+            ..demo_tenant(
+                DEMO_QIANYI_TENANT,
+                qianyi_endpoint,
+                ProtocolConfig::Qianyi(credentials),
+            )
         });
     }
     Config {
@@ -88,5 +79,22 @@ pub fn demo_config(
         store: StoreConfig::temporary(),
         cluster: None,
         tenants,
+    }
+}
+
+/// A demo tenant `id` of `protocol` at `base_url`, with the defaults a
+/// config file would give it.
+fn demo_tenant(id: &str, base_url: String, protocol: ProtocolConfig) -> TenantConfig {
+    TenantConfig {
+        id: id.to_owned(),
+        base_url,
+        timeout: Duration::from_secs(10),
+        tokens: Vec::new(),
+        policy: UpstreamPolicy::default(),
+        protocol,
+        push: None,
+        exactly_once_writes: true,
+        client_identities: Vec::new(),
+        ca_file: None,
     }
 }

@@ -56,6 +56,32 @@ struct TenantLabels {
     tenant: String,
 }
 
+/// What happened to a tenant's upstream call on its way, each counted in
+/// a family of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// It waited for the tenant's rate limit.
+    RateLimitWait,
+    /// The rate limit would not let it through before its deadline.
+    RateLimitRejection,
+    /// It found the tenant's slots and queue full, or no slot freed in time.
+    LoadShed,
+    /// It was limited by this replica's share: Redis could not be reached.
+    RateLimitFallback,
+}
+
+/// Why a connection was closed before it was served, each counted in a
+/// family of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// The listener had `max_connections` open.
+    Refused,
+    /// No TLS handshake or first request head within `header_read_timeout`.
+    TimedOut,
+    /// Its TLS handshake failed.
+    HandshakeFailed,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -71,9 +97,8 @@ pub struct Metrics {
     upstream_attempts: Family<AttemptLabels, Counter>,
     upstream_seconds: HistogramFamily<OperationLabels>,
     upstream_retries: Family<OperationLabels, Counter>,
-    rate_limit_waits: Family<TenantLabels, Counter>,
-    rate_limit_rejections: Family<TenantLabels, Counter>,
-    load_shed: Family<TenantLabels, Counter>,
+    /// By [`Held`] variant.
+    held: [Family<TenantLabels, Counter>; 4],
     queue_waits: HistogramFamily<TenantLabels>,
     pushes: Family<PushLabels, Counter>,
     store_up: Gauge,
@@ -84,12 +109,10 @@ pub struct Metrics {
     write_reconciliations: Family<ReconciliationLabels, Counter>,
     reloads: Family<OutcomeLabels, Counter>,
     redis_up: Gauge,
-    rate_limit_fallbacks: Family<TenantLabels, Counter>,
     connections_open: Family<ListenerLabels, Gauge>,
-    connections_refused: Family<ListenerLabels, Counter>,
-    connections_timed_out: Family<ListenerLabels, Counter>,
+    /// By [`Dropped`] variant.
+    dropped: [Family<ListenerLabels, Counter>; 3],
     tls_reloads: Family<OutcomeLabels, Counter>,
-    tls_handshake_failures: Family<ListenerLabels, Counter>,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -127,43 +150,113 @@ impl Default for Metrics {
     }
 }
 
-/// What each metric counts, as `# HELP` says it.
-mod help {
-    pub const REQUESTS: &str = "gRPC calls handled, by tenant, method and gRPC status code";
-    pub const REQUEST_SECONDS: &str =
-        "Time from a gRPC call's arrival to its response headers, by tenant and method";
-    pub const ATTEMPTS: &str = "HTTP attempts to warehouses, by tenant, protocol operation and outcome (HTTP status or error kind)";
-    pub const ATTEMPT_SECONDS: &str =
-        "Duration of one HTTP attempt to a warehouse, by tenant and operation";
-    pub const RETRIES: &str = "Upstream attempts that were retries, by tenant and operation";
-    pub const RATE_LIMIT_WAITS: &str = "Upstream calls that waited for the tenant's rate limit";
-    pub const RATE_LIMIT_REJECTIONS: &str =
-        "Upstream calls refused because the rate limit would not allow them before the deadline";
-    pub const LOAD_SHED: &str = "Upstream calls refused because the tenant's max_in_flight were busy and its queue was full, or no slot freed before the call's deadline";
-    pub const QUEUE_WAITS: &str = "Time upstream calls waited in the tenant's queue for one of its max_in_flight slots (calls that found one free at once are not counted)";
-    pub const PUSHES: &str = "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused, not_stored)";
-    pub const STORE_UP: &str =
-        "1 while the store commits this process's heartbeats in time, else 0";
-    pub const EVENTS_PRUNED: &str = "Push events removed by retention";
-    pub const WRITE_REPLAYS: &str = "Repeated CreateOrder / CreateAsn calls answered from the store, by tenant and kind (order, asn)";
-    pub const WRITE_CONFLICTS: &str =
-        "CreateOrder / CreateAsn calls refused because their number was used for other content";
-    pub const WRITE_WAITS: &str =
-        "CreateOrder / CreateAsn calls that waited for an in-flight call with the same number";
-    pub const WRITE_RECONCILIATIONS: &str = "Writes whose outcome was unknown, looked up at the warehouse, by outcome (found, not_found, failed)";
-    pub const RELOADS: &str =
-        "Configuration reloads (SIGHUP or a changed file), by outcome (ok, refused)";
-    pub const REDIS_UP: &str =
-        "1 while the rate limits are shared through Redis ([cluster]), else 0";
-    pub const RATE_LIMIT_FALLBACKS: &str =
-        "Upstream calls limited by this replica's local share because Redis could not be reached";
-    pub const CONNECTIONS_OPEN: &str =
-        "Connections open on a listener (grpc, http), counted against [server] max_connections";
-    pub const CONNECTIONS_REFUSED: &str =
-        "Connections closed on accept because the listener had [server] max_connections open";
-    pub const CONNECTIONS_TIMED_OUT: &str = "Connections closed because their TLS handshake or first request head took longer than [server] header_read_timeout";
-    pub const TLS_HANDSHAKE_FAILURES: &str = "TLS handshakes that failed on a listener (plaintext clients, missing or untrusted client certificates)";
-    pub const TLS_RELOADS: &str = "Reloads of the [server.tls] certificate, key and client CA (SIGHUP or a changed file), by outcome (ok, refused)";
+/// A metric's name and help text.
+struct Def {
+    name: &'static str,
+    help: &'static str,
+}
+
+/// Each metric's name (after the `qlink_facade_` prefix) and what it
+/// counts, as `# HELP` says it.
+mod metric {
+    use super::Def;
+
+    pub const REQUESTS: Def = Def {
+        name: "grpc_requests",
+        help: "gRPC calls handled, by tenant, method and gRPC status code",
+    };
+    pub const REQUEST_SECONDS: Def = Def {
+        name: "grpc_request_duration_seconds",
+        help: "Time from a gRPC call's arrival to its response headers, by tenant and method",
+    };
+    pub const UPSTREAM_ATTEMPTS: Def = Def {
+        name: "upstream_attempts",
+        help: "HTTP attempts to warehouses, by tenant, protocol operation and outcome (HTTP status or error kind)",
+    };
+    pub const UPSTREAM_SECONDS: Def = Def {
+        name: "upstream_attempt_duration_seconds",
+        help: "Duration of one HTTP attempt to a warehouse, by tenant and operation",
+    };
+    pub const UPSTREAM_RETRIES: Def = Def {
+        name: "upstream_retries",
+        help: "Upstream attempts that were retries, by tenant and operation",
+    };
+    pub const RATE_LIMIT_WAITS: Def = Def {
+        name: "rate_limit_waits",
+        help: "Upstream calls that waited for the tenant's rate limit",
+    };
+    pub const RATE_LIMIT_REJECTIONS: Def = Def {
+        name: "rate_limit_rejections",
+        help: "Upstream calls refused because the rate limit would not allow them before the deadline",
+    };
+    pub const LOAD_SHED: Def = Def {
+        name: "load_shed",
+        help: "Upstream calls refused because the tenant's max_in_flight were busy and its queue was full, or no slot freed before the call's deadline",
+    };
+    pub const RATE_LIMIT_FALLBACKS: Def = Def {
+        name: "rate_limit_fallbacks",
+        help: "Upstream calls limited by this replica's local share because Redis could not be reached",
+    };
+    pub const QUEUE_WAITS: Def = Def {
+        name: "queue_wait_seconds",
+        help: "Time upstream calls waited in the tenant's queue for one of its max_in_flight slots (calls that found one free at once are not counted)",
+    };
+    pub const PUSHES: Def = Def {
+        name: "push_events",
+        help: "Warehouse pushes to the webhooks, by tenant, kind (order, asn) and outcome (accepted, duplicate, refused, not_stored)",
+    };
+    pub const STORE_UP: Def = Def {
+        name: "store_up",
+        help: "1 while the store commits this process's heartbeats in time, else 0",
+    };
+    pub const EVENTS_PRUNED: Def = Def {
+        name: "events_pruned",
+        help: "Push events removed by retention",
+    };
+    pub const WRITE_REPLAYS: Def = Def {
+        name: "write_replays",
+        help: "Repeated CreateOrder / CreateAsn calls answered from the store, by tenant and kind (order, asn)",
+    };
+    pub const WRITE_CONFLICTS: Def = Def {
+        name: "write_conflicts",
+        help: "CreateOrder / CreateAsn calls refused because their number was used for other content",
+    };
+    pub const WRITE_WAITS: Def = Def {
+        name: "write_waits",
+        help: "CreateOrder / CreateAsn calls that waited for an in-flight call with the same number",
+    };
+    pub const WRITE_RECONCILIATIONS: Def = Def {
+        name: "write_reconciliations",
+        help: "Writes whose outcome was unknown, looked up at the warehouse, by outcome (found, not_found, failed)",
+    };
+    pub const RELOADS: Def = Def {
+        name: "config_reloads",
+        help: "Configuration reloads (SIGHUP or a changed file), by outcome (ok, refused)",
+    };
+    pub const REDIS_UP: Def = Def {
+        name: "redis_up",
+        help: "1 while the rate limits are shared through Redis ([cluster]), else 0",
+    };
+    pub const CONNECTIONS_OPEN: Def = Def {
+        name: "connections_open",
+        help: "Connections open on a listener (grpc, http), counted against [server] max_connections",
+    };
+    pub const CONNECTIONS_REFUSED: Def = Def {
+        name: "connections_refused",
+        help: "Connections closed on accept because the listener had [server] max_connections open",
+    };
+    pub const CONNECTIONS_TIMED_OUT: Def = Def {
+        name: "connections_timed_out",
+        help: "Connections closed because their TLS handshake or first request head took longer than [server] header_read_timeout",
+    };
+    pub const TLS_HANDSHAKE_FAILURES: Def = Def {
+        name: "tls_handshake_failures",
+        help: "TLS handshakes that failed on a listener (plaintext clients, missing or untrusted client certificates)",
+    };
+    pub const TLS_RELOADS: Def = Def {
+        name: "tls_reloads",
+        help: "Reloads of the [server.tls] certificate, key and client CA (SIGHUP or a changed file), by outcome (ok, refused)",
+    };
 }
 
 /// Label sets a family can be keyed by.
@@ -181,33 +274,33 @@ impl<L> Labels for L where
 struct Register<'a>(&'a mut Registry);
 
 impl Register<'_> {
-    fn counters<L: Labels>(&mut self, name: &str, help: &str) -> Family<L, Counter> {
+    fn counters<L: Labels>(&mut self, metric: &Def) -> Family<L, Counter> {
         let family = Family::default();
-        self.0.register(name, help, family.clone());
+        self.0.register(metric.name, metric.help, family.clone());
         family
     }
 
-    fn counter(&mut self, name: &str, help: &str) -> Counter {
+    fn counter(&mut self, metric: &Def) -> Counter {
         let counter = Counter::default();
-        self.0.register(name, help, counter.clone());
+        self.0.register(metric.name, metric.help, counter.clone());
         counter
     }
 
-    fn gauge(&mut self, name: &str, help: &str) -> Gauge {
+    fn gauge(&mut self, metric: &Def) -> Gauge {
         let gauge = Gauge::default();
-        self.0.register(name, help, gauge.clone());
+        self.0.register(metric.name, metric.help, gauge.clone());
         gauge
     }
 
-    fn gauges<L: Labels>(&mut self, name: &str, help: &str) -> Family<L, Gauge> {
+    fn gauges<L: Labels>(&mut self, metric: &Def) -> Family<L, Gauge> {
         let family = Family::default();
-        self.0.register(name, help, family.clone());
+        self.0.register(metric.name, metric.help, family.clone());
         family
     }
 
-    fn latencies<L: Labels>(&mut self, name: &str, help: &str) -> HistogramFamily<L> {
+    fn latencies<L: Labels>(&mut self, metric: &Def) -> HistogramFamily<L> {
         let family: HistogramFamily<L> = Family::new_with_constructor(latency_histogram);
-        self.0.register(name, help, family.clone());
+        self.0.register(metric.name, metric.help, family.clone());
         family
     }
 }
@@ -216,61 +309,42 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("qlink_facade");
         let mut add = Register(&mut registry);
-        let requests = add.counters("grpc_requests", help::REQUESTS);
-        let request_seconds = add.latencies("grpc_request_duration_seconds", help::REQUEST_SECONDS);
-        let upstream_attempts = add.counters("upstream_attempts", help::ATTEMPTS);
-        let upstream_seconds =
-            add.latencies("upstream_attempt_duration_seconds", help::ATTEMPT_SECONDS);
-        let upstream_retries = add.counters("upstream_retries", help::RETRIES);
-        let rate_limit_waits = add.counters("rate_limit_waits", help::RATE_LIMIT_WAITS);
-        let rate_limit_rejections =
-            add.counters("rate_limit_rejections", help::RATE_LIMIT_REJECTIONS);
-        let load_shed = add.counters("load_shed", help::LOAD_SHED);
-        let queue_waits = add.latencies("queue_wait_seconds", help::QUEUE_WAITS);
-        let pushes = add.counters("push_events", help::PUSHES);
-        let store_up = add.gauge("store_up", help::STORE_UP);
-        let events_pruned = add.counter("events_pruned", help::EVENTS_PRUNED);
-        let write_replays = add.counters("write_replays", help::WRITE_REPLAYS);
-        let write_conflicts = add.counters("write_conflicts", help::WRITE_CONFLICTS);
-        let write_waits = add.counters("write_waits", help::WRITE_WAITS);
-        let write_reconciliations =
-            add.counters("write_reconciliations", help::WRITE_RECONCILIATIONS);
-        let reloads = add.counters("config_reloads", help::RELOADS);
-        let redis_up = add.gauge("redis_up", help::REDIS_UP);
-        let rate_limit_fallbacks = add.counters("rate_limit_fallbacks", help::RATE_LIMIT_FALLBACKS);
-        let connections_open = add.gauges("connections_open", help::CONNECTIONS_OPEN);
-        let connections_refused = add.counters("connections_refused", help::CONNECTIONS_REFUSED);
-        let connections_timed_out =
-            add.counters("connections_timed_out", help::CONNECTIONS_TIMED_OUT);
-        let tls_reloads = add.counters("tls_reloads", help::TLS_RELOADS);
-        let tls_handshake_failures =
-            add.counters("tls_handshake_failures", help::TLS_HANDSHAKE_FAILURES);
+        // In the order of `Held`'s variants.
+        let held = [
+            &metric::RATE_LIMIT_WAITS,
+            &metric::RATE_LIMIT_REJECTIONS,
+            &metric::LOAD_SHED,
+            &metric::RATE_LIMIT_FALLBACKS,
+        ]
+        .map(|def| add.counters(def));
+        // In the order of `Dropped`'s variants.
+        let dropped = [
+            &metric::CONNECTIONS_REFUSED,
+            &metric::CONNECTIONS_TIMED_OUT,
+            &metric::TLS_HANDSHAKE_FAILURES,
+        ]
+        .map(|def| add.counters(def));
         Self {
-            tls_handshake_failures,
-            connections_open,
-            connections_refused,
-            connections_timed_out,
-            tls_reloads,
-            redis_up,
-            rate_limit_fallbacks,
-            reloads,
-            pushes,
-            store_up,
-            events_pruned,
-            write_replays,
-            write_conflicts,
-            write_waits,
-            write_reconciliations,
+            requests: add.counters(&metric::REQUESTS),
+            request_seconds: add.latencies(&metric::REQUEST_SECONDS),
+            upstream_attempts: add.counters(&metric::UPSTREAM_ATTEMPTS),
+            upstream_seconds: add.latencies(&metric::UPSTREAM_SECONDS),
+            upstream_retries: add.counters(&metric::UPSTREAM_RETRIES),
+            queue_waits: add.latencies(&metric::QUEUE_WAITS),
+            pushes: add.counters(&metric::PUSHES),
+            store_up: add.gauge(&metric::STORE_UP),
+            events_pruned: add.counter(&metric::EVENTS_PRUNED),
+            write_replays: add.counters(&metric::WRITE_REPLAYS),
+            write_conflicts: add.counters(&metric::WRITE_CONFLICTS),
+            write_waits: add.counters(&metric::WRITE_WAITS),
+            write_reconciliations: add.counters(&metric::WRITE_RECONCILIATIONS),
+            reloads: add.counters(&metric::RELOADS),
+            redis_up: add.gauge(&metric::REDIS_UP),
+            connections_open: add.gauges(&metric::CONNECTIONS_OPEN),
+            tls_reloads: add.counters(&metric::TLS_RELOADS),
+            held,
+            dropped,
             registry,
-            requests,
-            request_seconds,
-            upstream_attempts,
-            upstream_seconds,
-            upstream_retries,
-            rate_limit_waits,
-            rate_limit_rejections,
-            load_shed,
-            queue_waits,
         }
     }
 
@@ -342,27 +416,10 @@ impl Metrics {
             .inc();
     }
 
-    pub fn record_rate_limit_wait(&self, tenant: &str) {
-        self.rate_limit_waits
-            .get_or_create(&TenantLabels {
-                tenant: tenant.to_owned(),
-            })
-            .inc();
-    }
-
-    pub fn record_rate_limit_rejection(&self, tenant: &str) {
-        self.rate_limit_rejections
-            .get_or_create(&TenantLabels {
-                tenant: tenant.to_owned(),
-            })
-            .inc();
-    }
-
-    pub fn record_load_shed(&self, tenant: &str) {
-        self.load_shed
-            .get_or_create(&TenantLabels {
-                tenant: tenant.to_owned(),
-            })
+    /// `what` happened to one of `tenant`'s upstream calls.
+    pub fn record_held(&self, tenant: &str, what: Held) {
+        self.held[what as usize]
+            .get_or_create(&tenant_labels(tenant))
             .inc();
     }
 
@@ -370,9 +427,7 @@ impl Metrics {
     /// until its deadline.
     pub fn record_queue_wait(&self, tenant: &str, seconds: f64) {
         self.queue_waits
-            .get_or_create(&TenantLabels {
-                tenant: tenant.to_owned(),
-            })
+            .get_or_create(&tenant_labels(tenant))
             .observe(seconds);
     }
 
@@ -417,11 +472,7 @@ impl Metrics {
     }
 
     pub fn record_rate_limit_fallback(&self, tenant: &str) {
-        self.rate_limit_fallbacks
-            .get_or_create(&TenantLabels {
-                tenant: tenant.to_owned(),
-            })
-            .inc();
+        self.record_held(tenant, Held::RateLimitFallback);
     }
 
     /// Makes `listener`'s series, at zero, so they are there before
@@ -429,38 +480,21 @@ impl Metrics {
     pub fn listener_started(&self, listener: &'static str) {
         let labels = ListenerLabels { listener };
         let _ = self.connections_open.get_or_create(&labels);
-        let _ = self.connections_refused.get_or_create(&labels);
-        let _ = self.connections_timed_out.get_or_create(&labels);
+        let _ = self.dropped[Dropped::Refused as usize].get_or_create(&labels);
+        let _ = self.dropped[Dropped::TimedOut as usize].get_or_create(&labels);
     }
 
-    /// A connection let in on `listener` (`grpc` or `http`).
-    pub fn connection_opened(&self, listener: &'static str) {
+    /// The connections open on `listener` (`grpc` or `http`) change by
+    /// `change`: 1 when one is let in, -1 when it closes.
+    pub fn add_open_connections(&self, listener: &'static str, change: i64) {
         self.connections_open
             .get_or_create(&ListenerLabels { listener })
-            .inc();
+            .inc_by(change);
     }
 
-    /// A connection on `listener` closed.
-    pub fn connection_closed(&self, listener: &'static str) {
-        self.connections_open
-            .get_or_create(&ListenerLabels { listener })
-            .dec();
-    }
-
-    pub fn record_connection_refused(&self, listener: &'static str) {
-        self.connections_refused
-            .get_or_create(&ListenerLabels { listener })
-            .inc();
-    }
-
-    pub fn record_connection_timed_out(&self, listener: &'static str) {
-        self.connections_timed_out
-            .get_or_create(&ListenerLabels { listener })
-            .inc();
-    }
-
-    pub fn record_tls_handshake_failure(&self, listener: &'static str) {
-        self.tls_handshake_failures
+    /// A connection on `listener` closed for `why`.
+    pub fn record_dropped(&self, listener: &'static str, why: Dropped) {
+        self.dropped[why as usize]
             .get_or_create(&ListenerLabels { listener })
             .inc();
     }
@@ -486,9 +520,63 @@ impl Metrics {
     }
 }
 
+fn tenant_labels(tenant: &str) -> TenantLabels {
+    TenantLabels {
+        tenant: tenant.to_owned(),
+    }
+}
+
 fn write_labels(tenant: &str, kind: &'static str) -> WriteLabels {
     WriteLabels {
         tenant: tenant.to_owned(),
         kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The families indexed by variant are registered in the variants' order.
+    #[test]
+    fn each_held_and_dropped_variant_counts_in_its_own_series() {
+        let metrics = Metrics::new();
+        let held = |what| metrics.record_held("t", what);
+        let dropped = |why| metrics.record_dropped("grpc", why);
+        let steps: [(&dyn Fn(), &str); 7] = [
+            (
+                &|| held(Held::RateLimitWait),
+                "rate_limit_waits_total{tenant=\"t\"}",
+            ),
+            (
+                &|| held(Held::RateLimitRejection),
+                "rate_limit_rejections_total{tenant=\"t\"}",
+            ),
+            (&|| held(Held::LoadShed), "load_shed_total{tenant=\"t\"}"),
+            (
+                &|| held(Held::RateLimitFallback),
+                "rate_limit_fallbacks_total{tenant=\"t\"}",
+            ),
+            (
+                &|| dropped(Dropped::Refused),
+                "connections_refused_total{listener=\"grpc\"}",
+            ),
+            (
+                &|| dropped(Dropped::TimedOut),
+                "connections_timed_out_total{listener=\"grpc\"}",
+            ),
+            (
+                &|| dropped(Dropped::HandshakeFailed),
+                "tls_handshake_failures_total{listener=\"grpc\"}",
+            ),
+        ];
+        for (record, series) in steps {
+            record();
+            let text = metrics.encode();
+            assert!(
+                text.contains(&format!("qlink_facade_{series} 1\n")),
+                "{series} in\n{text}"
+            );
+        }
     }
 }

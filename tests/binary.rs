@@ -8,7 +8,8 @@ use std::{process::Command, time::Duration};
 
 use common::{
     assert_status,
-    process::{Running, TempDir, channel, client, free_port, server_toml},
+    config_text::{DEMO_QIANYI, DEMO_QLINK, qianyi_tenant, qlink_tenant, server_toml},
+    process::{Running, TempDir, channel, client, free_port},
     req, text_at,
 };
 
@@ -62,26 +63,21 @@ async fn logs_never_show_a_secret_even_when_calls_fail() {
 
     let port = free_port();
     let store_url = format!("sqlite://{}", dir.join("facade.db").display());
-    let tenants = format!(
-        r#"
-[[tenant]]
-id = "q"
-protocol = "qlink"
-base_url = "http://127.0.0.1:{sim_port}"
-app_key = "demo-app-key"
-app_secret = "${{Q_SECRET}}"
-warehouse_key = "demo-warehouse-key"
-secret = "Sup3r-Header-Secret"
+    let [app_key, _, warehouse_key] = DEMO_QLINK;
+    let [access_id, _] = DEMO_QIANYI;
+    let headers = r#"secret = "Sup3r-Header-Secret"
 access_token = "Sup3r-Access-Token"
-auth_info = [{{ key = "SECRET_KEY", value = "Sup3r-Auth-Info" }}]
-
-[[tenant]]
-id = "y"
-protocol = "qianyi"
-base_url = "http://127.0.0.1:{sim_port}/qianyi"
-access_id = "demo-access-id"
-secret_key = "${{Y_SECRET}}"
-"#
+auth_info = [{ key = "SECRET_KEY", value = "Sup3r-Auth-Info" }]"#;
+    let tenants = qlink_tenant(
+        "q",
+        &format!("http://127.0.0.1:{sim_port}"),
+        [app_key, "${Q_SECRET}", warehouse_key],
+        headers,
+    ) + &qianyi_tenant(
+        "y",
+        &format!("http://127.0.0.1:{sim_port}/qianyi"),
+        [access_id, "${Y_SECRET}"],
+        "",
     );
     let config_path = dir.write(
         "facade.toml",
@@ -163,12 +159,11 @@ async fn sigterm_ends_open_watch_streams_at_once_and_exits_within_two_seconds() 
 /// A config file with one Qianyi tenant (the simulator need not run) and
 /// `store` as its `[store]` section.
 fn one_tenant_config(dir: &TempDir, port: u16, store: &str) -> std::path::PathBuf {
-    dir.write(
-        "facade.toml",
-        &format!(
-            "[server]\ngrpc_addr = \"127.0.0.1:{port}\"\nhttp_addr = \"127.0.0.1:0\"\n{store}\n[[tenant]]\nid = \"y\"\nprotocol = \"qianyi\"\nbase_url = \"http://127.0.0.1:1/qianyi\"\naccess_id = \"a\"\nsecret_key = \"k\"\n"
-        ),
-    )
+    let server = format!(
+        "[server]\ngrpc_addr = \"127.0.0.1:{port}\"\nhttp_addr = \"127.0.0.1:0\"\n{store}\n"
+    );
+    let tenant = qianyi_tenant("y", "http://127.0.0.1:1/qianyi", ["a", "k"], "");
+    dir.write("facade.toml", &(server + &tenant))
 }
 
 #[test]
@@ -215,7 +210,7 @@ fn a_bad_config_names_the_tenant_and_key() {
     let dir = TempDir::new("badcfg");
     let path = dir.write(
         "bad.toml",
-        "[[tenant]]\nid = \"acme-us\"\nprotocol = \"qlink\"\nbase_url = \"https://x\"\napp_key = \"1\"\napp_secret = \"${ACME_APP_SECRET}\"\nwarehouse_key = \"k\"\n",
+        &qlink_tenant("acme-us", "https://x", ["1", "${ACME_APP_SECRET}", "k"], ""),
     );
     let output = Command::new(env!("CARGO_BIN_EXE_qlink-facade"))
         .env("QLINK_FACADE_CONFIG", &path)

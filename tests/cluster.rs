@@ -110,10 +110,18 @@ fn arrivals(simulator: &SimulatorHandle) -> Vec<u64> {
         .collect()
 }
 
-/// Asserts `at` (ms after the first) never runs ahead of `per_second`
-/// after a first burst of `burst`: the k-th arrival is at least
-/// k + 1 - burst intervals after the first (less a little for timers).
-fn assert_within_rate(at: &[u64], per_second: f64, burst: usize) {
+/// Asserts `count` calls of `initWarehouses` reached `simulator`, and that
+/// they never ran ahead of `per_second` after a first burst of `burst`:
+/// the k-th arrival is at least k + 1 - burst intervals after the first
+/// (less a little for timers).
+fn assert_arrived_within_rate(
+    simulator: &SimulatorHandle,
+    count: usize,
+    per_second: f64,
+    burst: usize,
+) {
+    let at = arrivals(simulator);
+    assert_eq!(at.len(), count, "{at:?}");
     let interval = 1000.0 / per_second;
     for (k, arrival) in at.iter().enumerate().skip(burst) {
         let earliest = (k + 1 - burst) as f64 * interval - 60.0;
@@ -151,9 +159,7 @@ async fn two_facades_on_one_redis_send_no_more_than_the_limit_together() {
         16,
         "every call waits its turn"
     );
-    let at = arrivals(&simulator);
-    assert_eq!(at.len(), 16, "{at:?}");
-    assert_within_rate(&at, 5.0, 5);
+    assert_arrived_within_rate(&simulator, 16, 5.0, 5);
 
     let metrics = metrics_text(&first).await;
     assert!(metrics.contains("qlink_facade_redis_up 1"), "{metrics}");
@@ -183,9 +189,7 @@ async fn without_redis_a_facade_limits_at_its_share_and_stays_ready() {
     proxy.cut();
     simulator.clear_requests();
     assert_eq!(burst(&[&facade], 12).await, 12, "served without Redis");
-    let at = arrivals(&simulator);
-    assert_eq!(at.len(), 12, "{at:?}");
-    assert_within_rate(&at, 5.0, 5);
+    assert_arrived_within_rate(&simulator, 12, 5.0, 5);
     let metrics = metrics_text(&facade).await;
     assert!(metrics.contains("qlink_facade_redis_up 0"), "{metrics}");
     assert!(

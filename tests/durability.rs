@@ -12,7 +12,8 @@ use std::{
 
 use common::{
     Caller,
-    process::{Running, TempDir, channel, free_port, push_receiver_config, server_toml},
+    config_text::{DEMO_QLINK, qlink_tenant, server_toml},
+    process::{Running, TempDir, channel, free_port, push_receiver_config},
     push::{ScratchDb, drain, odo_path, order_push, order_stream, send_push, signed_push},
     spawn_simulator,
 };
@@ -109,18 +110,7 @@ async fn a_write_in_flight_when_the_facade_is_killed_is_reconciled_not_sent_agai
     let dir = TempDir::new("killed");
     let db = ScratchDb::new("killed-mid-call");
     let grpc = free_port();
-    let tenant = format!(
-        r#"
-[[tenant]]
-id = "q"
-protocol = "qlink"
-base_url = "{base_url}"
-app_key = "demo-app-key"
-app_secret = "demo-app-secret"
-warehouse_key = "demo-warehouse-key"
-"#,
-        base_url = lossy.qlink_base_url(),
-    );
+    let tenant = qlink_tenant("q", &lossy.qlink_base_url(), DEMO_QLINK, "");
     let store_url = format!("sqlite://{}", db.0.display());
     let config = dir.write("facade.toml", &(server_toml(grpc, 0, &store_url) + &tenant));
     let env = [("RUST_LOG", "info")];

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::*;
+use common::{config_text::*, *};
 use futures::StreamExt;
 use qlink_facade::{
     config::Config,
@@ -289,25 +289,18 @@ async fn a_slow_warehouse_is_deadline_exceeded_and_a_dead_one_unavailable() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr")
     };
-    let toml = format!(
-        r#"
-[[tenant]]
-id = "slow"
-protocol = "qianyi"
-base_url = "{endpoint}"
-access_id = "demo-access-id"
-secret_key = "${{SECRET}}"
-timeout_ms = 300
-
-[[tenant]]
-id = "dead"
-protocol = "qlink"
-base_url = "http://{closed}"
-app_key = "demo-app-key"
-app_secret = "${{SECRET}}"
-warehouse_key = "demo-warehouse-key"
-"#,
-        endpoint = simulator.qianyi_endpoint(),
+    let [access_id, _] = DEMO_QIANYI;
+    let [app_key, _, warehouse_key] = DEMO_QLINK;
+    let toml = qianyi_tenant(
+        "slow",
+        &simulator.qianyi_endpoint(),
+        [access_id, "${SECRET}"],
+        "timeout_ms = 300",
+    ) + &qlink_tenant(
+        "dead",
+        &format!("http://{closed}"),
+        [app_key, "${SECRET}", warehouse_key],
+        "",
     );
     let config = Config::from_toml(&toml, &|name| {
         (name == "SECRET").then(|| "demo-secret-key".to_owned())
@@ -405,10 +398,7 @@ async fn get_orders_rejection_of_one_order_is_that_orders_error() {
 async fn a_token_is_tied_to_its_tenant() {
     let simulator = spawn_simulator(test_simulator_config()).await;
     let tenant = |id: &str, tokens: &str| {
-        format!(
-            "[[tenant]]\nid = \"{id}\"\nprotocol = \"qianyi\"\nbase_url = \"{endpoint}\"\naccess_id = \"demo-access-id\"\nsecret_key = \"demo-secret-key\"\n{tokens}\n",
-            endpoint = simulator.qianyi_endpoint(),
-        )
+        qianyi_tenant(id, &simulator.qianyi_endpoint(), DEMO_QIANYI, tokens)
     };
     // "b-t0ken" only as its SHA-256: the file holds no usable secret.
     let b_digest = "cef76aa8d4acf527bf2ba9665b03e4929a73b61a974f24258dcc88ee169227fe";
@@ -500,16 +490,11 @@ async fn a_redirect_is_not_followed_so_signed_headers_and_writes_stay_put() {
     .await;
     let facade = spawn_facade(
         Config::from_toml(
-            &format!(
-                r#"
-[[tenant]]
-id = "moved"
-protocol = "qlink"
-base_url = "http://{redirecting}/api"
-app_key = "demo-app-key"
-app_secret = "demo-app-secret"
-warehouse_key = "demo-warehouse-key"
-"#
+            &qlink_tenant(
+                "moved",
+                &format!("http://{redirecting}/api"),
+                DEMO_QLINK,
+                "",
             ),
             &|_| None,
         )

@@ -11,12 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{
-    QLINK, req,
-    tls::{Served, serve},
-};
+use common::{QLINK, Served, req, serve};
 use qlink_facade::{
     config::Config,
+    metrics::Metrics,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
 };
@@ -30,7 +28,7 @@ use tonic::transport::Channel;
 async fn world(change: impl FnOnce(&mut Config)) -> (SimulatorHandle, Served) {
     let (simulator, mut config) = common::demo_against(common::test_simulator_config()).await;
     change(&mut config);
-    let facade = serve(config).await;
+    let facade = serve(config, Metrics::shared()).await;
     (simulator, facade)
 }
 

@@ -11,14 +11,25 @@ use std::sync::{
 };
 
 use axum::{Router, routing::post};
-use common::*;
+use common::{config_text::qlink_tenant, *};
 use futures::StreamExt;
-use qlink_facade::{config::Config, proto::SyncInventoryRequest};
-use tonic::Code;
+use qlink_facade::{
+    config::Config,
+    proto::{SyncInventoryRequest, SyncInventoryResponse},
+};
+use tonic::{Code, Streaming};
 
-/// A qlink tenant against an upstream answering every syncInventory page
-/// with `answer`; the count is of the pages asked for.
-async fn facade_answering(answer: &'static str) -> (Facade, Arc<AtomicUsize>) {
+/// A SyncInventory of a qlink tenant against an upstream answering every
+/// syncInventory page with `answer`.
+struct Synced {
+    /// The stream, started.
+    stream: Streaming<SyncInventoryResponse>,
+    /// The pages asked for upstream.
+    pages: Arc<AtomicUsize>,
+    _facade: Facade,
+}
+
+async fn sync_answered(answer: &'static str) -> Synced {
     let pages = Arc::new(AtomicUsize::new(0));
     let counted = pages.clone();
     let upstream = Router::new().route(
@@ -29,40 +40,31 @@ async fn facade_answering(answer: &'static str) -> (Facade, Arc<AtomicUsize>) {
         }),
     );
     let addr = serve_router(upstream).await;
-    let toml = format!(
-        r#"
-[[tenant]]
-id = "numbers"
-protocol = "qlink"
-base_url = "http://{addr}"
-app_key = "k"
-app_secret = "s"
-warehouse_key = "w"
-"#
-    );
+    let toml = qlink_tenant("numbers", &format!("http://{addr}"), ["k", "s", "w"], "");
     let facade = spawn_facade(Config::from_toml(&toml, &|_| None).expect("config")).await;
-    (facade, pages)
-}
-
-fn inventory() -> SyncInventoryRequest {
-    SyncInventoryRequest {
+    let query = SyncInventoryRequest {
         warehouse_code: "W1".to_owned(),
         page_size: 100,
         ..Default::default()
+    };
+    let stream = facade
+        .caller("numbers")
+        .inventory(query)
+        .await
+        .expect("the stream starts");
+    Synced {
+        stream,
+        pages,
+        _facade: facade,
     }
 }
 
 #[tokio::test]
 async fn a_stock_quantity_out_of_range_is_a_malformed_answer_not_a_clamped_count() {
-    let (facade, _) = facade_answering(
+    let Synced { mut stream, .. } = sync_answered(
         r#"{"success":true,"result":[{"warehouseCode":"W1","warehouseSku":"S1","sellableQuantity":1e30,"totalQuantity":"5"}]}"#,
     )
     .await;
-    let mut stream = facade
-        .caller("numbers")
-        .inventory(inventory())
-        .await
-        .expect("the stream starts");
     let status = stream
         .next()
         .await
@@ -80,15 +82,12 @@ async fn a_stock_quantity_out_of_range_is_a_malformed_answer_not_a_clamped_count
 async fn a_page_count_out_of_range_is_no_page_count() {
     // A short page that says nothing else: with the count unread, it is the
     // last. Clamped to i64::MAX, the count would have the pager ask on.
-    let (facade, pages) = facade_answering(
+    let Synced {
+        mut stream, pages, ..
+    } = sync_answered(
         r#"{"success":true,"result":{"pageCount":1e30,"currentPage":1,"data":[{"warehouseCode":"W1","warehouseSku":"S1","sellableQuantity":3,"totalQuantity":5}]}}"#,
     )
     .await;
-    let mut stream = facade
-        .caller("numbers")
-        .inventory(inventory())
-        .await
-        .expect("the stream starts");
     let page = stream.next().await.expect("a page").expect("read");
     assert!(page.is_last_page, "{page:?}");
     assert_eq!(page.page_count, 0, "{page:?}");

@@ -620,15 +620,7 @@ async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends
     assert_eq!(next_ok(&mut watching).await.order_number, "UP-1");
 
     proxy.cut();
-    assert!(
-        readyz_becomes(&facade, 503).await,
-        "/readyz is 503 while the store is down"
-    );
-    let unready = eventually(Duration::from_secs(5), || async {
-        (health(&facade, READINESS_SERVICE).await == ServingStatus::NotServing).then_some(())
-    })
-    .await;
-    assert!(unready.is_some(), "gRPC readiness follows /readyz");
+    assert_readiness_becomes(&facade, false, "while the store is down").await;
     assert_eq!(
         health(&facade, "").await,
         ServingStatus::Serving,
@@ -650,15 +642,7 @@ async fn a_store_that_goes_down_makes_the_facade_unready_refuses_pushes_and_ends
     );
 
     proxy.restore();
-    assert!(
-        readyz_becomes(&facade, 200).await,
-        "ready again once the store is back"
-    );
-    let ready = eventually(Duration::from_secs(5), || async {
-        (health(&facade, READINESS_SERVICE).await == ServingStatus::Serving).then_some(())
-    })
-    .await;
-    assert!(ready.is_some(), "gRPC readiness is back too");
+    assert_readiness_becomes(&facade, true, "once the store is back").await;
     let (status, answer) = push_order(&facade, &order_push("DOWN-1", "SUCCESS")).await;
     assert_eq!(status, 200, "{answer}");
     let kept = numbers_and_ids(order_stream(facade.channel(), 0).await.expect("watch")).await;
@@ -686,12 +670,26 @@ async fn readyz(facade: &Facade) -> u16 {
         .map_or(0, |response| response.status().as_u16())
 }
 
-/// Whether `/readyz` answers `status` within 15 s.
-async fn readyz_becomes(facade: &Facade, status: u16) -> bool {
+/// `/readyz` comes to answer 200 (`ready`) or 503 within 15 s, and then
+/// gRPC health's readiness service follows it within 5 s; `when` names
+/// the moment.
+async fn assert_readiness_becomes(facade: &Facade, ready: bool, when: &str) {
+    let (status, serving) = if ready {
+        (200, ServingStatus::Serving)
+    } else {
+        (503, ServingStatus::NotServing)
+    };
     let answered = eventually(Duration::from_secs(15), || async {
         (readyz(facade).await == status).then_some(())
     });
-    answered.await.is_some()
+    assert!(answered.await.is_some(), "/readyz is {status} {when}");
+    let followed = eventually(Duration::from_secs(5), || async {
+        (health(facade, READINESS_SERVICE).await == serving).then_some(())
+    });
+    assert!(
+        followed.await.is_some(),
+        "gRPC readiness follows /readyz {when}"
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::*;
+use common::{
+    config_text::{DEMO_QLINK, qlink_tenant},
+    *,
+};
 use qlink_facade::{
     config::Config,
     metrics::Metrics,
@@ -24,20 +27,8 @@ use tonic_types::StatusExt;
 
 /// A qlink tenant `limited` against `simulator`, with these limit lines.
 fn limited_tenant(simulator: &SimulatorHandle, limits: &str) -> Config {
-    let toml = format!(
-        r#"
-[[tenant]]
-id = "limited"
-protocol = "qlink"
-base_url = "{base}"
-app_key = "demo-app-key"
-app_secret = "demo-app-secret"
-warehouse_key = "demo-warehouse-key"
-retry = {{ max_attempts = 1 }}
-{limits}
-"#,
-        base = simulator.qlink_base_url()
-    );
+    let extra = format!("retry = {{ max_attempts = 1 }}\n{limits}");
+    let toml = qlink_tenant("limited", &simulator.qlink_base_url(), DEMO_QLINK, &extra);
     Config::from_toml(&toml, &|_| None).expect("config")
 }
 
@@ -59,47 +50,87 @@ fn arrived(simulator: &SimulatorHandle) -> usize {
         .count()
 }
 
-/// A simulator whose initWarehouses answers after `delay_ms`, and a facade
-/// serving the tenant `limited` against it with these limit lines.
-struct Limited {
+/// A ListWarehouses call, spawned.
+type InFlightCall = JoinHandle<Answer<tonic::Response<ListWarehousesResponse>>>;
+
+/// A simulator whose initWarehouses answers after `delay_ms`, a facade
+/// serving the tenant `limited` against it with these limit lines, and a
+/// first call that reached the warehouse: it holds the only slot.
+struct SlotHeld {
     simulator: SimulatorHandle,
     facade: Facade,
     metrics: Arc<Metrics>,
+    first: InFlightCall,
 }
 
-async fn limited_behind_slow_warehouse(limits: &str, delay_ms: u64) -> Limited {
+async fn slot_held_by_a_slow_call(limits: &str, delay_ms: u64) -> SlotHeld {
     let simulator = spawn_simulator(test_simulator_config()).await;
     let metrics = Metrics::shared();
     let facade =
         spawn_facade_with_metrics(limited_tenant(&simulator, limits), metrics.clone()).await;
     slow_warehouses(&simulator, Duration::from_millis(delay_ms));
-    Limited {
+    let first = spawn_list_warehouses(&facade);
+    let reached = eventually(Duration::from_secs(5), || {
+        let count = arrived(&simulator);
+        async move { (count == 1).then_some(()) }
+    })
+    .await;
+    assert!(reached.is_some(), "the first call holds the only slot");
+    SlotHeld {
         simulator,
         facade,
         metrics,
+        first,
+    }
+}
+
+impl SlotHeld {
+    /// `refused` is RESOURCE_EXHAUSTED with `words` and a delay to retry
+    /// after, and the only call shed.
+    fn assert_shed(&self, refused: &tonic::Status, words: &[&str]) {
+        assert_status(refused, Code::ResourceExhausted, words);
+        let retry = refused.get_details_retry_info().expect("RetryInfo");
+        assert!(
+            retry
+                .retry_delay
+                .is_some_and(|delay| delay > Duration::ZERO),
+            "{retry:?}"
+        );
+        assert_eq!(
+            tenant_series(&self.metrics, "qlink_facade_load_shed_total", "limited"),
+            1.0
+        );
+    }
+
+    /// Once the first call answers (and every call in `others`), `arrivals`
+    /// calls reached the warehouse: none refused.
+    async fn assert_refused_never_sent(self, others: Vec<InFlightCall>, arrivals: usize) {
+        self.first
+            .await
+            .expect("join")
+            .expect("the first call answers");
+        for other in others {
+            other
+                .await
+                .expect("join")
+                .expect("the queued call answers after it");
+        }
+        assert_eq!(
+            arrived(&self.simulator),
+            arrivals,
+            "the refused call never reached the warehouse"
+        );
     }
 }
 
 /// A ListWarehouses call of `limited`, in flight until it answers.
-fn spawn_list_warehouses(
-    facade: &Facade,
-) -> JoinHandle<Result<tonic::Response<ListWarehousesResponse>, tonic::Status>> {
+fn spawn_list_warehouses(facade: &Facade) -> InFlightCall {
     let mut client = facade.warehouses();
     tokio::spawn(async move {
         client
             .list_warehouses(req("limited", Default::default()))
             .await
     })
-}
-
-/// Waits until the first call reached the warehouse: it holds the only slot.
-async fn first_call_holds_the_only_slot(simulator: &SimulatorHandle) {
-    let reached = eventually(Duration::from_secs(5), || {
-        let count = arrived(simulator);
-        async move { (count == 1).then_some(()) }
-    })
-    .await;
-    assert!(reached.is_some(), "the first call holds the only slot");
 }
 
 /// The value of the series `name{tenant="…"}` in the metrics text, 0 if absent.
@@ -176,19 +207,13 @@ async fn a_burst_of_1000_concurrent_calls_for_one_tenant_queues_and_none_is_refu
 
 #[tokio::test]
 async fn a_call_finding_the_queue_full_is_refused_at_once_with_retry_info() {
-    let Limited {
-        simulator,
-        facade,
-        metrics,
-    } = limited_behind_slow_warehouse("max_in_flight = 1\nmax_queued = 1", 800).await;
-
-    let in_flight = spawn_list_warehouses(&facade);
-    first_call_holds_the_only_slot(&simulator).await;
-    let queued = spawn_list_warehouses(&facade);
+    let held = slot_held_by_a_slow_call("max_in_flight = 1\nmax_queued = 1", 800).await;
+    let queued = spawn_list_warehouses(&held.facade);
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let started = Instant::now();
-    let refused = facade
+    let refused = held
+        .facade
         .warehouses()
         .list_warehouses(req("limited", Default::default()))
         .await
@@ -198,91 +223,43 @@ async fn a_call_finding_the_queue_full_is_refused_at_once_with_retry_info() {
         "refused at once: {:?}",
         started.elapsed()
     );
-    assert_status(
-        &refused,
-        Code::ResourceExhausted,
-        &["1 queued already", "tenant limited"],
-    );
-    let retry = refused.get_details_retry_info().expect("RetryInfo");
-    assert!(
-        retry
-            .retry_delay
-            .is_some_and(|delay| delay > Duration::ZERO),
-        "{retry:?}"
-    );
+    held.assert_shed(&refused, &["1 queued already", "tenant limited"]);
     assert_eq!(
-        arrived(&simulator),
+        arrived(&held.simulator),
         1,
         "neither the queued nor the refused call was sent yet"
     );
-    assert_eq!(
-        tenant_series(&metrics, "qlink_facade_load_shed_total", "limited"),
-        1.0
-    );
-
-    in_flight
-        .await
-        .expect("join")
-        .expect("the first call answers");
-    queued
-        .await
-        .expect("join")
-        .expect("the queued call answers after it");
-    assert_eq!(
-        arrived(&simulator),
-        2,
-        "the refused call never reached the warehouse"
-    );
+    held.assert_refused_never_sent(vec![queued], 2).await;
 }
 
 #[tokio::test]
 async fn a_queued_call_whose_deadline_passes_before_a_slot_frees_is_refused_with_retry_info() {
-    let Limited {
-        simulator,
-        facade,
-        metrics,
-    } = limited_behind_slow_warehouse("max_in_flight = 1", 3000).await;
-
-    let in_flight = spawn_list_warehouses(&facade);
-    first_call_holds_the_only_slot(&simulator).await;
+    let held = slot_held_by_a_slow_call("max_in_flight = 1", 3000).await;
 
     let mut hurried = req("limited", Default::default());
     // The facade answers 50 ms before the caller gives up: room enough
     // on a busy machine.
     hurried.set_timeout(Duration::from_millis(1000));
     let started = Instant::now();
-    let refused = facade
+    let refused = held
+        .facade
         .warehouses()
         .list_warehouses(hurried)
         .await
         .expect_err("no slot in time");
     let waited = started.elapsed();
-    assert_status(
-        &refused,
-        Code::ResourceExhausted,
-        &["none of the 1 in flight finished"],
-    );
+    held.assert_shed(&refused, &["none of the 1 in flight finished"]);
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_millis(2500),
         "it waited in the queue until its deadline: {waited:?}"
     );
-    assert!(refused.get_details_retry_info().is_some(), "{refused:?}");
     assert_eq!(
-        tenant_series(&metrics, "qlink_facade_load_shed_total", "limited"),
+        tenant_series(
+            &held.metrics,
+            "qlink_facade_queue_wait_seconds_count",
+            "limited"
+        ),
         1.0
     );
-    assert_eq!(
-        tenant_series(&metrics, "qlink_facade_queue_wait_seconds_count", "limited"),
-        1.0
-    );
-
-    in_flight
-        .await
-        .expect("join")
-        .expect("the first call answers");
-    assert_eq!(
-        arrived(&simulator),
-        1,
-        "the refused call never reached the warehouse"
-    );
+    held.assert_refused_never_sent(Vec::new(), 1).await;
 }

@@ -93,24 +93,8 @@ async fn spawn_canned(answers: &[(&str, &str)]) -> (SocketAddr, Shared) {
 }
 
 async fn facade_for(addr: SocketAddr) -> Facade {
-    let toml = format!(
-        r#"
-[[tenant]]
-id = "q"
-protocol = "qlink"
-base_url = "http://{addr}"
-app_key = "k"
-app_secret = "s"
-warehouse_key = "wk"
-
-[[tenant]]
-id = "y"
-protocol = "qianyi"
-base_url = "http://{addr}/qianyi"
-access_id = "a"
-secret_key = "s"
-"#
-    );
+    let toml = config_text::qlink_tenant("q", &format!("http://{addr}"), ["k", "s", "wk"], "")
+        + &config_text::qianyi_tenant("y", &format!("http://{addr}/qianyi"), ["a", "s"], "");
     spawn_facade(Config::from_toml(&toml, &|_| None).expect("config")).await
 }
 

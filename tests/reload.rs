@@ -5,10 +5,17 @@
 mod common;
 
 use common::{
-    process::{Running, TempDir, client, free_port, server_toml},
+    assert_text_has,
+    config_text::{qianyi_tenant, qlink_tenant, server_toml},
+    process::{Running, TempDir, client, free_port},
     req, simulator_for, text_at,
 };
 use qlink_facade::simulator::SimulatorHandle;
+
+/// The qlink account the warehouse takes.
+const QLINK_ACCOUNT: [&str; 3] = ["reload-app", "reload-app-secret", "reload-warehouse"];
+/// The Qianyi account's id, and the secret key the warehouse takes.
+const QIANYI_ACCOUNT: [&str; 2] = ["reload-access", "rotated-secret"];
 
 /// The config file: tenant `t1` (Qianyi, with `t1_secret`), and `t2`
 /// (qlink) when `with_t2`.
@@ -23,41 +30,22 @@ fn config(
         .join(format!("qlink-facade-reload-{}", std::process::id()))
         .join("facade.db");
     let mut text = server_toml(grpc, http, &format!("sqlite://{}", store.display()));
-    text.push_str(&format!(
-        r#"
-[[tenant]]
-id = "t1"
-protocol = "qianyi"
-base_url = "{qianyi}"
-access_id = "reload-access"
-secret_key = "{t1_secret}"
-"#,
-        qianyi = simulator.qianyi_endpoint(),
-    ));
+    let [access_id, _] = QIANYI_ACCOUNT;
+    text += &qianyi_tenant(
+        "t1",
+        &simulator.qianyi_endpoint(),
+        [access_id, t1_secret],
+        "",
+    );
     if with_t2 {
-        text.push_str(&format!(
-            r#"
-[[tenant]]
-id = "t2"
-protocol = "qlink"
-base_url = "{qlink}"
-app_key = "reload-app"
-app_secret = "reload-app-secret"
-warehouse_key = "reload-warehouse"
-"#,
-            qlink = simulator.qlink_base_url(),
-        ));
+        text += &qlink_tenant("t2", &simulator.qlink_base_url(), QLINK_ACCOUNT, "");
     }
     text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_file_is_refused() {
-    let simulator = simulator_for(
-        ["reload-app", "reload-app-secret", "reload-warehouse"],
-        ["reload-access", "rotated-secret"],
-    )
-    .await;
+    let simulator = simulator_for(QLINK_ACCOUNT, QIANYI_ACCOUNT).await;
     let dir = TempDir::new("reload");
     let (grpc, http) = (free_port(), free_port());
     // At first the facade signs with a key the warehouse no longer takes.
@@ -137,13 +125,12 @@ async fn a_changed_file_and_sighup_reload_tenants_and_credentials_and_a_broken_f
     assert_eq!(gone.code(), tonic::Code::NotFound);
 
     let metrics = text_at(&format!("http://127.0.0.1:{http}/metrics")).await;
-    assert!(
-        metrics.contains(r#"qlink_facade_config_reloads_total{outcome="ok"} 3"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"qlink_facade_config_reloads_total{outcome="refused"} 1"#),
-        "{metrics}"
+    assert_text_has(
+        &metrics,
+        &[
+            r#"qlink_facade_config_reloads_total{outcome="ok"} 3"#,
+            r#"qlink_facade_config_reloads_total{outcome="refused"} 1"#,
+        ],
     );
     drop(warehouses);
     facade.stop_when_idle().await;

@@ -22,7 +22,8 @@ async fn simulator() -> SimulatorHandle {
     spawn_simulator(test_simulator_config()).await
 }
 
-/// A qlink tenant `id` against `simulator`, with extra TOML lines.
+/// A qlink tenant `id` of the demo account against `simulator`, with
+/// extra TOML lines.
 fn qlink_tenant(id: &str, simulator: &SimulatorHandle, extra: &str) -> String {
     qlink_tenant_at(id, &simulator.qlink_base_url(), extra)
 }
@@ -30,18 +31,7 @@ fn qlink_tenant(id: &str, simulator: &SimulatorHandle, extra: &str) -> String {
 /// A qlink tenant `id` of the demo account at `base_url`, with extra TOML
 /// lines.
 fn qlink_tenant_at(id: &str, base_url: &str, extra: &str) -> String {
-    format!(
-        r#"
-[[tenant]]
-id = "{id}"
-protocol = "qlink"
-base_url = "{base_url}"
-app_key = "demo-app-key"
-app_secret = "demo-app-secret"
-warehouse_key = "demo-warehouse-key"
-{extra}
-"#
-    )
+    config_text::qlink_tenant(id, base_url, config_text::DEMO_QLINK, extra)
 }
 
 /// A simulator, and a facade serving the qlink tenant `id` against it,

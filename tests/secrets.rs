@@ -8,7 +8,8 @@ mod common;
 
 use common::{
     Answer, Caller,
-    process::{Running, TempDir, channel, free_port, server_toml},
+    config_text::{qianyi_tenant, qlink_tenant, server_toml},
+    process::{Running, TempDir, channel, free_port},
     push::{asn_path, asn_push, odo_path, order_push, send_push, signed_push},
     simulator_for, text_at,
 };
@@ -34,6 +35,11 @@ const SECRETS: &[&str] = &[
     "Sekret-File-5050",
 ];
 
+/// The accounts the warehouse takes (their secrets reach the facade
+/// through the environment).
+const QLINK_ACCOUNT: [&str; 3] = ["proof-app", "Sekret-App-7731", "proof-warehouse"];
+const QIANYI_ACCOUNT: [&str; 2] = ["proof-access", "Sekret-Qianyi-5519"];
+
 const QLINK_TOKEN: &str = "Sekret-Token-8842";
 const QIANYI_TOKEN: &str = "Sekret-Digest-Token-1193";
 const PUSH_SECRET: &str = "Sekret-Push-3308";
@@ -44,36 +50,32 @@ fn config(grpc: u16, http: u16, simulator: &SimulatorHandle, dir: &std::path::Pa
     let secret_file = dir.join("secret_header");
     std::fs::write(&secret_file, "Sekret-File-5050\n").expect("secret file");
     let store_url = format!("sqlite://{}", dir.join("facade.db").display());
-    server_toml(grpc, http, &store_url)
-        + &format!(
-            r#"
-[[tenant]]
-id = "q"
-protocol = "qlink"
-base_url = "{qlink}"
-app_key = "proof-app"
-app_secret = "${{PROOF_APP_SECRET}}"
-warehouse_type = "LINGXING"
-warehouse_key = "proof-warehouse"
+    let qlink = r#"warehouse_type = "LINGXING"
 secret = "Sekret-Header-2281"
 access_token = "Sekret-Access-9035"
 refresh_token = "Sekret-Refresh-6612"
-auth_info = [{{ key = "MERCHANT_ID", value = "Sekret-AuthInfo-4470" }}]
-tokens = ["${{PROOF_TOKEN}}"]
-
-[[tenant]]
-id = "y"
-protocol = "qianyi"
-base_url = "{qianyi}"
-access_id = "proof-access"
-secret_key = "${{PROOF_QIANYI_SECRET}}"
-secret = "${{file:{secret_file}}}"
+auth_info = [{ key = "MERCHANT_ID", value = "Sekret-AuthInfo-4470" }]
+tokens = ["${PROOF_TOKEN}"]"#;
+    let qianyi = format!(
+        r#"secret = "${{file:{secret_file}}}"
 token_sha256 = ["{digest}"]
-push = {{ extra_type = "PROOF", access_id = "QIANYI", secret_key = "{PUSH_SECRET}" }}
-"#,
-            qlink = simulator.qlink_base_url(),
-            qianyi = simulator.qianyi_endpoint(),
-            secret_file = secret_file.display(),
+push = {{ extra_type = "PROOF", access_id = "QIANYI", secret_key = "{PUSH_SECRET}" }}"#,
+        secret_file = secret_file.display(),
+    );
+    let [app_key, _, warehouse_key] = QLINK_ACCOUNT;
+    let [access_id, _] = QIANYI_ACCOUNT;
+    server_toml(grpc, http, &store_url)
+        + &qlink_tenant(
+            "q",
+            &simulator.qlink_base_url(),
+            [app_key, "${PROOF_APP_SECRET}", warehouse_key],
+            qlink,
+        )
+        + &qianyi_tenant(
+            "y",
+            &simulator.qianyi_endpoint(),
+            [access_id, "${PROOF_QIANYI_SECRET}"],
+            &qianyi,
         )
 }
 
@@ -103,11 +105,7 @@ impl Said {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_token_or_key_appears_in_anything_the_facade_writes() {
     qlink_facade::upstream::install_crypto_provider();
-    let simulator = simulator_for(
-        ["proof-app", "Sekret-App-7731", "proof-warehouse"],
-        ["proof-access", "Sekret-Qianyi-5519"],
-    )
-    .await;
+    let simulator = simulator_for(QLINK_ACCOUNT, QIANYI_ACCOUNT).await;
     let dir = TempDir::new("secrets");
     let (grpc, http) = (free_port(), free_port());
     let path = dir.write("facade.toml", &config(grpc, http, &simulator, &dir));
@@ -115,8 +113,8 @@ async fn no_secret_token_or_key_appears_in_anything_the_facade_writes() {
         &path,
         &[
             ("RUST_LOG", "trace"),
-            ("PROOF_APP_SECRET", "Sekret-App-7731"),
-            ("PROOF_QIANYI_SECRET", "Sekret-Qianyi-5519"),
+            ("PROOF_APP_SECRET", QLINK_ACCOUNT[1]),
+            ("PROOF_QIANYI_SECRET", QIANYI_ACCOUNT[1]),
             ("PROOF_TOKEN", QLINK_TOKEN),
         ],
     );

@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
+    config_text::{qlink_tenant, server_toml},
     eventually,
     process::{Running, client, free_port},
     req,
@@ -29,33 +30,18 @@ async fn sigterm_refuses_new_connections_at_once_and_drains_the_call_in_flight()
     let dir = common::tls::temp_dir("shutdown");
     let (grpc, http) = (free_port(), free_port());
     let config = dir.join("facade.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-grpc_addr = "127.0.0.1:{grpc}"
-http_addr = "127.0.0.1:{http}"
-
-[store]
-url = "sqlite://{store}"
-
-[[tenant]]
-id = "slow"
-protocol = "qlink"
-base_url = "{base_url}"
-app_key = "{app_key}"
-app_secret = "{app_secret}"
-warehouse_key = "{warehouse_key}"
-"#,
-            store = dir.join("facade.db").display(),
-            base_url = simulator.qlink_base_url(),
-            app_key = account.app_key,
-            app_secret = account.app_secret,
-            warehouse_key = account.warehouse_key,
-        ),
-    )
-    .expect("write config");
+    let store_url = format!("sqlite://{}", dir.join("facade.db").display());
+    let tenant = qlink_tenant(
+        "slow",
+        &simulator.qlink_base_url(),
+        [
+            &account.app_key,
+            &account.app_secret,
+            &account.warehouse_key,
+        ],
+        "",
+    );
+    std::fs::write(&config, server_toml(grpc, http, &store_url) + &tenant).expect("write config");
     let config = config.display().to_string();
     let mut running = Running::start(&["--config", &config], &[]);
     running.wait_for("qlink-facade ready");

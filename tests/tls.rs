@@ -8,12 +8,13 @@ mod common;
 use std::{path::PathBuf, time::Duration};
 
 use common::{
-    QIANYI, QLINK, req,
-    tls::{Leaf, Served, TestCa, serve, served_certificate, temp_dir, tls_channel},
+    QIANYI, QLINK, Served, req, serve,
+    tls::{Leaf, TestCa, served_certificate, temp_dir, tls_channel},
 };
 use qlink_facade::{
     config::{Config, TenantConfig},
     demo,
+    metrics::Metrics,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
     tls::TlsConfig,
@@ -56,13 +57,38 @@ async fn tls_world(
         http_tls,
     });
     change(&mut config);
-    let facade = serve(config).await;
+    let facade = serve(config, Metrics::shared()).await;
     TlsWorld {
         _simulator: simulator,
         facade,
         server_ca,
         server_leaf,
         dir,
+    }
+}
+
+/// A world that asks for client certificates `clients` signed, where only
+/// `billing.svc.example.com` may act for the qlink tenant; `change`
+/// adjusts that tenant further.
+async fn billing_acts_for_qlink(
+    clients: &TestCa,
+    change: impl FnOnce(&mut TenantConfig),
+) -> TlsWorld {
+    tls_world(Some(clients), false, |config| {
+        let qlink = qlink_tenant(config);
+        qlink.client_identities = vec!["billing.svc.example.com".to_owned()];
+        change(qlink);
+    })
+    .await
+}
+
+impl TlsWorld {
+    /// A TLS channel to the facade trusting the test CA, presenting
+    /// `client` when given.
+    async fn channel(&self, client: Option<&Leaf>) -> Channel {
+        tls_channel(self.facade.addr, &self.server_ca.pem(), client)
+            .await
+            .expect("a TLS channel trusting the test CA")
     }
 }
 
@@ -79,12 +105,28 @@ async fn list_warehouses(channel: Channel, tenant: &str) -> Result<usize, tonic:
         .map(|answer| answer.into_inner().warehouses.len())
 }
 
+/// ListWarehouses as `tenant` on the channel `connect` opens, within 10 s
+/// (a refusal must not hang): the count, or why the channel or the call
+/// failed.
+async fn list_once_connected(
+    connect: impl Future<Output = Result<Channel, tonic::transport::Error>>,
+    tenant: &str,
+) -> Result<usize, String> {
+    let attempt = async {
+        let channel = connect.await.map_err(|err| err.to_string())?;
+        list_warehouses(channel, tenant)
+            .await
+            .map_err(|status| status.to_string())
+    };
+    tokio::time::timeout(Duration::from_secs(10), attempt)
+        .await
+        .expect("answered or refused promptly, not hung")
+}
+
 #[tokio::test]
 async fn grpc_over_tls_with_a_generated_certificate_and_plaintext_is_refused() {
     let world = tls_world(None, false, |_| {}).await;
-    let channel = tls_channel(world.facade.addr, &world.server_ca.pem(), None)
-        .await
-        .expect("a TLS channel trusting the test CA");
+    let channel = world.channel(None).await;
     assert_eq!(
         list_warehouses(channel.clone(), QLINK)
             .await
@@ -99,29 +141,14 @@ async fn grpc_over_tls_with_a_generated_certificate_and_plaintext_is_refused() {
     );
 
     // Plaintext HTTP/2 on the TLS port: the handshake fails, nothing is served.
-    let plaintext = async {
-        let channel = Channel::from_shared(format!("http://{}", world.facade.addr))
-            .expect("uri")
-            .connect()
-            .await
-            .map_err(|err| err.to_string())?;
-        list_warehouses(channel, QLINK)
-            .await
-            .map_err(|status| status.to_string())
-    };
-    let refused = tokio::time::timeout(Duration::from_secs(10), plaintext)
-        .await
-        .expect("refused promptly, not hung");
+    let plaintext = Channel::from_shared(format!("http://{}", world.facade.addr)).expect("uri");
+    let refused = list_once_connected(plaintext.connect(), QLINK).await;
     assert!(refused.is_err(), "plaintext answered: {refused:?}");
 
     // A client that does not trust the server's CA refuses it.
     let stranger = TestCa::new("another CA");
-    let distrusting = match tls_channel(world.facade.addr, &stranger.pem(), None).await {
-        Ok(channel) => list_warehouses(channel, QLINK)
-            .await
-            .map_err(|s| s.to_string()),
-        Err(err) => Err(err.to_string()),
-    };
+    let distrusting =
+        list_once_connected(tls_channel(world.facade.addr, &stranger.pem(), None), QLINK).await;
     assert!(distrusting.is_err(), "{distrusting:?}");
 
     // Without http_tls the HTTP listener stays plaintext (probes, scrapes).
@@ -134,43 +161,31 @@ async fn grpc_over_tls_with_a_generated_certificate_and_plaintext_is_refused() {
 #[tokio::test]
 async fn mtls_client_identities_are_allowed_and_refused_per_tenant() {
     let clients = TestCa::new("clients CA");
-    let world = tls_world(Some(&clients), false, |config| {
-        let qlink = qlink_tenant(config);
-        qlink.client_identities = vec!["billing.svc.example.com".to_owned()];
-    })
-    .await;
+    let world = billing_acts_for_qlink(&clients, |_| {}).await;
     let ca = world.server_ca.pem();
     let addr = world.facade.addr;
-    let connect = |client: Leaf| {
-        let ca = ca.clone();
-        async move {
-            tls_channel(addr, &ca, Some(&client))
-                .await
-                .expect("mTLS channel")
-        }
-    };
 
     // The listed identity, as a DNS SAN among others, or as the CN of a
     // certificate without SANs.
-    let billing =
-        connect(clients.client_named(&["other.example.com", "billing.svc.example.com"])).await;
-    assert_eq!(
-        list_warehouses(billing, QLINK)
-            .await
-            .expect("billing acts for qlink"),
-        3
-    );
-    let billing_cn = connect(clients.client_with_cn("billing.svc.example.com")).await;
-    assert_eq!(
-        list_warehouses(billing_cn, QLINK)
-            .await
-            .expect("CN matches"),
-        3
-    );
+    for (billing, names) in [
+        (
+            clients.client_named(&["other.example.com", "billing.svc.example.com"]),
+            "billing acts for qlink",
+        ),
+        (
+            clients.client_with_cn("billing.svc.example.com"),
+            "CN matches",
+        ),
+    ] {
+        let channel = world.channel(Some(&billing)).await;
+        assert_eq!(list_warehouses(channel, QLINK).await.expect(names), 3);
+    }
 
     // Another identity: PERMISSION_DENIED for the tenant that lists
     // identities, fine for the one that lists none.
-    let reports = connect(clients.client_named(&["reports.svc.example.com"])).await;
+    let reports = world
+        .channel(Some(&clients.client_named(&["reports.svc.example.com"])))
+        .await;
     let denied = list_warehouses(reports.clone(), QLINK)
         .await
         .expect_err("reports may not act for qlink");
@@ -193,17 +208,7 @@ async fn mtls_client_identities_are_allowed_and_refused_per_tenant() {
         None,
         Some(TestCa::new("rogue CA").client_named(&["billing.svc.example.com"])),
     ] {
-        let attempt = async {
-            let channel = tls_channel(addr, &ca, client.as_ref())
-                .await
-                .map_err(|err| err.to_string())?;
-            list_warehouses(channel, QIANYI)
-                .await
-                .map_err(|status| status.to_string())
-        };
-        let refused = tokio::time::timeout(Duration::from_secs(10), attempt)
-            .await
-            .expect("refused promptly");
+        let refused = list_once_connected(tls_channel(addr, &ca, client.as_ref()), QIANYI).await;
         assert!(
             refused.is_err(),
             "served without a good client certificate: {refused:?}"
@@ -229,13 +234,10 @@ async fn mtls_client_identities_are_allowed_and_refused_per_tenant() {
 #[tokio::test]
 async fn tokens_and_client_identities_are_both_checked() {
     let clients = TestCa::new("clients CA");
-    let world = tls_world(Some(&clients), false, |config| {
-        let qlink = qlink_tenant(config);
-        qlink.client_identities = vec!["billing.svc.example.com".to_owned()];
+    let world = billing_acts_for_qlink(&clients, |qlink| {
         qlink.tokens = vec![qlink_facade::config::CallerToken::of("billing-token")];
     })
     .await;
-    let ca = world.server_ca.pem();
     let with_token = |token: Option<&str>| {
         let mut request = req(QLINK, ListWarehousesRequest::default());
         if let Some(token) = token {
@@ -246,22 +248,10 @@ async fn tokens_and_client_identities_are_both_checked() {
         }
         request
     };
-    let billing = tls_channel(
-        world.facade.addr,
-        &ca,
-        Some(&clients.client_named(&["billing.svc.example.com"])),
-    )
-    .await
-    .expect("mTLS channel");
-    let reports = tls_channel(
-        world.facade.addr,
-        &ca,
-        Some(&clients.client_named(&["reports.svc.example.com"])),
-    )
-    .await
-    .expect("mTLS channel");
-    let mut billing = WarehouseServiceClient::new(billing);
-    let mut reports = WarehouseServiceClient::new(reports);
+    let billing = clients.client_named(&["billing.svc.example.com"]);
+    let mut billing = WarehouseServiceClient::new(world.channel(Some(&billing)).await);
+    let reports = clients.client_named(&["reports.svc.example.com"]);
+    let mut reports = WarehouseServiceClient::new(world.channel(Some(&reports)).await);
     billing
         .list_warehouses(with_token(Some("billing-token")))
         .await
@@ -357,9 +347,7 @@ async fn a_client_that_never_finishes_its_tls_handshake_is_closed_and_counted() 
         );
     }
     // Prompt clients are served meanwhile.
-    let channel = tls_channel(world.facade.addr, &world.server_ca.pem(), None)
-        .await
-        .expect("TLS channel");
+    let channel = world.channel(None).await;
     assert_eq!(list_warehouses(channel, QLINK).await.expect("served"), 3);
 }
 

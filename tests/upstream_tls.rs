@@ -7,11 +7,13 @@
 mod common;
 
 use common::{
-    req,
-    tls::{TestCa, serve, temp_dir},
+    config_text::qianyi_tenant,
+    req, serve,
+    tls::{TestCa, temp_dir},
 };
 use qlink_facade::{
     config::Config,
+    metrics::Metrics,
     proto::{ListWarehousesRequest, warehouse_service_client::WarehouseServiceClient},
     simulator::SimulatorHandle,
 };
@@ -39,24 +41,16 @@ async fn a_private_ca_is_trusted_only_by_the_tenant_that_names_it() {
     let other_ca_file = dir.join("other-ca.crt");
     std::fs::write(&other_ca_file, TestCa::new("someone else").pem()).expect("write CA");
     let tenant = |id: &str, ca_file: Option<&std::path::Path>| {
-        let mut text = format!(
-            r#"
-[[tenant]]
-id = "{id}"
-protocol = "qianyi"
-base_url = "{endpoint}"
-access_id = "{access_id}"
-secret_key = "{secret_key}"
-retry = {{ max_attempts = 3 }}
-"#,
-            endpoint = simulator.qianyi_endpoint(),
-            access_id = account.access_id,
-            secret_key = account.secret_key,
-        );
+        let mut extra = "retry = { max_attempts = 3 }\n".to_owned();
         if let Some(path) = ca_file {
-            text.push_str(&format!("ca_file = \"{}\"\n", path.display()));
+            extra.push_str(&format!("ca_file = \"{}\"\n", path.display()));
         }
-        text
+        qianyi_tenant(
+            id,
+            &simulator.qianyi_endpoint(),
+            [&account.access_id, &account.secret_key],
+            &extra,
+        )
     };
     let toml = [
         tenant("trusting", Some(&warehouse_ca_file)),
@@ -65,7 +59,7 @@ retry = {{ max_attempts = 3 }}
     ]
     .concat();
     let config = Config::from_toml(&toml, &|_| None).expect("config");
-    let facade = serve(config).await;
+    let facade = serve(config, Metrics::shared()).await;
     let channel = facade.plaintext_channel().await;
     let mut client = WarehouseServiceClient::new(channel);
 
@@ -112,17 +106,11 @@ fn a_ca_file_that_is_missing_or_not_pem_stops_the_config_naming_it() {
         (dir.join("absent.crt"), "cannot read"),
         (not_pem, "holds no PEM certificate"),
     ] {
-        let toml = format!(
-            r#"
-[[tenant]]
-id = "acme"
-protocol = "qianyi"
-base_url = "https://wms.example.com/qianyi"
-access_id = "a"
-secret_key = "s"
-ca_file = "{}"
-"#,
-            path.display()
+        let toml = qianyi_tenant(
+            "acme",
+            "https://wms.example.com/qianyi",
+            ["a", "s"],
+            &format!("ca_file = \"{}\"", path.display()),
         );
         let err = Config::from_toml(&toml, &|_| None).expect_err("refused");
         let text = err.to_string();

@@ -42,6 +42,24 @@ impl Kind {
         }
     }
 
+    /// A write of `number` that must succeed (`what` says why): answered
+    /// for `number`, it gives the warehouse's own number.
+    async fn created(
+        self,
+        api: &Caller,
+        warehouse: &str,
+        number: &str,
+        quantity: i64,
+        what: &str,
+    ) -> String {
+        let (answered, warehouse_number) = self
+            .create(api, warehouse, number, quantity)
+            .await
+            .expect(what);
+        assert_eq!(answered, number, "{what}");
+        warehouse_number
+    }
+
     /// Creates `number` as `api`'s tenant, with `quantity` of the one line
     /// (other quantities are other content); (number, the warehouse's
     /// number).
@@ -176,11 +194,8 @@ async fn a_refused_write_holds_nothing_and_the_corrected_one_is_sent() {
             .await
             .expect_err("refused");
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-        let corrected = kind
-            .create(&api, &warehouse, &number, 3)
-            .await
-            .expect("the corrected write is sent");
-        assert_eq!(corrected.0, number);
+        kind.created(&api, &warehouse, &number, 3, "the corrected write is sent")
+            .await;
         assert_eq!(
             kind.creates(&world.simulator, &number),
             2,
@@ -249,12 +264,16 @@ async fn a_lost_reply_is_reconciled_by_the_retry_and_sent_once() {
                     "{tenant} {kind:?}: {status:?}"
                 );
                 let retried = kind
-                    .create(&api, &warehouse, &number, 2)
-                    .await
-                    .expect("the retry finds it at the warehouse");
-                assert_eq!(retried.0, number);
+                    .created(
+                        &api,
+                        &warehouse,
+                        &number,
+                        2,
+                        "the retry finds it at the warehouse",
+                    )
+                    .await;
                 assert_eq!(
-                    retried.1, "",
+                    retried, "",
                     "neither spec's lookup carries the warehouse's number"
                 );
                 assert_eq!(
@@ -267,7 +286,7 @@ async fn a_lost_reply_is_reconciled_by_the_retry_and_sent_once() {
                     .create(&api, &warehouse, &number, 2)
                     .await
                     .expect("repeat");
-                assert_eq!(again, retried);
+                assert_eq!(again, (number.clone(), retried));
             }
         }
     }

@@ -225,6 +225,23 @@ pub fn status_text(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
+/// CreateOrder of `order` as the qlink tenant, which must answer with the
+/// warehouse's order number.
+pub async fn create_order(
+    channel: &Channel,
+    order: proto::CreateOrderRequest,
+) -> Result<(), String> {
+    let answer = OrderServiceClient::new(channel.clone())
+        .create_order(request(QLINK_TENANT, order))
+        .await
+        .map_err(status_text)?
+        .into_inner();
+    if answer.warehouse_order_number.is_empty() {
+        return Err(format!("no warehouse order number in {answer:?}"));
+    }
+    Ok(())
+}
+
 impl Bench {
     /// Drives each scenario once through the facade, recording what the
     /// warehouse received, and checks the floor sends the same bytes.
@@ -412,15 +429,7 @@ impl Inner {
     }
 
     async fn facade_create_order(&self) -> Result<(), String> {
-        let answer = OrderServiceClient::new(self.channel())
-            .create_order(request(QLINK_TENANT, self.order.clone()))
-            .await
-            .map_err(status_text)?
-            .into_inner();
-        if answer.warehouse_order_number.is_empty() {
-            return Err(format!("no warehouse order number in {answer:?}"));
-        }
-        Ok(())
+        create_order(&self.channel(), self.order.clone()).await
     }
 
     async fn facade_sync_inventory(&self) -> Result<(), String> {

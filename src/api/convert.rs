@@ -70,23 +70,42 @@ fn quoted(value: &str) -> String {
     }
 }
 
-/// The path of a field inside a list (`items[3].sku`). It is formatted
-/// only when a violation is reported: valid requests, the common case, build
-/// no path strings.
+/// An item of a list (`items[3]`), naming itself and its fields. Paths are
+/// formatted only when a violation is reported: valid requests, the common
+/// case, build no path strings.
 #[derive(Clone, Copy)]
-struct At<'a> {
+struct Item {
     list: &'static str,
     index: usize,
+}
+
+impl Item {
+    /// The path of the field `name` of this item (`items[3].sku`).
+    fn at(self, name: &str) -> At<'_> {
+        At { item: self, name }
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.list, self.index)
+    }
+}
+
+/// The path of a field of a list's item (`items[3].sku`).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    item: Item,
     name: &'a str,
 }
 
 impl fmt::Display for At<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}].{}", self.list, self.index, self.name)
+        write!(f, "{}.{}", self.item, self.name)
     }
 }
 
-/// Anything naming a field: a `&str`, an [`At`], or `format_args!`.
+/// Anything naming a field: a `&str`, an [`Item`] or an [`At`].
 trait Field: fmt::Display + Copy {}
 
 impl<T: fmt::Display + Copy> Field for T {}
@@ -270,17 +289,47 @@ impl Check {
         }
     }
 
-    /// A list of at most `limit` items; when there are more, none is read
-    /// (`Err`), so a huge list costs no work per item.
-    fn at_most<T>(&mut self, field: &str, items: Vec<T>, limit: usize) -> Result<Vec<T>, ()> {
+    /// A list that must hold at least one item: if it holds none, a
+    /// violation saying `description`.
+    fn not_empty<T>(&mut self, list: &str, items: &[T], description: &str) {
+        if items.is_empty() {
+            self.fail(list, description);
+        }
+    }
+
+    /// Each item of the list `list`, read by `read` (which names the
+    /// item's fields through the [`Item`] it is given).
+    fn each<T, R>(
+        &mut self,
+        list: &'static str,
+        items: Vec<T>,
+        mut read: impl FnMut(&mut Self, Item, T) -> R,
+    ) -> Vec<R> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| read(self, Item { list, index }, item))
+            .collect()
+    }
+
+    /// Each of at most `limit` items of the list `list`, read by `read`;
+    /// when there are more, none is read (and the list is empty), so a
+    /// huge list costs no work per item.
+    fn each_of_at_most<T, R>(
+        &mut self,
+        list: &'static str,
+        items: Vec<T>,
+        limit: usize,
+        read: impl FnMut(&mut Self, Item, T) -> R,
+    ) -> Vec<R> {
         if items.len() > limit {
             self.fail(
-                field,
+                list,
                 format!("at most {limit} per call (got {})", items.len()),
             );
-            return Err(());
+            return Vec::new();
         }
-        Ok(items)
+        self.each(list, items, read)
     }
 
     fn finish<T>(self, value: T) -> Result<T, Violations> {
@@ -297,27 +346,18 @@ pub struct Batch<T> {
     pub items: Vec<T>,
 }
 
-/// Reads a batch request: `warehouse_code` and the items under `field`,
+/// Reads a batch request: `warehouse_code` and the items under `list`,
 /// each checked and converted by `convert`.
 fn batch<T, R>(
     warehouse_code: String,
-    field: &str,
+    list: &'static str,
     items: Vec<T>,
-    mut convert: impl FnMut(&mut Check, usize, T) -> R,
+    convert: impl FnMut(&mut Check, Item, T) -> R,
 ) -> Result<Batch<R>, Violations> {
     let mut check = Check::new();
     let warehouse_code = check.text("warehouse_code", warehouse_code);
-    if items.is_empty() {
-        check.fail(field, "at least one is required");
-    }
-    let items = match check.at_most(field, items, MAX_BATCH) {
-        Ok(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| convert(&mut check, index, item))
-            .collect(),
-        Err(()) => Vec::new(),
-    };
+    check.not_empty(list, &items, "at least one is required");
+    let items = check.each_of_at_most(list, items, MAX_BATCH, convert);
     check.finish(Batch {
         warehouse_code: warehouse_code.trim().to_owned(),
         items,
@@ -408,38 +448,24 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
                 }
             }
         };
-        if req.items.is_empty() {
-            check.fail("items", "at least one item is required");
-        }
-        let items = req
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let at = |name| At {
-                    list: "items",
-                    index,
-                    name,
-                };
-                domain::OrderItem {
-                    sku: check.required(at("sku"), item.sku),
-                    erp_sku: check.required(at("erp_sku"), item.erp_sku),
-                    name: check.required(at("name"), item.name),
-                    quantity: check.quantity(at("quantity"), item.quantity),
-                    amount: check.required_decimal(at("amount"), &item.amount),
-                    shipping_price: check.decimal(at("shipping_price"), &item.shipping_price),
-                    hs_code: check.text(at("hs_code"), item.hs_code),
-                    chinese_customs_declaration_name: check.text(
-                        at("chinese_customs_declaration_name"),
-                        item.chinese_customs_declaration_name,
-                    ),
-                    english_customs_declaration_name: check.text(
-                        at("english_customs_declaration_name"),
-                        item.english_customs_declaration_name,
-                    ),
-                }
-            })
-            .collect();
+        check.not_empty("items", &req.items, "at least one item is required");
+        let items = check.each("items", req.items, |check, item, line| domain::OrderItem {
+            sku: check.required(item.at("sku"), line.sku),
+            erp_sku: check.required(item.at("erp_sku"), line.erp_sku),
+            name: check.required(item.at("name"), line.name),
+            quantity: check.quantity(item.at("quantity"), line.quantity),
+            amount: check.required_decimal(item.at("amount"), &line.amount),
+            shipping_price: check.decimal(item.at("shipping_price"), &line.shipping_price),
+            hs_code: check.text(item.at("hs_code"), line.hs_code),
+            chinese_customs_declaration_name: check.text(
+                item.at("chinese_customs_declaration_name"),
+                line.chinese_customs_declaration_name,
+            ),
+            english_customs_declaration_name: check.text(
+                item.at("english_customs_declaration_name"),
+                line.english_customs_declaration_name,
+            ),
+        });
         let order = domain::NewOrder {
             order_number: check.required("order_number", req.order_number),
             online_order_id: check.required("online_order_id", req.online_order_id),
@@ -468,17 +494,14 @@ impl TryFrom<proto::CreateOrderRequest> for domain::NewOrder {
 }
 
 /// The order references of a batch call.
-fn order_ref(check: &mut Check, index: usize, order: proto::OrderRef) -> domain::OrderRef {
-    let at = |name| At {
-        list: "orders",
-        index,
-        name,
-    };
+fn order_ref(check: &mut Check, item: Item, order: proto::OrderRef) -> domain::OrderRef {
     domain::OrderRef {
-        order_number: check.required(at("order_number"), order.order_number),
-        warehouse_order_number: check
-            .text(at("warehouse_order_number"), order.warehouse_order_number),
-        reference_code: check.text(at("reference_code"), order.reference_code),
+        order_number: check.required(item.at("order_number"), order.order_number),
+        warehouse_order_number: check.text(
+            item.at("warehouse_order_number"),
+            order.warehouse_order_number,
+        ),
+        reference_code: check.text(item.at("reference_code"), order.reference_code),
     }
 }
 
@@ -502,16 +525,11 @@ impl TryFrom<proto::GetAsnsRequest> for Batch<domain::AsnRef> {
     type Error = Violations;
 
     fn try_from(req: proto::GetAsnsRequest) -> Result<Self, Violations> {
-        batch(req.warehouse_code, "asns", req.asns, |check, index, asn| {
-            let at = |name| At {
-                list: "asns",
-                index,
-                name,
-            };
+        batch(req.warehouse_code, "asns", req.asns, |check, item, asn| {
             domain::AsnRef {
-                asn_number: check.required(at("asn_number"), asn.asn_number),
-                reference_number: check.text(at("reference_number"), asn.reference_number),
-                asn_type: check.text(at("type"), asn.r#type),
+                asn_number: check.required(item.at("asn_number"), asn.asn_number),
+                reference_number: check.text(item.at("reference_number"), asn.reference_number),
+                asn_type: check.text(item.at("type"), asn.r#type),
             }
         })
     }
@@ -525,7 +543,7 @@ impl TryFrom<proto::CancelAsnsRequest> for Batch<String> {
             req.warehouse_code,
             "asn_numbers",
             req.asn_numbers,
-            |check, index, number| check.required(format_args!("asn_numbers[{index}]"), number),
+            |check, item, number| check.required(item, number),
         )
     }
 }
@@ -542,49 +560,23 @@ impl TryFrom<proto::CreateAsnRequest> for domain::NewAsn {
 
     fn try_from(req: proto::CreateAsnRequest) -> Result<Self, Violations> {
         let mut check = Check::new();
-        if req.items.is_empty() {
-            check.fail("items", "at least one item is required");
-        }
-        let items = req
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let at = |name| At {
-                    list: "items",
-                    index,
-                    name,
-                };
-                domain::AsnItem {
-                    sku: check.required(at("sku"), item.sku),
-                    name: check.text(at("name"), item.name),
-                    quantity: check.quantity(at("quantity"), item.quantity),
-                }
-            })
-            .collect();
-        let boxes = req
-            .boxes
-            .into_iter()
-            .enumerate()
-            .map(|(index, asn_box)| {
-                let at = |name| At {
-                    list: "boxes",
-                    index,
-                    name,
-                };
-                domain::AsnBox {
-                    box_number: check.count(at("box_number"), i64::from(asn_box.box_number)),
-                    mark_code: check.text(at("mark_code"), asn_box.mark_code),
-                    quantity: check.count(at("quantity"), asn_box.quantity),
-                    sku: check.text(at("sku"), asn_box.sku),
-                    name: check.text(at("name"), asn_box.name),
-                    length: check.decimal(at("length"), &asn_box.length),
-                    width: check.decimal(at("width"), &asn_box.width),
-                    height: check.decimal(at("height"), &asn_box.height),
-                    length_unit: check.text(at("length_unit"), asn_box.length_unit),
-                }
-            })
-            .collect();
+        check.not_empty("items", &req.items, "at least one item is required");
+        let items = check.each("items", req.items, |check, item, line| domain::AsnItem {
+            sku: check.required(item.at("sku"), line.sku),
+            name: check.text(item.at("name"), line.name),
+            quantity: check.quantity(item.at("quantity"), line.quantity),
+        });
+        let boxes = check.each("boxes", req.boxes, |check, item, asn_box| domain::AsnBox {
+            box_number: check.count(item.at("box_number"), i64::from(asn_box.box_number)),
+            mark_code: check.text(item.at("mark_code"), asn_box.mark_code),
+            quantity: check.count(item.at("quantity"), asn_box.quantity),
+            sku: check.text(item.at("sku"), asn_box.sku),
+            name: check.text(item.at("name"), asn_box.name),
+            length: check.decimal(item.at("length"), &asn_box.length),
+            width: check.decimal(item.at("width"), &asn_box.width),
+            height: check.decimal(item.at("height"), &asn_box.height),
+            length_unit: check.text(item.at("length_unit"), asn_box.length_unit),
+        });
         let goods_type = check
             .enum_value::<proto::AsnGoodsType>("goods_type", req.goods_type)
             .filter(|kind| *kind != proto::AsnGoodsType::Unspecified)
@@ -635,14 +627,9 @@ impl TryFrom<proto::SyncInventoryRequest> for domain::InventoryQuery {
             }
         };
         // Qianyi pages each SKU on its own: the cap bounds the upstream calls.
-        let skus = match check.at_most("skus", req.skus, MAX_BATCH) {
-            Ok(skus) => skus
-                .into_iter()
-                .enumerate()
-                .map(|(index, sku)| check.required(format_args!("skus[{index}]"), sku))
-                .collect(),
-            Err(()) => Vec::new(),
-        };
+        let skus = check.each_of_at_most("skus", req.skus, MAX_BATCH, |check, item, sku| {
+            check.required(item, sku)
+        });
         let query = domain::InventoryQuery {
             warehouse_code: check.required("warehouse_code", req.warehouse_code),
             page_size,

@@ -214,32 +214,21 @@ fn within_limits<T>(
 proptest! {
     #![proptest_config(warehouse_protocol::fuzzing::config())]
 
+    /// Every request type, each generated anew in every case.
     #[test]
-    fn any_create_order_converts_within_the_limits_or_is_refused((request, source) in any_request::<proto::CreateOrderRequest>("CreateOrderRequest")) {
-        within_limits(&domain::NewOrder::try_from(request), &source)?;
-    }
-
-    #[test]
-    fn any_create_asn_converts_within_the_limits_or_is_refused((request, source) in any_request::<proto::CreateAsnRequest>("CreateAsnRequest")) {
-        within_limits(&domain::NewAsn::try_from(request), &source)?;
-    }
-
-    #[test]
-    fn any_upsert_sku_converts_within_the_limits_or_is_refused((request, source) in any_request::<proto::UpsertSkuRequest>("UpsertSkuRequest")) {
-        within_limits(&domain::SkuInfo::try_from(request), &source)?;
-    }
-
-    #[test]
-    fn any_inventory_query_converts_within_the_limits_or_is_refused((request, source) in any_request::<proto::SyncInventoryRequest>("SyncInventoryRequest")) {
-        within_limits(&domain::InventoryQuery::try_from(request), &source)?;
-    }
-
-    #[test]
-    fn any_batch_converts_within_the_limits_or_is_refused(
+    fn any_request_converts_within_the_limits_or_is_refused(
+        (order, order_source) in any_request::<proto::CreateOrderRequest>("CreateOrderRequest"),
+        (asn, asn_source) in any_request::<proto::CreateAsnRequest>("CreateAsnRequest"),
+        (sku, sku_source) in any_request::<proto::UpsertSkuRequest>("UpsertSkuRequest"),
+        (query, query_source) in any_request::<proto::SyncInventoryRequest>("SyncInventoryRequest"),
         (cancel_orders, cancel_orders_source) in any_request::<proto::CancelOrdersRequest>("CancelOrdersRequest"),
         (get_asns, get_asns_source) in any_request::<proto::GetAsnsRequest>("GetAsnsRequest"),
         (cancel_asns, cancel_asns_source) in any_request::<proto::CancelAsnsRequest>("CancelAsnsRequest"),
     ) {
+        within_limits(&domain::NewOrder::try_from(order), &order_source)?;
+        within_limits(&domain::NewAsn::try_from(asn), &asn_source)?;
+        within_limits(&domain::SkuInfo::try_from(sku), &sku_source)?;
+        within_limits(&domain::InventoryQuery::try_from(query), &query_source)?;
         within_limits(&Batch::<domain::OrderRef>::try_from(cancel_orders), &cancel_orders_source)?;
         within_limits(&Batch::<domain::AsnRef>::try_from(get_asns), &get_asns_source)?;
         within_limits(&Batch::<String>::try_from(cancel_asns), &cancel_asns_source)?;

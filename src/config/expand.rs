@@ -1,11 +1,13 @@
 //! `${NAME}` and `${file:PATH}` in configuration values: where secrets come
 //! from, so the file itself need hold none.
 
+use super::Env;
+
 /// Replaces every `${NAME}` with the environment variable's value, and
 /// every `${file:PATH}` with the file's content (its last line break
 /// dropped): a Kubernetes Secret mounted as files can then be rotated
 /// without a restart, since a reload reads the files again.
-pub(super) fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(super) fn expand(text: &str, env: Env) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {

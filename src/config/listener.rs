@@ -8,7 +8,7 @@ use std::{path::PathBuf, time::Duration};
 use rustls_pki_types::{CertificateDer, pem::PemObject};
 use serde::Deserialize;
 
-use super::{ConfigError, RawServer, ServerConfig, TenantConfig, TenantReader, expand};
+use super::{ConfigError, Env, RawServer, ServerConfig, TenantConfig, TenantReader, expand};
 use crate::{listener::ListenerLimits, server::Http2Limits, tls::TlsConfig, upstream::TrustedCa};
 
 /// `[server.tls]`.
@@ -80,10 +80,7 @@ pub(super) fn http2_limits(raw: &RawServer) -> Result<Http2Limits, ConfigError> 
 
 /// `[server.tls]`: paths, `${…}` expanded. The files are read when the
 /// server starts (and on each TLS reload), not here.
-pub(super) fn tls_config(
-    raw: Option<RawTls>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<TlsConfig>, ConfigError> {
+pub(super) fn tls_config(raw: Option<RawTls>, env: Env) -> Result<Option<TlsConfig>, ConfigError> {
     let Some(raw) = raw else { return Ok(None) };
     let path = |key: &'static str, text: &str| -> Result<PathBuf, ConfigError> {
         let text = expand(text, env).map_err(|p| tls_problem(key, p))?;

@@ -32,7 +32,7 @@ use tokio::{
 pub use nofile::raise_open_file_limit;
 pub use preface::Http2Connection;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Dropped, Metrics};
 
 /// Default of `[server] max_connections`, per listener: far above the 2,000
 /// idle connections an attacker needs no credentials to open, and within
@@ -194,47 +194,57 @@ impl Books {
                 (open < self.limits.max_connections).then_some(open + 1)
             });
         taken.ok()?;
-        self.metrics.connection_opened(self.name.as_str());
+        self.metrics.add_open_connections(self.name.as_str(), 1);
         Some(OpenSlot {
             books: self.clone(),
         })
     }
 
+    /// Counts a connection closed for `why` and, when a line is due, logs
+    /// it with `log` (given how many were closed so since the last line).
+    fn record_dropped(&self, why: Dropped, log: impl FnOnce(u64)) {
+        self.metrics.record_dropped(self.name.as_str(), why);
+        let throttle = match why {
+            Dropped::Refused => &self.refused,
+            Dropped::TimedOut => &self.timed_out,
+            Dropped::HandshakeFailed => &self.handshake_failed,
+        };
+        if let Some(count) = throttle.due() {
+            log(count);
+        }
+    }
+
     fn record_refused(&self) {
-        self.metrics.record_connection_refused(self.name.as_str());
-        if let Some(refused) = self.refused.due() {
+        self.record_dropped(Dropped::Refused, |refused| {
             tracing::warn!(
                 listener = self.name.as_str(),
                 max_connections = self.limits.max_connections,
                 refused,
                 "connections refused: the listener has max_connections open"
             );
-        }
+        });
     }
 
     fn record_handshake_failed(&self, error: &dyn std::fmt::Display) {
-        self.metrics
-            .record_tls_handshake_failure(self.name.as_str());
-        if let Some(failed) = self.handshake_failed.due() {
+        self.record_dropped(Dropped::HandshakeFailed, |failed| {
             tracing::warn!(
                 listener = self.name.as_str(),
                 failed,
                 last_error = %error,
                 "TLS handshakes failed: plaintext clients, untrusted or missing client certificates"
             );
-        }
+        });
     }
 
     fn record_timed_out(&self) {
-        self.metrics.record_connection_timed_out(self.name.as_str());
-        if let Some(closed) = self.timed_out.due() {
+        self.record_dropped(Dropped::TimedOut, |closed| {
             tracing::warn!(
                 listener = self.name.as_str(),
                 header_read_timeout_ms = self.limits.header_read_timeout.as_millis(),
                 closed,
                 "connections closed: no TLS handshake or request head within header_read_timeout"
             );
-        }
+        });
     }
 }
 
@@ -269,7 +279,7 @@ impl Drop for OpenSlot {
         self.books.open.fetch_sub(1, Ordering::AcqRel);
         self.books
             .metrics
-            .connection_closed(self.books.name.as_str());
+            .add_open_connections(self.books.name.as_str(), -1);
     }
 }
 

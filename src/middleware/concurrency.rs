@@ -22,7 +22,7 @@ use tower::ServiceExt;
 
 use super::{Upstream, UpstreamCall};
 use crate::{
-    metrics::Metrics,
+    metrics::{Held, Metrics},
     upstream::{Overload, UpstreamErrorKind},
 };
 
@@ -72,18 +72,15 @@ impl InFlight {
         }
         if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
             self.queued.fetch_sub(1, Ordering::AcqRel);
-            metrics.record_load_shed(tenant);
-            tracing::warn!(
+            return Err(self.refuse(
                 tenant,
                 operation,
-                max_in_flight = self.max_in_flight,
-                max_queued = self.max_queued,
-                "too many upstream calls in flight and queued; refusing"
-            );
-            return Err(self.refusal(Overload::QueueFull {
-                max_in_flight: self.max_in_flight,
-                max_queued: self.max_queued,
-            }));
+                metrics,
+                Overload::QueueFull {
+                    max_in_flight: self.max_in_flight,
+                    max_queued: self.max_queued,
+                },
+            ));
         }
         // Leaves the queue however the wait ends, the caller going away included.
         let _in_queue = Queued(&self.queued);
@@ -93,25 +90,35 @@ impl InFlight {
         match waited {
             Ok(Ok(slot)) => Ok(slot),
             // Past the deadline (the semaphore is never closed).
-            Ok(Err(_)) | Err(_) => {
-                metrics.record_load_shed(tenant);
-                tracing::warn!(
-                    tenant,
-                    operation,
-                    waited_ms = started.elapsed().as_millis() as u64,
-                    "no upstream slot freed before the call's deadline; refusing"
-                );
-                Err(self.refusal(Overload::Waited {
+            Ok(Err(_)) | Err(_) => Err(self.refuse(
+                tenant,
+                operation,
+                metrics,
+                Overload::Waited {
                     max_in_flight: self.max_in_flight,
                     waited: started.elapsed(),
-                }))
-            }
+                },
+            )),
         }
     }
 
-    /// A refusal, suggesting a retry once the calls queued now would have
-    /// had their turn.
-    fn refusal(&self, reason: Overload) -> UpstreamErrorKind {
+    /// Refuses a call of `tenant` for `reason`: counted as shed, logged,
+    /// and suggesting a retry once the calls queued now would have had
+    /// their turn.
+    fn refuse(
+        &self,
+        tenant: &str,
+        operation: &'static str,
+        metrics: &Metrics,
+        reason: Overload,
+    ) -> UpstreamErrorKind {
+        metrics.record_held(tenant, Held::LoadShed);
+        tracing::warn!(
+            tenant,
+            operation,
+            ?reason,
+            "no upstream slot for the call; refusing"
+        );
         let queued = self.queued.load(Ordering::Relaxed).max(1) as u64;
         let hold = self.mean_hold_micros.load(Ordering::Relaxed);
         let drain = Duration::from_micros(queued.saturating_mul(hold) / self.max_in_flight as u64);
@@ -195,14 +202,34 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn a_call_past_the_slots_queues_and_runs_when_one_frees() {
+    /// One slot and room for one queued call, in front of an upstream
+    /// that answers a call each time `release` is notified.
+    struct OneSlot<S> {
+        release: Arc<Notify>,
+        in_flight: Arc<InFlight>,
+        service: S,
+    }
+
+    fn one_slot_one_queued() -> OneSlot<impl Upstream> {
         let release = Arc::new(Notify::new());
+        let in_flight = InFlight::new(1, 1);
         let service = limit(
             held_upstream(release.clone()),
-            InFlight::new(1, 1),
+            in_flight.clone(),
             Metrics::shared(),
         );
+        OneSlot {
+            release,
+            in_flight,
+            service,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_past_the_slots_queues_and_runs_when_one_frees() {
+        let OneSlot {
+            release, service, ..
+        } = one_slot_one_queued();
         let later = Instant::now() + Duration::from_secs(10);
         let first = tokio::spawn(service.clone().oneshot(call(later)));
         let second = tokio::spawn(service.clone().oneshot(call(later)));
@@ -219,12 +246,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_with_a_delay_to_retry_after() {
-        let release = Arc::new(Notify::new());
-        let service = limit(
-            held_upstream(release.clone()),
-            InFlight::new(1, 1),
-            Metrics::shared(),
-        );
+        let OneSlot { service, .. } = one_slot_one_queued();
         let later = Instant::now() + Duration::from_secs(10);
         let _held = tokio::spawn(service.clone().oneshot(call(later)));
         let _queued = tokio::spawn(service.clone().oneshot(call(later)));
@@ -252,13 +274,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_queued_call_whose_deadline_comes_first_is_refused_and_leaves_the_queue() {
-        let release = Arc::new(Notify::new());
-        let in_flight = InFlight::new(1, 1);
-        let service = limit(
-            held_upstream(release.clone()),
-            in_flight.clone(),
-            Metrics::shared(),
-        );
+        let OneSlot {
+            in_flight, service, ..
+        } = one_slot_one_queued();
         let _held = tokio::spawn(
             service
                 .clone()

@@ -17,7 +17,7 @@ use tower::ServiceExt;
 use super::{Upstream, UpstreamCall};
 use crate::{
     cluster::{SharedLimits, Verdict},
-    metrics::Metrics,
+    metrics::{Held, Metrics},
     upstream::UpstreamErrorKind,
 };
 
@@ -106,12 +106,12 @@ async fn wait_turn(
             Verdict::NotBefore(wait) => wait,
         };
         if Instant::now() + wait >= deadline {
-            metrics.record_rate_limit_rejection(tenant);
+            metrics.record_held(tenant, Held::RateLimitRejection);
             return Err(UpstreamErrorKind::RateLimited { retry_after: wait });
         }
         if !waited {
             waited = true;
-            metrics.record_rate_limit_wait(tenant);
+            metrics.record_held(tenant, Held::RateLimitWait);
             tracing::debug!(
                 tenant,
                 wait_ms = wait.as_millis() as u64,

@@ -16,7 +16,7 @@ use axum::{
         rejection::{BytesRejection, FailedToBufferBody},
     },
     http::StatusCode,
-    routing::post,
+    routing::{MethodRouter, post},
 };
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -64,8 +64,11 @@ impl Webhooks {
     /// The two webhook routes.
     pub fn routes(self) -> Router {
         Router::new()
-            .route("/sys/automatic/receiveOdo/{extra_type}", post(receive_odo))
-            .route("/sys/automatic/receiveAsn/{extra_type}", post(receive_asn))
+            .route(
+                "/sys/automatic/receiveOdo/{extra_type}",
+                webhook(ORDER_PUSH),
+            )
+            .route("/sys/automatic/receiveAsn/{extra_type}", webhook(ASN_PUSH))
             // Set here rather than left to axum's default so the bound the
             // handlers name in their refusal is the one in force.
             .layer(DefaultBodyLimit::max(PUSH_BODY_LIMIT))
@@ -129,6 +132,7 @@ struct PushAnswer {
 type Answer = (StatusCode, Json<PushAnswer>);
 
 /// What a webhook receives: the stream it feeds and the envelope's `method`.
+#[derive(Debug, Clone, Copy)]
 struct PushKind {
     kind: EventKind,
     method: &'static str,
@@ -163,20 +167,13 @@ fn refused(err: &PushError) -> Answer {
 /// answered in JSON, where axum would answer it in plain text.
 type PushBody = Result<Bytes, BytesRejection>;
 
-async fn receive_odo(
-    State(hooks): State<Webhooks>,
-    Path(extra_type): Path<String>,
-    body: PushBody,
-) -> Answer {
-    hooks.receive(ORDER_PUSH, &extra_type, body).await
-}
-
-async fn receive_asn(
-    State(hooks): State<Webhooks>,
-    Path(extra_type): Path<String>,
-    body: PushBody,
-) -> Answer {
-    hooks.receive(ASN_PUSH, &extra_type, body).await
+/// The webhook that receives `push`.
+fn webhook(push: PushKind) -> MethodRouter<Webhooks> {
+    post(
+        move |hooks: State<Webhooks>, extra_type: Path<String>, body: PushBody| async move {
+            hooks.receive(push, &extra_type, body).await
+        },
+    )
 }
 
 /// Why the body could not be read, as the pusher hears it.
@@ -240,31 +237,25 @@ impl Webhooks {
     ) -> Result<(Appended, String), PushError> {
         let body = body.map_err(unread)?;
         let (text, content) = verified_content(&target.config, push.method, &body)?;
-        let new = match push.kind {
+        // What the store tells repeats by, read from the event.
+        let (fingerprint, number, batch_no) = match push.kind {
             EventKind::Order => {
                 let event = order_event(&content)?;
-                NewPush {
-                    tenant: target.tenant.clone(),
-                    kind: EventKind::Order,
-                    fingerprint: fingerprint(&event),
-                    number: event.order_number,
-                    batch_no: String::new(),
-                    content: text,
-                }
+                (fingerprint(&event), event.order_number, String::new())
             }
             EventKind::Asn => {
                 let event = asn_event(&content)?;
-                NewPush {
-                    tenant: target.tenant.clone(),
-                    kind: EventKind::Asn,
-                    fingerprint: fingerprint(&event),
-                    number: event.asn_number,
-                    batch_no: event.batch_no,
-                    content: text,
-                }
+                (fingerprint(&event), event.asn_number, event.batch_no)
             }
         };
-        let number = new.number.clone();
+        let new = NewPush {
+            tenant: target.tenant.clone(),
+            kind: push.kind,
+            fingerprint,
+            number: number.clone(),
+            batch_no,
+            content: text,
+        };
         let appended = self.store.append_push(new).await.map_err(not_stored)?;
         Ok((appended, number))
     }

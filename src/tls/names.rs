@@ -73,20 +73,13 @@ fn tbs_certificate(certificate: &[u8]) -> Option<Tbs<'_>> {
 }
 
 fn subject_alt_dns_names(tbs: &Tbs<'_>) -> Vec<String> {
-    let Some((mut extensions, _)) = tbs.extensions.and_then(|outer| expect(SEQUENCE, outer)) else {
+    let Some((extensions, _)) = tbs.extensions.and_then(|outer| expect(SEQUENCE, outer)) else {
         return Vec::new();
     };
+    let alt_names = each(SEQUENCE, extensions).filter_map(|ext| keyed(SUBJECT_ALT_NAME, ext));
     let mut names = Vec::new();
-    while let Some((extension, after)) = expect(SEQUENCE, extensions) {
-        extensions = after;
-        let Some((oid, rest)) = expect(OID, extension) else {
-            continue;
-        };
-        if oid != SUBJECT_ALT_NAME {
-            continue;
-        }
+    for mut rest in alt_names {
         // `critical BOOLEAN DEFAULT FALSE` may stand before the value.
-        let mut rest = rest;
         let value = loop {
             match element(rest) {
                 Some((OCTET_STRING, value, _)) => break Some(value),
@@ -111,26 +104,31 @@ fn subject_alt_dns_names(tbs: &Tbs<'_>) -> Vec<String> {
 
 /// The first CN in a Name (`SEQUENCE OF SET OF AttributeTypeAndValue`).
 fn common_name(name: &[u8]) -> Option<String> {
-    let mut sets = name;
-    while let Some((set, after)) = expect(SET, sets) {
-        sets = after;
-        let mut attributes = set;
-        while let Some((attribute, after)) = expect(SEQUENCE, attributes) {
-            attributes = after;
-            let Some((oid, rest)) = expect(OID, attribute) else {
-                continue;
-            };
-            if oid != COMMON_NAME {
-                continue;
-            }
-            // UTF8String, PrintableString, IA5String, …: the bytes are the text.
-            let (_, value, _) = element(rest)?;
-            return std::str::from_utf8(value)
-                .ok()
-                .map(|text| text.to_ascii_lowercase());
-        }
-    }
-    None
+    let rest = each(SET, name)
+        .flat_map(|set| each(SEQUENCE, set))
+        .find_map(|attribute| keyed(COMMON_NAME, attribute))?;
+    // UTF8String, PrintableString, IA5String, …: the bytes are the text.
+    let (_, value, _) = element(rest)?;
+    std::str::from_utf8(value)
+        .ok()
+        .map(|text| text.to_ascii_lowercase())
+}
+
+/// The contents of the elements tagged `tag` that `input` starts with,
+/// one after another.
+fn each(tag: u8, mut input: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let (content, rest) = expect(tag, input)?;
+        input = rest;
+        Some(content)
+    })
+}
+
+/// What follows the OID an `element` starts with (an extension, an
+/// AttributeTypeAndValue), when that OID is `oid`.
+fn keyed<'a>(oid: &[u8], element: &'a [u8]) -> Option<&'a [u8]> {
+    let (found, rest) = expect(OID, element)?;
+    (found == oid).then_some(rest)
 }
 
 /// `(content, rest)` when `input` starts with an element tagged `tag`.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod calls;
+pub mod config_text;
 pub mod lossy;
 pub mod process;
 pub mod push;
@@ -36,13 +37,36 @@ pub use qlink_facade::demo::{DEMO_QIANYI_TENANT as QIANYI, DEMO_QLINK_TENANT as 
 /// Both demo tenants: every protocol-independent test runs on each.
 pub const TENANTS: [&str; 2] = [QLINK, QIANYI];
 
-/// A running facade; stops when dropped.
+/// The real facade served in this process from a config, as the binary
+/// serves it (TLS and listener limits included), both listeners on
+/// 127.0.0.1:0; stops when dropped.
+pub struct Served {
+    pub addr: SocketAddr,
+    /// The HTTP listener: metrics, health, push webhooks.
+    pub http_addr: SocketAddr,
+    pub metrics: Arc<Metrics>,
+    _stop: watch::Sender<()>,
+}
+
+impl Served {
+    /// A gRPC channel to the facade over plaintext.
+    pub async fn plaintext_channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to facade")
+    }
+}
+
+/// A running facade and a plaintext channel to it; stops when dropped.
 pub struct Facade {
     pub addr: SocketAddr,
     /// The HTTP listener: metrics, health, push webhooks.
     pub http_addr: SocketAddr,
     channel: Channel,
-    _stop: watch::Sender<()>,
+    _served: Served,
 }
 
 impl Facade {
@@ -71,10 +95,22 @@ pub async fn spawn_facade(config: Config) -> Facade {
     spawn_facade_with_metrics(config, Metrics::shared()).await
 }
 
-/// Starts the real facade server, recording into `metrics`. A config that
-/// names no store (so the default file in the working directory) gets a
-/// temporary one instead: tests never share a store by accident.
-pub async fn spawn_facade_with_metrics(mut config: Config, metrics: Arc<Metrics>) -> Facade {
+/// Starts the real facade server, recording into `metrics`, and connects
+/// to it over plaintext.
+pub async fn spawn_facade_with_metrics(config: Config, metrics: Arc<Metrics>) -> Facade {
+    let served = serve(config, metrics).await;
+    Facade {
+        addr: served.addr,
+        http_addr: served.http_addr,
+        channel: served.plaintext_channel().await,
+        _served: served,
+    }
+}
+
+/// Serves `config` in this process, recording into `metrics`. A config
+/// that names no store (so the default file in the working directory) gets
+/// a temporary one instead: tests never share a store by accident.
+pub async fn serve(mut config: Config, metrics: Arc<Metrics>) -> Served {
     if matches!(
         &config.store.location,
         StoreLocation::Sqlite(path) if path.as_path() == std::path::Path::new("qlink-facade.db")
@@ -90,14 +126,14 @@ pub async fn spawn_facade_with_metrics(mut config: Config, metrics: Arc<Metrics>
             ..Default::default()
         })
     });
-    let app = App::open(&config, metrics)
+    let app = App::open(&config, metrics.clone())
         .await
         .expect("the facade starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind facade");
     let addr = listener.local_addr().expect("facade addr");
     let http_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     let http_addr = http_listener.local_addr().expect("http addr");
-    // Both servers stop when the `Facade` is dropped (the sender with it).
+    // Both servers stop when the `Served` is dropped (the sender with it).
     let (stop, mut stopped) = watch::channel(());
     tokio::spawn(async move {
         let shutdown = async move {
@@ -107,16 +143,10 @@ pub async fn spawn_facade_with_metrics(mut config: Config, metrics: Arc<Metrics>
             panic!("facade server failed: {err}");
         }
     });
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to facade");
-    Facade {
+    Served {
         addr,
         http_addr,
-        channel,
+        metrics,
         _stop: stop,
     }
 }

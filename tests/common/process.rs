@@ -18,6 +18,8 @@ use qlink_facade::{
 };
 use tonic::transport::Channel;
 
+use super::config_text::{qianyi_tenant, server_toml};
+
 pub struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
@@ -182,21 +184,6 @@ impl Drop for TempDir {
     }
 }
 
-/// The `[server]` and `[store]` sections of a config file: the listeners
-/// on loopback ports (0: any free one) and the store's URL.
-pub fn server_toml(grpc: u16, http: u16, store_url: &str) -> String {
-    format!(
-        r#"
-[server]
-grpc_addr = "127.0.0.1:{grpc}"
-http_addr = "127.0.0.1:{http}"
-
-[store]
-url = "{store_url}"
-"#
-    )
-}
-
 /// A config with the demo Qianyi tenant's push settings (its warehouse is
 /// never called) on `store_url`.
 pub fn push_receiver_config(
@@ -206,16 +193,14 @@ pub fn push_receiver_config(
     store_url: &str,
 ) -> std::path::PathBuf {
     let path = dir.join("facade.toml");
-    let tenant = format!(
-        r#"
-[[tenant]]
-id = "{DEMO_QIANYI_TENANT}"
-protocol = "qianyi"
-base_url = "http://127.0.0.1:1/qianyi"
-access_id = "unused"
-secret_key = "unused"
-push = {{ extra_type = "{DEMO_PUSH_EXTRA_TYPE}", access_id = "{DEMO_PUSH_ACCESS_ID}", secret_key = "{DEMO_PUSH_SECRET_KEY}" }}
-"#
+    let push = format!(
+        r#"push = {{ extra_type = "{DEMO_PUSH_EXTRA_TYPE}", access_id = "{DEMO_PUSH_ACCESS_ID}", secret_key = "{DEMO_PUSH_SECRET_KEY}" }}"#
+    );
+    let tenant = qianyi_tenant(
+        DEMO_QIANYI_TENANT,
+        "http://127.0.0.1:1/qianyi",
+        ["unused", "unused"],
+        &push,
     );
     let text = server_toml(grpc, http, store_url) + &tenant;
     std::fs::write(&path, text).expect("write config");

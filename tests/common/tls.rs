@@ -1,17 +1,16 @@
 //! TLS fixtures: a CA made in the test (rcgen) with server and client
-//! certificates it signs, written to files as `[server.tls]` names them;
-//! the real facade served with such a config; and clients that trust the
-//! CA: a gRPC channel (optionally presenting a client certificate), a raw
-//! handshake that reports the certificate served, an HTTPS client.
+//! certificates it signs, written to files as `[server.tls]` names them
+//! (the facade itself is served by [`super::serve`]); and clients that
+//! trust the CA: a gRPC channel (optionally presenting a client
+//! certificate), a raw handshake that reports the certificate served, an
+//! HTTPS client.
 
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
-use qlink_facade::{app::App, config::Config, metrics::Metrics, store::StoreLocation};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
-use tokio::{net::TcpListener, sync::watch};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 /// A certificate authority of the test's own.
@@ -123,58 +122,6 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
-}
-
-/// A facade served in this process from `config` as the binary serves it
-/// (TLS and listener limits included); stops when dropped.
-pub struct Served {
-    pub addr: SocketAddr,
-    pub http_addr: SocketAddr,
-    pub metrics: Arc<Metrics>,
-    _stop: watch::Sender<()>,
-}
-
-impl Served {
-    /// A gRPC channel to the facade over plaintext.
-    pub async fn plaintext_channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect")
-    }
-}
-
-pub async fn serve(mut config: Config) -> Served {
-    if matches!(
-        &config.store.location,
-        StoreLocation::Sqlite(path) if path.as_path() == Path::new("qlink-facade.db")
-    ) {
-        config.store.location = StoreLocation::Temporary;
-    }
-    let metrics = Metrics::shared();
-    let app = App::open(&config, metrics.clone())
-        .await
-        .expect("the facade starts");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
-    let addr = listener.local_addr().expect("grpc addr");
-    let http_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
-    let http_addr = http_listener.local_addr().expect("http addr");
-    let (stop, mut stopped) = watch::channel(());
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.changed().await;
-        };
-        if let Err(err) = app.serve(listener, Some(http_listener), shutdown).await {
-            panic!("facade server failed: {err}");
-        }
-    });
-    Served {
-        addr,
-        http_addr,
-        metrics,
-        _stop: stop,
-    }
 }
 
 /// A gRPC channel to `addr` over TLS, trusting `ca_pem` for a server named
