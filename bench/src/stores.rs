@@ -27,7 +27,7 @@ use qlink_facade::{
     app::App,
     config::Config,
     metrics::Metrics,
-    proto::{self, order_service_client::OrderServiceClient},
+    proto,
     store::{StoreConfig, StoreLocation},
 };
 use serde::Deserialize;
@@ -40,8 +40,8 @@ use crate::{
     floor,
     measure::{self, Group, Latencies, Run},
     scenarios::{
-        self, Bench, PUSH_ACCESS_ID, PUSH_EXTRA_TYPE, PUSH_SECRET_KEY, Path, QLINK_TENANT,
-        Scenario, Writes, request, status_text,
+        self, Bench, PUSH_ACCESS_ID, PUSH_EXTRA_TYPE, PUSH_SECRET_KEY, Path, Scenario, Writes,
+        create_order,
     },
     upstream::Upstream,
 };
@@ -761,18 +761,6 @@ async fn create_order_run(
         _ => None,
     };
     Ok(finish(scenario, facade, callers, measured, check_failure))
-}
-
-async fn create_order(channel: &Channel, order: proto::CreateOrderRequest) -> Result<(), String> {
-    let answer = OrderServiceClient::new(channel.clone())
-        .create_order(request(QLINK_TENANT, order))
-        .await
-        .map_err(status_text)?
-        .into_inner();
-    if answer.warehouse_order_number.is_empty() {
-        return Err(format!("no warehouse order number in {answer:?}"));
-    }
-    Ok(())
 }
 
 /// A Qianyi warehouse pushing order statuses to the facade's webhook.
