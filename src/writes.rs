@@ -96,7 +96,7 @@ pub trait WriteRequest: Serialize + Send + Sync + 'static {
     fn number(&self) -> &str;
     fn warehouse_code(&self) -> &str;
     fn send(
-        &self,
+        self,
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> impl Future<Output = Result<Self::Created, UpstreamError>> + Send;
@@ -127,7 +127,7 @@ impl WriteRequest for NewOrder {
     }
 
     async fn send(
-        &self,
+        self,
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> Result<CreatedOrder, UpstreamError> {
@@ -173,7 +173,7 @@ impl WriteRequest for NewAsn {
     }
 
     async fn send(
-        &self,
+        self,
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> Result<CreatedAsn, UpstreamError> {
