@@ -107,7 +107,7 @@ pub trait WriteRequest: Serialize + Send + Sync + 'static {
     fn number(&self) -> &str;
     fn warehouse_code(&self) -> &str;
     fn send(
-        &self,
+        self,
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> impl Future<Output = Result<Self::Created, UpstreamError>> + Send;
@@ -138,7 +138,7 @@ impl WriteRequest for NewOrder {
     }
 
     async fn send(
-        &self,
+        self,
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> Result<CreatedOrder, UpstreamError> {
@@ -184,7 +184,7 @@ impl WriteRequest for NewAsn {
     }
 
     async fn send(
-        &self,
+        self,
         backend: &dyn WarehouseBackend,
         ctx: &CallContext,
     ) -> Result<CreatedAsn, UpstreamError> {

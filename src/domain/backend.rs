@@ -35,7 +35,7 @@ pub trait WarehouseBackend: Send + Sync + 'static {
     async fn create_order(
         &self,
         ctx: &CallContext,
-        order: &NewOrder,
+        order: NewOrder,
     ) -> Result<CreatedOrder, UpstreamError>;
 
     /// Cancels orders; one outcome per input order, in input order.
@@ -55,11 +55,8 @@ pub trait WarehouseBackend: Send + Sync + 'static {
     ) -> Result<Vec<OrderState>, UpstreamError>;
 
     /// Creates one ASN; a per-item `success:false` is a `Rejected` error.
-    async fn create_asn(
-        &self,
-        ctx: &CallContext,
-        asn: &NewAsn,
-    ) -> Result<CreatedAsn, UpstreamError>;
+    async fn create_asn(&self, ctx: &CallContext, asn: NewAsn)
+    -> Result<CreatedAsn, UpstreamError>;
 
     /// Looks ASNs up; the ASNs the warehouse reported.
     async fn get_asns(

@@ -78,6 +78,17 @@ impl Client {
         content: Option<&impl Serialize>,
         read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
     ) -> Result<T, UpstreamError> {
+        let post = self.prepare(operation, content)?;
+        self.send(ctx, post, read).await
+    }
+
+    /// The first half of [`call`](Self::call): `operation`'s signed body
+    /// with `content`, ready to [`send`](Self::send).
+    pub fn prepare(
+        &self,
+        operation: Operation,
+        content: Option<&impl Serialize>,
+    ) -> Result<Post, UpstreamError> {
         let method = operation.name(Protocol::Qianyi);
         let content = content
             .map(encode)
@@ -86,13 +97,23 @@ impl Client {
             .unwrap_or_default();
         let secret_key = self.secret_key.expose_secret();
         let body = request_body(&self.access_id, method, &content, secret_key);
-        let post = Post {
+        Ok(Post {
             operation: method,
             access: operation.access(),
             url: self.endpoint.clone(),
             headers: self.headers.clone(),
             body,
-        };
+        })
+    }
+
+    /// The second half of [`call`](Self::call): sends `post` and reads the
+    /// answer with `read`.
+    pub async fn send<T>(
+        &self,
+        ctx: &CallContext,
+        post: Post,
+        read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
+    ) -> Result<T, UpstreamError> {
         self.transport.post(ctx, post, read).await
     }
 

@@ -98,13 +98,18 @@ impl WarehouseBackend for QianyiBackend {
     async fn create_order(
         &self,
         ctx: &CallContext,
-        order: &NewOrder,
+        mut order: NewOrder,
     ) -> Result<CreatedOrder, UpstreamError> {
-        let content = requests::order(order);
-        let read = |envelope: &_| answers::created_order(envelope, &order.order_number);
-        self.client
-            .call(ctx, Operation::CreateOrder, Some(&content), read)
-            .await
+        let content = requests::order(&order);
+        let post = self
+            .client
+            .prepare(Operation::CreateOrder, Some(&content))?;
+        let order_number = std::mem::take(&mut order.order_number);
+        // Freed now, by the thread that decoded it, rather than by whichever
+        // worker resumes the call when the warehouse answers.
+        drop(order);
+        let read = |envelope: &_| answers::created_order(envelope, &order_number);
+        self.client.send(ctx, post, read).await
     }
 
     /// A write: every order gets its outcome, whatever happened to the others.
@@ -156,13 +161,15 @@ impl WarehouseBackend for QianyiBackend {
     async fn create_asn(
         &self,
         ctx: &CallContext,
-        asn: &NewAsn,
+        mut asn: NewAsn,
     ) -> Result<CreatedAsn, UpstreamError> {
-        let content = requests::asn(asn);
-        let read = |envelope: &_| answers::created_asn(envelope, &asn.asn_number);
-        self.client
-            .call(ctx, Operation::CreateAsn, Some(&content), read)
-            .await
+        let content = requests::asn(&asn);
+        let post = self.client.prepare(Operation::CreateAsn, Some(&content))?;
+        let asn_number = std::mem::take(&mut asn.asn_number);
+        // Freed now, as the order in `create_order` is.
+        drop(asn);
+        let read = |envelope: &_| answers::created_asn(envelope, &asn_number);
+        self.client.send(ctx, post, read).await
     }
 
     async fn get_asns(

@@ -1030,13 +1030,13 @@ async fn create_asn_and_upsert_sku_read_results() {
         }],
         ..NewAsn::default()
     };
-    let created = backend.create_asn(&ctx(), &asn).await.unwrap();
+    let created = backend.create_asn(&ctx(), asn.clone()).await.unwrap();
     assert_eq!(
         (created.asn_number.as_str(), created.wms_asn_number.as_str()),
         ("A1", "W-9")
     );
     asn.asn_number = "BAD".to_owned();
-    let err = backend.create_asn(&ctx(), &asn).await.unwrap_err();
+    let err = backend.create_asn(&ctx(), asn.clone()).await.unwrap_err();
     assert!(
         matches!(&err.kind, UpstreamErrorKind::Rejected { message, .. } if message == "sku X unknown"),
         "{err}"
@@ -1088,7 +1088,10 @@ async fn create_order_sends_the_content_and_reads_the_number() {
     })
     .await;
     let order = order();
-    let created = backend(&url).create_order(&ctx(), &order).await.unwrap();
+    let created = backend(&url)
+        .create_order(&ctx(), order.clone())
+        .await
+        .unwrap();
     assert_eq!(created.warehouse_order_number, "S111111-09987666");
     assert_eq!(created.order_number, order.order_number);
     let seen = seen(&fake);

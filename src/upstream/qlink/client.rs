@@ -64,16 +64,19 @@ impl Client {
         body: &impl Serialize,
         read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
     ) -> Result<T, UpstreamError> {
-        let name = operation.name(Protocol::Qlink);
-        let post = self
-            .post(operation, body)
-            .map_err(|kind| self.transport.error(name, kind))?;
-        self.transport.post(ctx, post, read).await
+        let post = self.prepare(operation, body)?;
+        self.send(ctx, post, read).await
     }
 
-    /// The signed request for `operation`.
-    fn post(&self, operation: Operation, body: &impl Serialize) -> Result<Post, UpstreamErrorKind> {
-        let body = encode(body)?;
+    /// The first half of [`call`](Self::call): `operation`'s request with
+    /// `body` encoded and signed, ready to [`send`](Self::send).
+    pub fn prepare(
+        &self,
+        operation: Operation,
+        body: &impl Serialize,
+    ) -> Result<Post, UpstreamError> {
+        let name = operation.name(Protocol::Qlink);
+        let body = encode(body).map_err(|kind| self.transport.error(name, kind))?;
         let sign = qlink_sign(&self.app_key, &body, self.app_secret.expose_secret());
         let mut headers = self.headers.clone();
         // A hex digest is always a valid header value.
@@ -81,15 +84,27 @@ impl Client {
             headers.insert(HeaderName::from_static(qlink::SIGN_HEADER), sign);
         }
         let url = self.url(operation).cloned().ok_or_else(|| {
-            UpstreamErrorKind::Connect("the operation has no URL; nothing was sent".to_owned())
+            let why = "the operation has no URL; nothing was sent".to_owned();
+            self.transport.error(name, UpstreamErrorKind::Connect(why))
         })?;
         Ok(Post {
-            operation: operation.name(Protocol::Qlink),
+            operation: name,
             access: operation.access(),
             url,
             headers,
             body: body.into_bytes(),
         })
+    }
+
+    /// The second half of [`call`](Self::call): sends `post` and reads the
+    /// answer with `read`.
+    pub async fn send<T>(
+        &self,
+        ctx: &CallContext,
+        post: Post,
+        read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
+    ) -> Result<T, UpstreamError> {
+        self.transport.post(ctx, post, read).await
     }
 
     /// Where `operation` is sent: built for every operation with the client.

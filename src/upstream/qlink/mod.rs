@@ -78,13 +78,16 @@ impl WarehouseBackend for QlinkBackend {
     async fn create_order(
         &self,
         ctx: &CallContext,
-        order: &NewOrder,
+        mut order: NewOrder,
     ) -> Result<CreatedOrder, UpstreamError> {
-        let body = requests::CreateOrder::new(&self.warehouse_key, order);
-        let read = |envelope: &_| answers::created_order(envelope, &order.order_number);
-        self.client
-            .call(ctx, Operation::CreateOrder, &body, read)
-            .await
+        let body = requests::CreateOrder::new(&self.warehouse_key, &order);
+        let post = self.client.prepare(Operation::CreateOrder, &body)?;
+        let order_number = std::mem::take(&mut order.order_number);
+        // Freed now, by the thread that decoded it, rather than by whichever
+        // worker resumes the call when the warehouse answers.
+        drop(order);
+        let read = |envelope: &_| answers::created_order(envelope, &order_number);
+        self.client.send(ctx, post, read).await
     }
 
     async fn cancel_orders(
@@ -116,13 +119,15 @@ impl WarehouseBackend for QlinkBackend {
     async fn create_asn(
         &self,
         ctx: &CallContext,
-        asn: &NewAsn,
+        mut asn: NewAsn,
     ) -> Result<CreatedAsn, UpstreamError> {
-        let body = requests::CreateAsnOrder::new(&self.warehouse_key, asn);
-        let read = |envelope: &_| answers::created_asn(envelope, &asn.asn_number);
-        self.client
-            .call(ctx, Operation::CreateAsn, &body, read)
-            .await
+        let body = requests::CreateAsnOrder::new(&self.warehouse_key, &asn);
+        let post = self.client.prepare(Operation::CreateAsn, &body)?;
+        let asn_number = std::mem::take(&mut asn.asn_number);
+        // Freed now, as the order in `create_order` is.
+        drop(asn);
+        let read = |envelope: &_| answers::created_asn(envelope, &asn_number);
+        self.client.send(ctx, post, read).await
     }
 
     async fn get_asns(
