@@ -9,58 +9,80 @@
 //! backslashes and control characters in it are escaped, and non-ASCII text
 //! stays as UTF-8 (the spec's own example shows `\"` inside the content).
 
-use std::io::Write;
-
 use sha1::{Digest, Sha1};
+
+use crate::{Content, content::escape_into};
 
 /// qlink: `sha1Hex({"appKey":…,"content":…} + appSecret)`, where content is
 /// the exact request body.
 pub fn qlink_sign(app_key: &str, content: &str, app_secret: &str) -> String {
-    sign("appKey", app_key, content, app_secret)
+    sign("appKey", app_key, &escaped(content), app_secret)
 }
 
 /// Qianyi: `sha1Hex({"accessId":…,"content":…} + secretKey)`, where content
 /// is the exact `content` string of the request body.
 pub fn qianyi_sign(access_id: &str, content: &str, secret_key: &str) -> String {
-    sign("accessId", access_id, content, secret_key)
+    sign("accessId", access_id, &escaped(content), secret_key)
+}
+
+/// [`qlink_sign`] of `content`'s JSON text, from the escaped text
+/// [`Content::encode`] wrote beside it.
+pub fn qlink_sign_content(app_key: &str, content: &Content, app_secret: &str) -> String {
+    sign("appKey", app_key, content.escaped(), app_secret)
+}
+
+/// [`qianyi_sign`] of `content`'s JSON text, from its escaped text.
+pub fn qianyi_sign_content(access_id: &str, content: &Content, secret_key: &str) -> String {
+    sign("accessId", access_id, content.escaped(), secret_key)
 }
 
 /// The text that is hashed, before the secret is appended.
 pub fn string_to_sign(key_name: &str, key: &str, content: &str) -> String {
-    let mut text = Vec::with_capacity(content.len() + content.len() / 8 + key.len() + 32);
-    write_string_to_sign(&mut text, key_name, key, content);
+    let escaped = escaped(content);
+    let (head, tail) = around(key_name, key, &escaped);
     // Only `str`s and ASCII punctuation went in.
-    String::from_utf8(text).unwrap_or_default()
+    String::from_utf8([head.as_slice(), &escaped, tail].concat()).unwrap_or_default()
 }
 
-fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
-    // The text is written straight into the hash: a content is a whole
-    // request body, often kilobytes, and needs no second copy.
+/// `escaped` (a content escaped as a JSON string's inside) hashed between
+/// the rest of the text to sign and the secret.
+fn sign(key_name: &str, key: &str, escaped: &[u8], secret: &str) -> String {
+    let (head, tail) = around(key_name, key, escaped);
     let mut hasher = Sha1::new();
-    write_string_to_sign(&mut hasher, key_name, key, content);
-    hasher.update(secret.as_bytes());
+    for piece in [head.as_slice(), escaped, tail, secret.as_bytes()] {
+        hasher.update(piece);
+    }
     hex::encode(hasher.finalize())
 }
 
-/// Writes `{"<key name>":"<key>","content":"<content>"}` (without the
-/// content when it is empty) to `out`, a buffer or a hash: neither fails.
-fn write_string_to_sign(out: &mut impl Write, key_name: &str, key: &str, content: &str) {
-    let _ = out.write_all(b"{");
-    write_json_string(out, key_name);
-    let _ = out.write_all(b":");
-    write_json_string(out, key);
-    if !content.is_empty() {
-        let _ = out.write_all(b",\"content\":");
-        write_json_string(out, content);
+/// What goes before and after the escaped content in the text to sign:
+/// `{"<key name>":"<key>","content":"` and `"}`, or `{"<key name>":"<key>`
+/// and `}` when the content is empty.
+fn around(key_name: &str, key: &str, escaped: &[u8]) -> (Vec<u8>, &'static [u8]) {
+    let mut head = Vec::with_capacity(key_name.len() + key.len() + 16);
+    head.push(b'{');
+    write_json_string(&mut head, key_name);
+    head.push(b':');
+    write_json_string(&mut head, key);
+    if escaped.is_empty() {
+        return (head, b"}");
     }
-    let _ = out.write_all(b"}");
+    head.extend_from_slice(b",\"content\":\"");
+    (head, b"\"}")
+}
+
+/// `text` escaped as the inside of a JSON string.
+fn escaped(text: &str) -> Vec<u8> {
+    let mut escaped = Vec::with_capacity(text.len() + text.len() / 8);
+    escape_into(&mut escaped, text);
+    escaped
 }
 
 /// `text` as a JSON string, quotes included. serde_json escapes as the JSON
 /// standard (and Jackson's and fastjson's defaults) do: `"`, `\` and
-/// control characters only.
-fn write_json_string(out: &mut impl Write, text: &str) {
-    let _ = serde_json::to_writer(out, text);
+/// control characters only; writing a `str` into a `Vec` cannot fail.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// Compares signatures in constant time, ignoring hex case and the spaces

@@ -12,7 +12,8 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use warehouse_protocol::{
-    Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qianyi::request_body,
+    Content, Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER,
+    qianyi::content_request_body,
 };
 
 use crate::domain::CallContext;
@@ -94,9 +95,9 @@ impl Client {
             .map(encode)
             .transpose()
             .map_err(|kind| self.transport.error(method, kind))?
-            .unwrap_or_default();
+            .unwrap_or_else(Content::empty);
         let secret_key = self.secret_key.expose_secret();
-        let body = request_body(&self.access_id, method, &content, secret_key);
+        let body = content_request_body(&self.access_id, method, &content, secret_key);
         Ok(Post {
             operation: method,
             access: operation.access(),
