@@ -4,8 +4,6 @@
 //!
 //! - [`sign`]: the signature both protocols use, a pure function of the
 //!   credentials and the exact content bytes;
-//! - [`Content`]: a request's content encoded once, as JSON and as the
-//!   escaped text both signatures are taken over;
 //! - [`envelope`]: the `{success, errorMsg | message, code, …}` envelope of
 //!   every answer, read tolerantly;
 //! - [`Operation`]: every operation with its name in each protocol and
@@ -17,7 +15,6 @@
 //! It knows no domain types, no HTTP client and no gRPC: the crate boundary
 //! keeps those on the facade's side.
 
-mod content;
 pub mod envelope;
 #[cfg(test)]
 mod fuzz;
@@ -29,7 +26,6 @@ pub mod qlink;
 pub mod sign;
 pub mod tolerant;
 
-pub use content::Content;
 pub use envelope::{Envelope, Malformed};
 pub use operation::{Access, Operation, Protocol};
 

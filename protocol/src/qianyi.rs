@@ -3,9 +3,11 @@
 //! text `content` and the signature over exactly that text. The same body
 //! comes back the other way in the spec's push webhooks (section 12).
 
+use serde::Serialize;
+
 use crate::{
-    Content, Malformed,
-    sign::{qianyi_sign, qianyi_sign_content, signatures_match},
+    Malformed,
+    sign::{qianyi_sign, signatures_match},
     tolerant::{parse, string_of},
 };
 
@@ -24,35 +26,23 @@ pub struct ReceivedRequest {
 /// parameters), signed with `secret_key`: keys in the spec's order, the
 /// content as the JSON string it was signed as.
 pub fn request_body(access_id: &str, method: &str, content: &str, secret_key: &str) -> Vec<u8> {
-    content_request_body(access_id, method, &Content::of_json(content), secret_key)
-}
-
-/// [`request_body`] of a content encoded with [`Content::encode`]: its
-/// escaped text goes into the body as it was signed.
-pub fn content_request_body(
-    access_id: &str,
-    method: &str,
-    content: &Content,
-    secret_key: &str,
-) -> Vec<u8> {
-    let sign = qianyi_sign_content(access_id, content, secret_key);
-    let escaped = content.escaped();
-    let mut body = Vec::with_capacity(escaped.len() + access_id.len() + method.len() + 96);
-    body.extend_from_slice(b"{\"accessId\":");
-    write_json_string(&mut body, access_id);
-    body.extend_from_slice(b",\"method\":");
-    write_json_string(&mut body, method);
-    body.extend_from_slice(b",\"content\":\"");
-    body.extend_from_slice(escaped);
-    body.extend_from_slice(b"\",\"sign\":\"");
-    body.extend_from_slice(sign.as_bytes());
-    body.extend_from_slice(b"\"}");
-    body
-}
-
-/// `text` as a JSON string; writing a `str` into a `Vec` cannot fail.
-fn write_json_string(out: &mut Vec<u8>, text: &str) {
-    let _ = serde_json::to_writer(out, text);
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body<'a> {
+        access_id: &'a str,
+        method: &'a str,
+        content: &'a str,
+        sign: &'a str,
+    }
+    let sign = qianyi_sign(access_id, content, secret_key);
+    // Only strings go in, and those always encode.
+    serde_json::to_vec(&Body {
+        access_id,
+        method,
+        content,
+        sign: &sign,
+    })
+    .unwrap_or_default()
 }
 
 impl ReceivedRequest {

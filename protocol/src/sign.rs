@@ -11,71 +11,39 @@
 
 use sha1::{Digest, Sha1};
 
-use crate::{Content, content::escape_into};
-
 /// qlink: `sha1Hex({"appKey":…,"content":…} + appSecret)`, where content is
 /// the exact request body.
 pub fn qlink_sign(app_key: &str, content: &str, app_secret: &str) -> String {
-    sign("appKey", app_key, &escaped(content), app_secret)
+    sign("appKey", app_key, content, app_secret)
 }
 
 /// Qianyi: `sha1Hex({"accessId":…,"content":…} + secretKey)`, where content
 /// is the exact `content` string of the request body.
 pub fn qianyi_sign(access_id: &str, content: &str, secret_key: &str) -> String {
-    sign("accessId", access_id, &escaped(content), secret_key)
-}
-
-/// [`qlink_sign`] of `content`'s JSON text, from the escaped text
-/// [`Content::encode`] wrote beside it.
-pub fn qlink_sign_content(app_key: &str, content: &Content, app_secret: &str) -> String {
-    sign("appKey", app_key, content.escaped(), app_secret)
-}
-
-/// [`qianyi_sign`] of `content`'s JSON text, from its escaped text.
-pub fn qianyi_sign_content(access_id: &str, content: &Content, secret_key: &str) -> String {
-    sign("accessId", access_id, content.escaped(), secret_key)
+    sign("accessId", access_id, content, secret_key)
 }
 
 /// The text that is hashed, before the secret is appended.
 pub fn string_to_sign(key_name: &str, key: &str, content: &str) -> String {
-    let escaped = escaped(content);
-    let (head, tail) = around(key_name, key, &escaped);
     // Only `str`s and ASCII punctuation went in.
-    String::from_utf8([head.as_slice(), &escaped, tail].concat()).unwrap_or_default()
+    String::from_utf8(signed_text(key_name, key, content, "")).unwrap_or_default()
 }
 
-/// `escaped` (a content escaped as a JSON string's inside) hashed between
-/// the rest of the text to sign and the secret.
-fn sign(key_name: &str, key: &str, escaped: &[u8], secret: &str) -> String {
-    let (head, tail) = around(key_name, key, escaped);
-    let mut hasher = Sha1::new();
-    for piece in [head.as_slice(), escaped, tail, secret.as_bytes()] {
-        hasher.update(piece);
+/// [`string_to_sign`] followed by `secret`, as bytes.
+fn signed_text(key_name: &str, key: &str, content: &str, secret: &str) -> Vec<u8> {
+    let mut text =
+        Vec::with_capacity(content.len() + content.len() / 8 + key.len() + secret.len() + 32);
+    text.push(b'{');
+    write_json_string(&mut text, key_name);
+    text.push(b':');
+    write_json_string(&mut text, key);
+    if !content.is_empty() {
+        text.extend_from_slice(b",\"content\":");
+        write_json_string(&mut text, content);
     }
-    hex::encode(hasher.finalize())
-}
-
-/// What goes before and after the escaped content in the text to sign:
-/// `{"<key name>":"<key>","content":"` and `"}`, or `{"<key name>":"<key>`
-/// and `}` when the content is empty.
-fn around(key_name: &str, key: &str, escaped: &[u8]) -> (Vec<u8>, &'static [u8]) {
-    let mut head = Vec::with_capacity(key_name.len() + key.len() + 16);
-    head.push(b'{');
-    write_json_string(&mut head, key_name);
-    head.push(b':');
-    write_json_string(&mut head, key);
-    if escaped.is_empty() {
-        return (head, b"}");
-    }
-    head.extend_from_slice(b",\"content\":\"");
-    (head, b"\"}")
-}
-
-/// `text` escaped as the inside of a JSON string.
-fn escaped(text: &str) -> Vec<u8> {
-    let mut escaped = Vec::with_capacity(text.len() + text.len() / 8);
-    escape_into(&mut escaped, text);
-    escaped
+    text.push(b'}');
+    text.extend_from_slice(secret.as_bytes());
+    text
 }
 
 /// `text` as a JSON string, quotes included. serde_json escapes as the JSON
@@ -83,6 +51,10 @@ fn escaped(text: &str) -> Vec<u8> {
 /// control characters only; writing a `str` into a `Vec` cannot fail.
 fn write_json_string(out: &mut Vec<u8>, text: &str) {
     let _ = serde_json::to_writer(&mut *out, text);
+}
+
+fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
+    hex::encode(Sha1::digest(signed_text(key_name, key, content, secret)))
 }
 
 /// Compares signatures in constant time, ignoring hex case and the spaces

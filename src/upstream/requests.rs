@@ -12,16 +12,14 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer, ser::Error as _};
 use serde_json::value::RawValue;
-use warehouse_protocol::Content;
 
 use super::UpstreamErrorKind;
 use crate::domain::{NewAsn, NewOrder, Package, SkuInfo};
 
-/// A request body's JSON text, exactly as it is sent and signed, and its
-/// escaped text the signature is taken over; a body that does not encode
-/// is a malformed request, and nothing is sent.
-pub(super) fn encode(body: &impl Serialize) -> Result<Content, UpstreamErrorKind> {
-    Content::encode(body)
+/// A request body's JSON text, exactly as it is sent and signed; a body
+/// that does not encode is a malformed request, and nothing is sent.
+pub(super) fn encode(body: &impl Serialize) -> Result<String, UpstreamErrorKind> {
+    serde_json::to_string(body)
         .map_err(|err| UpstreamErrorKind::Malformed(format!("cannot encode the request: {err}")))
 }
 

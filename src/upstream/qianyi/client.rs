@@ -12,8 +12,7 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use warehouse_protocol::{
-    Content, Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER,
-    qianyi::content_request_body,
+    Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qianyi::request_body,
 };
 
 use crate::domain::CallContext;
@@ -95,9 +94,9 @@ impl Client {
             .map(encode)
             .transpose()
             .map_err(|kind| self.transport.error(method, kind))?
-            .unwrap_or_else(Content::empty);
+            .unwrap_or_default();
         let secret_key = self.secret_key.expose_secret();
-        let body = content_request_body(&self.access_id, method, &content, secret_key);
+        let body = request_body(&self.access_id, method, &content, secret_key);
         Ok(Post {
             operation: method,
             access: operation.access(),

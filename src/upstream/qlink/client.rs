@@ -11,8 +11,7 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use warehouse_protocol::{
-    Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qlink,
-    sign::qlink_sign_content,
+    Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qlink, sign::qlink_sign,
 };
 
 use crate::domain::CallContext;
@@ -78,7 +77,7 @@ impl Client {
     ) -> Result<Post, UpstreamError> {
         let name = operation.name(Protocol::Qlink);
         let body = encode(body).map_err(|kind| self.transport.error(name, kind))?;
-        let sign = qlink_sign_content(&self.app_key, &body, self.app_secret.expose_secret());
+        let sign = qlink_sign(&self.app_key, &body, self.app_secret.expose_secret());
         let mut headers = self.headers.clone();
         // A hex digest is always a valid header value.
         if let Ok(sign) = HeaderValue::try_from(sign) {
@@ -93,7 +92,7 @@ impl Client {
             access: operation.access(),
             url,
             headers,
-            body: body.into_json(),
+            body: body.into_bytes(),
         })
     }
 
