@@ -9,8 +9,6 @@
 //! backslashes and control characters in it are escaped, and non-ASCII text
 //! stays as UTF-8 (the spec's own example shows `\"` inside the content).
 
-use std::io::Write;
-
 use sha1::{Digest, Sha1};
 
 /// qlink: `sha1Hex({"appKey":…,"content":…} + appSecret)`, where content is
@@ -27,40 +25,36 @@ pub fn qianyi_sign(access_id: &str, content: &str, secret_key: &str) -> String {
 
 /// The text that is hashed, before the secret is appended.
 pub fn string_to_sign(key_name: &str, key: &str, content: &str) -> String {
-    let mut text = Vec::with_capacity(content.len() + content.len() / 8 + key.len() + 32);
-    write_string_to_sign(&mut text, key_name, key, content);
     // Only `str`s and ASCII punctuation went in.
-    String::from_utf8(text).unwrap_or_default()
+    String::from_utf8(signed_text(key_name, key, content, "")).unwrap_or_default()
 }
 
-fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
-    // The text is written straight into the hash: a content is a whole
-    // request body, often kilobytes, and needs no second copy.
-    let mut hasher = Sha1::new();
-    write_string_to_sign(&mut hasher, key_name, key, content);
-    hasher.update(secret.as_bytes());
-    hex::encode(hasher.finalize())
-}
-
-/// Writes `{"<key name>":"<key>","content":"<content>"}` (without the
-/// content when it is empty) to `out`, a buffer or a hash: neither fails.
-fn write_string_to_sign(out: &mut impl Write, key_name: &str, key: &str, content: &str) {
-    let _ = out.write_all(b"{");
-    write_json_string(out, key_name);
-    let _ = out.write_all(b":");
-    write_json_string(out, key);
+/// [`string_to_sign`] followed by `secret`, as bytes.
+fn signed_text(key_name: &str, key: &str, content: &str, secret: &str) -> Vec<u8> {
+    let mut text =
+        Vec::with_capacity(content.len() + content.len() / 8 + key.len() + secret.len() + 32);
+    text.push(b'{');
+    write_json_string(&mut text, key_name);
+    text.push(b':');
+    write_json_string(&mut text, key);
     if !content.is_empty() {
-        let _ = out.write_all(b",\"content\":");
-        write_json_string(out, content);
+        text.extend_from_slice(b",\"content\":");
+        write_json_string(&mut text, content);
     }
-    let _ = out.write_all(b"}");
+    text.push(b'}');
+    text.extend_from_slice(secret.as_bytes());
+    text
 }
 
 /// `text` as a JSON string, quotes included. serde_json escapes as the JSON
 /// standard (and Jackson's and fastjson's defaults) do: `"`, `\` and
-/// control characters only.
-fn write_json_string(out: &mut impl Write, text: &str) {
-    let _ = serde_json::to_writer(out, text);
+/// control characters only; writing a `str` into a `Vec` cannot fail.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+fn sign(key_name: &str, key: &str, content: &str, secret: &str) -> String {
+    hex::encode(Sha1::digest(signed_text(key_name, key, content, secret)))
 }
 
 /// Compares signatures in constant time, ignoring hex case and the spaces

@@ -12,7 +12,7 @@ use tonic::{
     Status,
     codec::{BufferSettings, Codec, DecodeBuf, Decoder},
 };
-use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
+use tonic_prost::{ProstCodec, ProstEncoder};
 
 /// [`ProstCodec`] with decoding errors as `INVALID_ARGUMENT`.
 #[derive(Debug, Clone)]
@@ -39,30 +39,23 @@ where
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        RequestDecoder(ProstCodec::<T, U>::default().decoder())
+        RequestDecoder(PhantomData)
     }
 }
 
-/// [`ProstDecoder`], its errors remapped.
+/// Decodes `U` with prost, its errors as `INVALID_ARGUMENT`.
 #[derive(Debug)]
-pub struct RequestDecoder<U>(ProstDecoder<U>);
+pub struct RequestDecoder<U>(PhantomData<U>);
 
 impl<U: prost::Message + Default> Decoder for RequestDecoder<U> {
     type Item = U;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        let len = buf.remaining();
-        let decoded = if buf.chunk().len() == len {
-            // The whole message in one slice, as tonic buffers it: prost
-            // reads a slice with less work per field than `DecodeBuf`.
-            let decoded = U::decode(buf.chunk());
-            buf.advance(len);
-            decoded
-        } else {
-            U::decode(&mut *buf)
-        };
-        decoded.map(Some).map_err(|err| {
+        // tonic has buffered the whole message: prost reads it from those
+        // bytes with less work per field than through `DecodeBuf`.
+        let message = buf.copy_to_bytes(buf.remaining());
+        U::decode(message).map(Some).map_err(|err| {
             Status::invalid_argument(format!(
                 "the message is not valid protobuf for this method: {err}"
             ))
@@ -70,6 +63,6 @@ impl<U: prost::Message + Default> Decoder for RequestDecoder<U> {
     }
 
     fn buffer_settings(&self) -> BufferSettings {
-        self.0.buffer_settings()
+        BufferSettings::default()
     }
 }
