@@ -36,7 +36,7 @@ use crate::{
     domain::{
         AsnRef, CallContext, CreatedAsn, CreatedOrder, DEFAULT_CALL_TIMEOUT, NewAsn, NewOrder,
         OrderRef, WarehouseBackend,
-        fingerprint::{Fingerprint, fingerprint},
+        fingerprint::{Fingerprint, fingerprint, same_as_stored},
     },
     metrics::Metrics,
     store::{
@@ -360,7 +360,11 @@ impl Writes {
         };
         // A caller's retry is the common repeat.
         if let Some(kept) = self.kept.get(&key, millis(SystemTime::now())) {
-            return self.replay::<W>(&key, kept.fingerprint == fingerprint, &kept.answer);
+            return self.replay::<W>(
+                &key,
+                same_as_stored(&kept.fingerprint, &fingerprint, &request),
+                &kept.answer,
+            );
         }
         loop {
             let owner = format!("{}/{:016x}", self.replica, fastrand::u64(..));
@@ -391,7 +395,8 @@ impl Writes {
                 } => {
                     let answer = Arc::from(answer);
                     self.remember(&key, kept, &answer, expires_at_ms);
-                    return self.replay::<W>(&key, kept == fingerprint, &answer);
+                    let same_request = same_as_stored(&kept, &fingerprint, &request);
+                    return self.replay::<W>(&key, same_request, &answer);
                 }
                 Claim::InFlight {
                     fingerprint: theirs,
@@ -399,7 +404,11 @@ impl Writes {
                     self.metrics
                         .record_write_wait(&key.tenant, W::KIND.as_str());
                     if let Some(outcome) = self
-                        .wait_for::<W>(&key, theirs == fingerprint, ctx.deadline)
+                        .wait_for::<W>(
+                            &key,
+                            same_as_stored(&theirs, &fingerprint, &request),
+                            ctx.deadline,
+                        )
                         .await?
                     {
                         return outcome;
@@ -538,11 +547,12 @@ impl Writes {
                         .await
                     {
                         Reconciled::Found(created) => {
-                            let _ = tell.send(if attempted == fingerprint {
-                                Ok(created)
-                            } else {
-                                Err(conflict::<W>(&key))
-                            });
+                            let _ =
+                                tell.send(if same_as_stored(&attempted, &fingerprint, &request) {
+                                    Ok(created)
+                                } else {
+                                    Err(conflict::<W>(&key))
+                                });
                             return;
                         }
                         Reconciled::Failed(err) => {

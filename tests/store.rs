@@ -8,7 +8,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use common::{push::ScratchDb, store::*};
 use qlink_facade::{
-    domain::fingerprint::fingerprint,
+    domain::fingerprint::{earlier_fingerprint, fingerprint},
     store::{self, Appended, EventKind, NewPush, Store, StoreConfig},
 };
 
@@ -23,6 +23,7 @@ fn push(tenant: &str, kind: EventKind, number: &str, batch_no: &str, body: &str)
         number: number.to_owned(),
         batch_no: batch_no.to_owned(),
         fingerprint: fingerprint(&(number, batch_no, body)),
+        earlier_fingerprint: earlier_fingerprint(&(number, batch_no, body)),
         content: format!(r#"{{"number":"{number}","body":"{body}"}}"#),
     }
 }
@@ -123,6 +124,14 @@ async fn repeats_are_decided_by_the_store() {
             .await
             .expect("read");
         assert_eq!(orders.len(), 3, "{}", store.describe());
+
+        // The latest one kept by a version before the fingerprint's current
+        // form (its fingerprint in the earlier form), again: a repeat.
+        let mut earlier = push("t", order, "O-2", "", "SENDING");
+        earlier.fingerprint = earlier.earlier_fingerprint;
+        kept(store.append_push(earlier).await.expect("append"));
+        let again = store.append_push(push("t", order, "O-2", "", "SENDING"));
+        assert_eq!(again.await.expect("append"), Appended::Duplicate);
     }
 }
 

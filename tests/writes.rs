@@ -363,6 +363,60 @@ async fn a_repeat_after_a_restart_on_the_same_store_reaches_no_warehouse() {
 }
 
 #[tokio::test]
+async fn a_repeat_of_a_write_recorded_with_the_earlier_fingerprint_reaches_no_warehouse() {
+    use qlink_facade::domain::{
+        NewOrder,
+        fingerprint::{earlier_fingerprint, fingerprint},
+    };
+    use sqlx::Connection;
+
+    let db = ScratchDb::new("writes-upgrade");
+    let (simulator, config) = demo_with_store(db.store()).await;
+    let before = spawn_facade(config.clone()).await;
+    let warehouse = first_warehouse_of(&before, QLINK).await;
+    let mut request = order("UPGRADE-1", &warehouse, SKU);
+    let first = before
+        .caller(QLINK)
+        .create_order(request.clone())
+        .await
+        .expect("create");
+    drop(before);
+    // What a version before the fingerprint's current form kept for it.
+    let domain = NewOrder::try_from(request.clone()).expect("a valid order");
+    let earlier = earlier_fingerprint(&domain);
+    assert_ne!(earlier, fingerprint(&domain), "the two forms differ");
+    let url = format!("sqlite://{}", db.0.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the store's file");
+    let rewritten = sqlx::query("UPDATE write_outcomes SET fingerprint = ? WHERE number = ?")
+        .bind(&earlier[..])
+        .bind("UPGRADE-1")
+        .execute(&mut connection)
+        .await
+        .expect("rewrite the fingerprint");
+    assert_eq!(rewritten.rows_affected(), 1);
+    connection.close().await.expect("close");
+
+    let after = spawn_facade(config).await;
+    let again = after
+        .caller(QLINK)
+        .create_order(request.clone())
+        .await
+        .expect("the repeat, answered from the store");
+    assert_eq!(again, first);
+    assert_eq!(Kind::Order.creates(&simulator, "UPGRADE-1"), 1);
+    request.items[0].quantity += 1;
+    let other = after
+        .caller(QLINK)
+        .create_order(request)
+        .await
+        .expect_err("other content");
+    assert_eq!(other.code(), Code::AlreadyExists);
+    assert_eq!(Kind::Order.creates(&simulator, "UPGRADE-1"), 1);
+}
+
+#[tokio::test]
 async fn duplicates_sent_to_two_facades_on_one_postgres_store_reach_the_warehouse_once() {
     let Some(url) = common::store::fresh_postgres("writes-two-facades").await else {
         return;

@@ -25,7 +25,10 @@ use warehouse_protocol::{qianyi::ReceivedRequest, tolerant::string_of};
 
 use super::{AsnEvent, OrderEvent, PushConfig};
 use crate::{
-    domain::{AsnReceipt, AsnStatus, OrderStatus, fingerprint::fingerprint},
+    domain::{
+        AsnReceipt, AsnStatus, OrderStatus,
+        fingerprint::{earlier_fingerprint, fingerprint},
+    },
     metrics::Metrics,
     store::{Appended, EventKind, NewPush, Store, StoreError},
     tenant::Tenants,
@@ -238,20 +241,24 @@ impl Webhooks {
         let body = body.map_err(unread)?;
         let (text, content) = verified_content(&target.config, push.method, &body)?;
         // What the store tells repeats by, read from the event.
-        let (fingerprint, number, batch_no) = match push.kind {
+        let (fingerprints, number, batch_no) = match push.kind {
             EventKind::Order => {
                 let event = order_event(&content)?;
-                (fingerprint(&event), event.order_number, String::new())
+                let fingerprints = (fingerprint(&event), earlier_fingerprint(&event));
+                (fingerprints, event.order_number, String::new())
             }
             EventKind::Asn => {
                 let event = asn_event(&content)?;
-                (fingerprint(&event), event.asn_number, event.batch_no)
+                let fingerprints = (fingerprint(&event), earlier_fingerprint(&event));
+                (fingerprints, event.asn_number, event.batch_no)
             }
         };
+        let (fingerprint, earlier_fingerprint) = fingerprints;
         let new = NewPush {
             tenant: target.tenant.clone(),
             kind: push.kind,
             fingerprint,
+            earlier_fingerprint,
             number: number.clone(),
             batch_no,
             content: text,

@@ -58,6 +58,10 @@ pub struct NewPush {
     /// Of the event as read: a push (without batch) equal to the latest one
     /// kept for its number is a repeat.
     pub fingerprint: [u8; 32],
+    /// Of the same event, in the form stores kept before
+    /// ([`crate::domain::fingerprint::earlier_fingerprint`]): a latest one
+    /// kept then is matched by it.
+    pub earlier_fingerprint: [u8; 32],
     /// The content as pushed.
     pub content: String,
 }

@@ -364,7 +364,9 @@ macro_rules! store_queries {
                 .bind(&push.number)
                 .fetch_optional(&mut *connection)
                 .await?;
-                latest.is_some_and(|latest| latest == push.fingerprint)
+                latest.is_some_and(|latest| {
+                    latest == push.fingerprint || latest == push.earlier_fingerprint
+                })
             };
             if repeat {
                 return Ok(Appended::Duplicate);
