@@ -18,32 +18,34 @@
 //! its window, so a repeat is answered from that copy without a round trip
 //! to the store. Nothing here knows gRPC or HTTP.
 
+mod kept;
+mod reconcile;
+mod request;
+
 use std::{
-    collections::{HashMap, VecDeque},
-    future::Future,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, SystemTime},
 };
 
-use serde::{Serialize, de::DeserializeOwned};
-use tokio::{
-    sync::{Notify, oneshot},
-    time::Instant,
-};
+use serde::Serialize;
+use tokio::{sync::oneshot, time::Instant};
 use tokio_util::task::TaskTracker;
 
+pub use self::request::WriteRequest;
+use self::{
+    kept::{KeptAnswer, KeptAnswers, Settled},
+    reconcile::Reconciled,
+};
 use crate::{
     domain::{
-        AsnRef, CallContext, CreatedAsn, CreatedOrder, DEFAULT_CALL_TIMEOUT, NewAsn, NewOrder,
-        OrderRef, WarehouseBackend,
+        CallContext, WarehouseBackend,
         fingerprint::{Fingerprint, fingerprint, same_as_stored},
     },
     metrics::Metrics,
     store::{
-        Attempt, Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteKind,
-        WriteRecord, WriteState, millis,
+        Attempt, Claim, NewClaim, Settle, Store, StoreConfig, StoreError, WriteKey, WriteRecord,
+        WriteState, millis,
     },
-    tenant::Tenants,
     upstream::{UpstreamError, UpstreamErrorKind},
 };
 
@@ -92,128 +94,6 @@ pub enum WriteError {
     },
 }
 
-/// One of the two writes, as the ledger needs to know it.
-pub trait WriteRequest: Serialize + Send + Sync + 'static {
-    /// The warehouse's answer, kept and replayed.
-    type Created: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
-    const KIND: WriteKind;
-    /// The protocol operation, as errors name it.
-    const OPERATION: &'static str;
-    /// The request field that is the key, as errors name it.
-    const FIELD: &'static str;
-    /// What was created, as errors name it.
-    const WHAT: &'static str;
-
-    fn number(&self) -> &str;
-    fn warehouse_code(&self) -> &str;
-    fn send(
-        self,
-        backend: &dyn WarehouseBackend,
-        ctx: &CallContext,
-    ) -> impl Future<Output = Result<Self::Created, UpstreamError>> + Send;
-    /// The answer for the write with `number` when the warehouse reports
-    /// it. Neither spec's lookup carries the warehouse's own number, so
-    /// that stays empty.
-    fn look_up(
-        backend: &dyn WarehouseBackend,
-        ctx: &CallContext,
-        warehouse_code: String,
-        number: String,
-    ) -> impl Future<Output = Result<Option<Self::Created>, UpstreamError>> + Send;
-}
-
-impl WriteRequest for NewOrder {
-    type Created = CreatedOrder;
-    const KIND: WriteKind = WriteKind::Order;
-    const OPERATION: &'static str = "createOrder";
-    const FIELD: &'static str = "order_number";
-    const WHAT: &'static str = "an order";
-
-    fn number(&self) -> &str {
-        &self.order_number
-    }
-
-    fn warehouse_code(&self) -> &str {
-        &self.warehouse_code
-    }
-
-    async fn send(
-        self,
-        backend: &dyn WarehouseBackend,
-        ctx: &CallContext,
-    ) -> Result<CreatedOrder, UpstreamError> {
-        backend.create_order(ctx, self).await
-    }
-
-    async fn look_up(
-        backend: &dyn WarehouseBackend,
-        ctx: &CallContext,
-        warehouse_code: String,
-        order_number: String,
-    ) -> Result<Option<CreatedOrder>, UpstreamError> {
-        let order = OrderRef {
-            order_number,
-            ..OrderRef::default()
-        };
-        let states = backend
-            .get_orders(ctx, &warehouse_code, std::slice::from_ref(&order))
-            .await?;
-        let found = states.iter().any(|state| {
-            state.order_number == order.order_number && state.error_message.is_empty()
-        });
-        Ok(found.then(|| CreatedOrder {
-            order_number: order.order_number,
-            warehouse_order_number: String::new(),
-        }))
-    }
-}
-
-impl WriteRequest for NewAsn {
-    type Created = CreatedAsn;
-    const KIND: WriteKind = WriteKind::Asn;
-    const OPERATION: &'static str = "createAsnOrder";
-    const FIELD: &'static str = "asn_number";
-    const WHAT: &'static str = "an ASN";
-
-    fn number(&self) -> &str {
-        &self.asn_number
-    }
-
-    fn warehouse_code(&self) -> &str {
-        &self.warehouse_code
-    }
-
-    async fn send(
-        self,
-        backend: &dyn WarehouseBackend,
-        ctx: &CallContext,
-    ) -> Result<CreatedAsn, UpstreamError> {
-        backend.create_asn(ctx, self).await
-    }
-
-    async fn look_up(
-        backend: &dyn WarehouseBackend,
-        ctx: &CallContext,
-        warehouse_code: String,
-        asn_number: String,
-    ) -> Result<Option<CreatedAsn>, UpstreamError> {
-        let asn = AsnRef {
-            asn_number,
-            ..AsnRef::default()
-        };
-        let states = backend
-            .get_asns(ctx, &warehouse_code, std::slice::from_ref(&asn))
-            .await?;
-        let found = states
-            .iter()
-            .any(|state| state.asn_number == asn.asn_number);
-        Ok(found.then(|| CreatedAsn {
-            asn_number: asn.asn_number,
-            wms_asn_number: String::new(),
-        }))
-    }
-}
-
 /// A refusal as kept for the calls that waited on it.
 #[derive(Debug, Serialize, serde::Deserialize)]
 struct KeptRefusal {
@@ -237,86 +117,6 @@ pub struct Writes {
     kept: Arc<KeptAnswers>,
     /// The tasks sending and recording writes.
     recording: TaskTracker,
-}
-
-/// Wakes this process's waiting duplicates when a key settles.
-#[derive(Debug, Default)]
-struct Settled {
-    by_key: Mutex<std::collections::HashMap<WriteKey, Arc<Notify>>>,
-}
-
-impl Settled {
-    fn notify_for(&self, key: &WriteKey) -> Arc<Notify> {
-        self.by_key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(key.clone())
-            .or_default()
-            .clone()
-    }
-
-    fn wake(&self, key: &WriteKey) {
-        let notify = self
-            .by_key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(key);
-        if let Some(notify) = notify {
-            notify.notify_waiters();
-        }
-    }
-}
-
-/// A settled success as a repeat needs it.
-#[derive(Debug, Clone)]
-struct KeptAnswer {
-    fingerprint: Fingerprint,
-    answer: Arc<str>,
-    expires_at_ms: i64,
-}
-
-/// The successes this process settled or read, at most [`KEPT_ANSWERS`].
-/// A copy is as good as the row: only a success's own window ends it.
-#[derive(Debug, Default)]
-struct KeptAnswers {
-    inner: Mutex<KeptAnswersInner>,
-}
-
-#[derive(Debug, Default)]
-struct KeptAnswersInner {
-    by_key: HashMap<WriteKey, KeptAnswer>,
-    /// Keys in the order they were remembered, to forget the oldest.
-    order: VecDeque<WriteKey>,
-}
-
-impl KeptAnswers {
-    fn get(&self, key: &WriteKey, now_ms: i64) -> Option<KeptAnswer> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        inner
-            .by_key
-            .get(key)
-            .filter(|kept| kept.expires_at_ms > now_ms)
-            .cloned()
-    }
-
-    fn remember(&self, key: &WriteKey, kept: KeptAnswer) {
-        let mut inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if inner.by_key.insert(key.clone(), kept).is_some() {
-            return;
-        }
-        inner.order.push_back(key.clone());
-        while inner.order.len() > KEPT_ANSWERS {
-            if let Some(oldest) = inner.order.pop_front() {
-                inner.by_key.remove(&oldest);
-            }
-        }
-    }
 }
 
 impl Writes {
@@ -702,133 +502,6 @@ impl Writes {
             }
         }
     }
-
-    /// Asks the warehouse whether an attempt with an unknown outcome
-    /// arrived, and records it when it did.
-    async fn reconcile<W: WriteRequest>(
-        &self,
-        key: &WriteKey,
-        owner: &str,
-        attempt: Attempt,
-        backend: &Arc<dyn WarehouseBackend>,
-        ctx: &CallContext,
-    ) -> Reconciled<W::Created> {
-        let kind = W::KIND.as_str();
-        let attempted = attempt.fingerprint;
-        let number = key.number.clone();
-        match W::look_up(backend.as_ref(), ctx, attempt.warehouse_code, number).await {
-            Ok(Some(created)) => {
-                self.metrics
-                    .record_reconciliation(&key.tenant, kind, "found");
-                tracing::info!(tenant = %key.tenant, kind, number = %key.number, outcome = "found", "reconciled a write whose outcome was unknown: the warehouse has it");
-                let answer = serde_json::to_string(&created).unwrap_or_default();
-                let settle = Settle::Succeeded {
-                    fingerprint: attempted,
-                    answer,
-                    expires_at_ms: millis(SystemTime::now() + self.window),
-                };
-                self.settle(key, owner, settle).await;
-                Reconciled::Found(created)
-            }
-            Ok(None) => {
-                self.metrics
-                    .record_reconciliation(&key.tenant, kind, "not_found");
-                tracing::info!(tenant = %key.tenant, kind, number = %key.number, outcome = "not_found", "reconciled a write whose outcome was unknown: the warehouse does not have it");
-                Reconciled::NotFound
-            }
-            Err(err) => {
-                self.metrics
-                    .record_reconciliation(&key.tenant, kind, "failed");
-                tracing::warn!(tenant = %key.tenant, kind, number = %key.number, error = %err, "cannot ask the warehouse about a write whose outcome is unknown; it stays unknown");
-                self.settle(
-                    key,
-                    owner,
-                    Settle::Unknown {
-                        fingerprint: attempted,
-                    },
-                )
-                .await;
-                Reconciled::Failed(err)
-            }
-        }
-    }
-
-    /// Reconciles the writes nobody is settling: unknown for
-    /// `reconcile_after`, or claimed by a process that went away, looking
-    /// every third of that (1 to 10 s). Found ones are recorded; ones the
-    /// warehouse does not have are released, so a later repeat is sent.
-    /// Settled writes past their window are pruned on the way.
-    pub async fn reconcile_abandoned(self, tenants: Arc<Tenants>) {
-        let every =
-            (self.reconcile_after / 3).clamp(Duration::from_secs(1), Duration::from_secs(10));
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let now = SystemTime::now();
-            let unknown_before = now.checked_sub(self.reconcile_after).unwrap_or(now);
-            let abandoned = match self
-                .store
-                .abandoned_writes(millis(now), millis(unknown_before), 50)
-                .await
-            {
-                Ok(abandoned) => abandoned,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot look for abandoned writes; will try again");
-                    continue;
-                }
-            };
-            for record in abandoned {
-                let Some(tenant) = tenants.load().get(&record.key.tenant) else {
-                    continue;
-                };
-                match record.key.kind {
-                    WriteKind::Order => {
-                        self.reconcile_one::<NewOrder>(record, &tenant.backend)
-                            .await;
-                    }
-                    WriteKind::Asn => self.reconcile_one::<NewAsn>(record, &tenant.backend).await,
-                }
-            }
-            if let Err(err) = self.store.prune_writes(millis(SystemTime::now())).await {
-                tracing::warn!(error = %err, "cannot prune settled writes; will try again");
-            }
-        }
-    }
-
-    async fn reconcile_one<W: WriteRequest>(
-        &self,
-        record: WriteRecord,
-        backend: &Arc<dyn WarehouseBackend>,
-    ) {
-        let owner = format!("{}/{:016x}", self.replica, fastrand::u64(..));
-        let until = millis(SystemTime::now() + LEASE);
-        let taken = match self.store.take_over_write(&record.key, &owner, until).await {
-            Ok(Some(taken)) => taken,
-            // Someone settled or took it meanwhile.
-            Ok(None) => return,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot take over an abandoned write; will try again");
-                return;
-            }
-        };
-        let ctx = CallContext::within(DEFAULT_CALL_TIMEOUT);
-        let reconciled = self
-            .reconcile::<W>(&taken.key, &owner, taken.attempt(), backend, &ctx)
-            .await;
-        if let Reconciled::NotFound = reconciled {
-            // It never arrived: the key is free, and a repeat is sent.
-            self.settle(&taken.key, &owner, Settle::Released).await;
-        }
-    }
-}
-
-/// What the warehouse said about an attempt whose outcome was unknown.
-enum Reconciled<Created> {
-    /// It has the write: this is its answer.
-    Found(Created),
-    NotFound,
-    Failed(UpstreamError),
 }
 
 fn conflict<W: WriteRequest>(key: &WriteKey) -> WriteError {
