@@ -22,6 +22,7 @@ use warehouse_protocol::{Operation, Protocol};
 
 use super::{
     HttpTransport, QianyiCredentials, SetupError, UpstreamError, UpstreamErrorKind,
+    client::Client,
     pager::{self, Page, PageAnswer, PageSource},
 };
 use crate::domain::{
@@ -35,7 +36,7 @@ const MAX_IN_FLIGHT_PER_BATCH: usize = 8;
 
 /// A tenant's Qianyi warehouse.
 pub struct QianyiBackend {
-    client: client::Client,
+    client: Client<client::QianyiSigner>,
 }
 
 impl QianyiBackend {
@@ -47,7 +48,7 @@ impl QianyiBackend {
         transport: HttpTransport,
     ) -> Result<Self, SetupError> {
         Ok(Self {
-            client: client::Client::new(endpoint, credentials, transport)?,
+            client: Client::new(client::QianyiSigner::new(endpoint, credentials)?, transport),
         })
     }
 
