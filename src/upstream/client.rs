@@ -20,7 +20,7 @@ use super::{
     http::{HttpTransport, Post},
     requests::encode,
 };
-use crate::domain::CallContext;
+use crate::domain::{CallContext, NewAsn, NewOrder};
 
 /// What a protocol does to a body before it is sent.
 pub(super) trait Signer: Send + Sync {
@@ -104,9 +104,45 @@ impl<S: Signer> Client<S> {
             .map_err(|kind| self.transport.error(operation, kind))
     }
 
+    /// Creates `new`, an order or ASN, with the request `prepare` makes of
+    /// it, and reads the answer with `read`, given the number created. All
+    /// of `new` but its number is freed once the request is made, by the
+    /// thread that decoded it, rather than by whichever worker resumes the
+    /// call when the warehouse answers.
+    pub async fn create<N: Numbered, T>(
+        &self,
+        ctx: &CallContext,
+        new: N,
+        prepare: impl FnOnce(&N) -> Result<Post, UpstreamError>,
+        read: impl FnOnce(&Envelope, &str) -> Result<T, UpstreamErrorKind>,
+    ) -> Result<T, UpstreamError> {
+        let post = prepare(&new)?;
+        let number = new.into_number();
+        self.send(ctx, post, |envelope| read(envelope, &number))
+            .await
+    }
+
     /// The failure `kind` of `operation`, naming the tenant.
     pub fn error(&self, operation: Operation, kind: UpstreamErrorKind) -> UpstreamError {
         self.transport.error(operation.name(S::PROTOCOL), kind)
+    }
+}
+
+/// A write the warehouse answers about by its number.
+pub(super) trait Numbered {
+    /// The number, the rest dropped.
+    fn into_number(self) -> String;
+}
+
+impl Numbered for NewOrder {
+    fn into_number(self) -> String {
+        self.order_number
+    }
+}
+
+impl Numbered for NewAsn {
+    fn into_number(self) -> String {
+        self.asn_number
     }
 }
 

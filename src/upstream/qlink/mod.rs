@@ -79,16 +79,14 @@ impl WarehouseBackend for QlinkBackend {
     async fn create_order(
         &self,
         ctx: &CallContext,
-        mut order: NewOrder,
+        order: NewOrder,
     ) -> Result<CreatedOrder, UpstreamError> {
-        let body = requests::CreateOrder::new(&self.warehouse_key, &order);
-        let post = self.client.prepare(Operation::CreateOrder, Some(&body))?;
-        let order_number = std::mem::take(&mut order.order_number);
-        // Freed now, by the thread that decoded it, rather than by whichever
-        // worker resumes the call when the warehouse answers.
-        drop(order);
-        let read = |envelope: &_| answers::created_order(envelope, &order_number);
-        self.client.send(ctx, post, read).await
+        let prepare = |order: &NewOrder| {
+            let body = requests::CreateOrder::new(&self.warehouse_key, order);
+            self.client.prepare(Operation::CreateOrder, Some(&body))
+        };
+        let read = answers::created_order;
+        self.client.create(ctx, order, prepare, read).await
     }
 
     async fn cancel_orders(
@@ -120,15 +118,14 @@ impl WarehouseBackend for QlinkBackend {
     async fn create_asn(
         &self,
         ctx: &CallContext,
-        mut asn: NewAsn,
+        asn: NewAsn,
     ) -> Result<CreatedAsn, UpstreamError> {
-        let body = requests::CreateAsnOrder::new(&self.warehouse_key, &asn);
-        let post = self.client.prepare(Operation::CreateAsn, Some(&body))?;
-        let asn_number = std::mem::take(&mut asn.asn_number);
-        // Freed now, as the order in `create_order` is.
-        drop(asn);
-        let read = |envelope: &_| answers::created_asn(envelope, &asn_number);
-        self.client.send(ctx, post, read).await
+        let prepare = |asn: &NewAsn| {
+            let body = requests::CreateAsnOrder::new(&self.warehouse_key, asn);
+            self.client.prepare(Operation::CreateAsn, Some(&body))
+        };
+        let read = answers::created_asn;
+        self.client.create(ctx, asn, prepare, read).await
     }
 
     async fn get_asns(
