@@ -91,14 +91,10 @@ pub struct SharedLimits {
     skip_until_ms: AtomicU64,
 }
 
-impl std::fmt::Debug for SharedLimits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedLimits")
-            .field("redis", &self.shown)
-            .field("replicas", &self.replicas)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug::debug_showing!(SharedLimits {
+    redis = |this| &this.shown,
+    replicas,
+});
 
 impl SharedLimits {
     /// Sets up the connection, which is made lazily and remade when lost.

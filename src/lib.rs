@@ -20,6 +20,7 @@ pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+mod debug;
 pub mod demo;
 pub mod domain;
 pub mod listener;

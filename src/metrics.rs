@@ -138,11 +138,7 @@ struct ReconciliationLabels {
     outcome: &'static str,
 }
 
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Metrics").finish_non_exhaustive()
-    }
-}
+crate::debug::debug_showing!(Metrics {});
 
 impl Default for Metrics {
     fn default() -> Self {

@@ -42,13 +42,7 @@ pub struct ConfigSource {
     pub env: Environment,
 }
 
-impl std::fmt::Debug for ConfigSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigSource")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug::debug_showing!(ConfigSource { path });
 
 /// What asked for a reload, as the log says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

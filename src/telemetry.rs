@@ -67,13 +67,7 @@ pub struct Telemetry {
     export_problem: Option<String>,
 }
 
-impl std::fmt::Debug for Telemetry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Telemetry")
-            .field("otlp_endpoint", &self.otlp_endpoint)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug::debug_showing!(Telemetry { otlp_endpoint });
 
 impl Telemetry {
     /// Builds the subscriber for `config` (and `OTEL_EXPORTER_OTLP_ENDPOINT`).

@@ -31,14 +31,10 @@ impl Tenant {
     }
 }
 
-impl std::fmt::Debug for Tenant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant")
-            .field("id", &self.id)
-            .field("protocol", &self.backend.protocol())
-            .finish_non_exhaustive()
-    }
-}
+crate::debug::debug_showing!(Tenant {
+    id,
+    protocol = |this| this.backend.protocol(),
+});
 
 /// How much of an unknown tenant id an error quotes back.
 pub const QUOTED_ID_CHARS: usize = 64;

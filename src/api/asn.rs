@@ -3,7 +3,7 @@
 use tonic::{Request, Response};
 
 use super::{
-    FacadeApi, convert,
+    FacadeApi,
     error::{Answer, failed},
     events, status,
 };
@@ -29,30 +29,20 @@ impl AsnService for FacadeApi {
     }
 
     async fn get_asns(&self, request: Request<GetAsnsRequest>) -> Answer<GetAsnsResponse> {
-        self.unary(request, async |tenant, ctx, request| {
-            let batch = convert::Batch::try_from(request)?;
-            let states = tenant
-                .backend
-                .get_asns(ctx, &batch.warehouse_code, &batch.items)
-                .await?;
-            Ok(GetAsnsResponse {
-                asns: states.into_iter().map(Into::into).collect(),
-            })
-        })
+        self.batch(
+            request,
+            |backend, ctx, warehouse, items| backend.get_asns(ctx, warehouse, items),
+            |asns| GetAsnsResponse { asns },
+        )
         .await
     }
 
     async fn cancel_asns(&self, request: Request<CancelAsnsRequest>) -> Answer<CancelAsnsResponse> {
-        self.unary(request, async |tenant, ctx, request| {
-            let batch = convert::Batch::try_from(request)?;
-            let outcomes = tenant
-                .backend
-                .cancel_asns(ctx, &batch.warehouse_code, &batch.items)
-                .await?;
-            Ok(CancelAsnsResponse {
-                results: outcomes.into_iter().map(Into::into).collect(),
-            })
-        })
+        self.batch(
+            request,
+            |backend, ctx, warehouse, items| backend.cancel_asns(ctx, warehouse, items),
+            |results| CancelAsnsResponse { results },
+        )
         .await
     }
 

@@ -1,15 +1,18 @@
 //! The one place that decides gRPC status codes and details for every error
 //! the facade returns. A unary handler's errors pass through
-//! [`FacadeApi::unary`] (or [`failed`]), which logs and converts them here.
+//! [`FacadeApi::unary`] (a batch handler's through [`FacadeApi::batch`], or
+//! [`failed`]), which logs and converts them here.
 
 use std::collections::HashMap;
+
+use futures::future::BoxFuture;
 
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use super::{FacadeApi, status};
+use super::{FacadeApi, convert, status};
 use crate::{
-    domain::CallContext,
+    domain::{CallContext, WarehouseBackend},
     tenant::{Tenant, TenantError},
     upstream::{UpstreamError, UpstreamErrorKind},
     writes::WriteError,
@@ -57,6 +60,34 @@ impl FacadeApi {
         let (tenant, ctx) = self.begin(&request).map_err(status)?;
         let answer = work(&tenant, &ctx, request.into_inner()).await;
         answer.map(Response::new).map_err(status)
+    }
+
+    /// What every batch call does: [`unary`](Self::unary) with the request
+    /// read as a [`Batch`](convert::Batch), `call` on the tenant's backend
+    /// with its warehouse and items, and `answer` made of each result in its
+    /// proto form.
+    pub(super) async fn batch<M, I, R, P, A>(
+        &self,
+        request: Request<M>,
+        call: impl for<'a> FnOnce(
+            &'a dyn WarehouseBackend,
+            &'a CallContext,
+            &'a str,
+            &'a [I],
+        ) -> BoxFuture<'a, Result<Vec<R>, UpstreamError>>,
+        answer: impl FnOnce(Vec<P>) -> A,
+    ) -> Answer<A>
+    where
+        convert::Batch<I>: TryFrom<M, Error = Violations>,
+        P: From<R>,
+    {
+        self.unary(request, async |tenant, ctx, request| {
+            let batch = convert::Batch::try_from(request)?;
+            let backend = tenant.backend.as_ref();
+            let results = call(backend, ctx, &batch.warehouse_code, &batch.items).await?;
+            Ok(answer(results.into_iter().map(P::from).collect()))
+        })
+        .await
     }
 }
 

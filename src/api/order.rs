@@ -3,7 +3,7 @@
 use tonic::{Request, Response};
 
 use super::{
-    FacadeApi, convert,
+    FacadeApi,
     error::{Answer, failed},
     events, status,
 };
@@ -35,30 +35,20 @@ impl OrderService for FacadeApi {
         &self,
         request: Request<CancelOrdersRequest>,
     ) -> Answer<CancelOrdersResponse> {
-        self.unary(request, async |tenant, ctx, request| {
-            let batch = convert::Batch::try_from(request)?;
-            let outcomes = tenant
-                .backend
-                .cancel_orders(ctx, &batch.warehouse_code, &batch.items)
-                .await?;
-            Ok(CancelOrdersResponse {
-                results: outcomes.into_iter().map(Into::into).collect(),
-            })
-        })
+        self.batch(
+            request,
+            |backend, ctx, warehouse, items| backend.cancel_orders(ctx, warehouse, items),
+            |results| CancelOrdersResponse { results },
+        )
         .await
     }
 
     async fn get_orders(&self, request: Request<GetOrdersRequest>) -> Answer<GetOrdersResponse> {
-        self.unary(request, async |tenant, ctx, request| {
-            let batch = convert::Batch::try_from(request)?;
-            let states = tenant
-                .backend
-                .get_orders(ctx, &batch.warehouse_code, &batch.items)
-                .await?;
-            Ok(GetOrdersResponse {
-                orders: states.into_iter().map(Into::into).collect(),
-            })
-        })
+        self.batch(
+            request,
+            |backend, ctx, warehouse, items| backend.get_orders(ctx, warehouse, items),
+            |orders| GetOrdersResponse { orders },
+        )
         .await
     }
 

@@ -141,14 +141,8 @@ impl ServerTls {
     }
 }
 
-/// Paths only: the configs hold the private key.
-impl std::fmt::Debug for ServerTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerTls")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+// Paths only: the configs hold the private key.
+crate::debug::debug_showing!(ServerTls { config });
 
 /// The configs built from one reading of the files.
 struct Loaded {

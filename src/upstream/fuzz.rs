@@ -120,12 +120,15 @@ pub(super) fn stock_rows_read_back(
     Ok(())
 }
 
-/// The fuzz test both protocols' `answers` modules pass alike: every
+/// The fuzz tests both protocols' `answers` modules pass alike: every
 /// single-call reader, given any answer, reads it or refuses it without a
-/// panic. A macro, not a function: the readers are same-named functions of
-/// two modules, with no trait between them.
-macro_rules! any_single_answer_is_read_or_refused {
-    ($answers:ident) => {
+/// panic; a cancelAsnOrder answer has one outcome per ASN asked about, in
+/// request order; and stock rows read back as sent, in each of the pages
+/// `$pages` makes of them (the protocol's envelopes around the rows). A
+/// macro, not a function: the readers are same-named functions of two
+/// modules, with no trait between them.
+macro_rules! answers_pass_the_shared_fuzz_tests {
+    ($answers:ident, stock_pages: $pages:expr) => {
         proptest! {
             #![proptest_config(warehouse_protocol::fuzzing::config())]
 
@@ -142,7 +145,35 @@ macro_rules! any_single_answer_is_read_or_refused {
                 let _ = $answers::asn_states(&envelope);
                 let _ = $answers::inventory_page(&envelope);
             }
+
+            #[test]
+            fn a_batch_answer_has_one_outcome_per_asn_in_request_order(
+                envelope in crate::upstream::fuzz::envelope(),
+                orders in crate::upstream::fuzz::order_refs(),
+            ) {
+                let numbers: Vec<String> =
+                    orders.into_iter().map(|order| order.order_number).collect();
+                let outcomes = $answers::cancelled_asns(&envelope, &numbers);
+                crate::upstream::fuzz::outcomes_follow_request(
+                    outcomes,
+                    |outcome| &outcome.asn_number,
+                    &numbers,
+                )?;
+            }
+
+            #[test]
+            fn stock_rows_read_back_as_sent(
+                items in crate::upstream::fuzz::inventory_items(),
+                as_strings in any::<bool>(),
+            ) {
+                let rows: Vec<serde_json::Value> = items
+                    .iter()
+                    .map(|item| crate::upstream::fuzz::inventory_row(item, as_strings))
+                    .collect();
+                let pages = ($pages)(rows);
+                crate::upstream::fuzz::stock_rows_read_back(&items, pages, $answers::inventory_page)?;
+            }
         }
     };
 }
-pub(super) use any_single_answer_is_read_or_refused;
+pub(super) use answers_pass_the_shared_fuzz_tests;

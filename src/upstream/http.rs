@@ -1,8 +1,9 @@
 //! The HTTP transport both protocols share: one pooled client per tenant
 //! behind the tenant's middleware stack (deadline, retry, rate limit,
 //! concurrency), one [`post`](HttpTransport::post) of exact JSON bytes that
-//! reads the answer's envelope, and the mapping of transport failures and
-//! HTTP statuses onto [`UpstreamErrorKind`].
+//! returns the answer's body (the protocols' [`Client`](super::client::Client)
+//! reads its envelope), and the mapping of transport failures and HTTP
+//! statuses onto [`UpstreamErrorKind`].
 
 use std::{
     future::Future,
@@ -18,7 +19,7 @@ use reqwest::{
     header::{CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER},
 };
 use tower::{Service, ServiceExt};
-use warehouse_protocol::{Access, Envelope, tolerant};
+use warehouse_protocol::{Access, tolerant};
 
 use super::{UpstreamError, UpstreamErrorKind};
 use crate::{
@@ -123,14 +124,8 @@ impl HttpTransport {
         UpstreamError::new(self.tenant.clone(), operation, kind)
     }
 
-    /// Sends `post` under `ctx` and reads its 2xx answer's envelope with
-    /// `read`; every failure names the tenant and the operation.
-    pub async fn post<T>(
-        &self,
-        ctx: &CallContext,
-        post: Post,
-        read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
-    ) -> Result<T, UpstreamError> {
+    /// Sends `post` under `ctx`: its 2xx answer's body, or why there is none.
+    pub async fn post(&self, ctx: &CallContext, post: Post) -> Result<Bytes, UpstreamErrorKind> {
         let Post {
             operation,
             access,
@@ -150,11 +145,7 @@ impl HttpTransport {
             body: Bytes::from(body),
             access,
         };
-        let answer = self.service.clone().oneshot(call).await;
-        answer
-            .and_then(|answer| Ok(Envelope::parse(&answer)?))
-            .and_then(|envelope| read(&envelope))
-            .map_err(|kind| self.error(operation, kind))
+        self.service.clone().oneshot(call).await
     }
 }
 

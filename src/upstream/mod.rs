@@ -5,19 +5,23 @@
 //! - `requests.rs`: the bodies, borrowed from the domain types;
 //! - `answers.rs`: pure functions from an answer's envelope to domain
 //!   results, verdicts included;
-//! - `client.rs`: one `call(operation, body)`, driven by the protocol
-//!   crate's operation table, that signs and sends through the tenant's
-//!   [`HttpTransport`] and reads the envelope;
+//! - `client.rs`: the protocol's `Signer`, what the shared `client::Client`
+//!   (one `call(operation, body)`, driven by the protocol crate's operation
+//!   table) needs to send an operation: its URL, the credential headers
+//!   and the signed bytes;
 //! - `mod.rs`: the backend, one short method per operation.
 //!
 //! Beside them, what both share: the request shapes (order, receiver,
 //! lines, ASN, product) in [`requests`], the answer rows and the one
-//! `rejected()` in [`answers`], the inventory pager with its guard against
-//! a warehouse that repeats a page, the HTTP transport and the errors.
+//! `rejected()` in [`answers`], the client that encodes, signs, sends
+//! through the tenant's [`HttpTransport`] and reads the envelope, the
+//! inventory pager with its guard against a warehouse that repeats a page,
+//! the HTTP transport and the errors.
 //! Signing, envelopes and tolerant reading are the `warehouse_protocol`
 //! crate's. Nothing here knows gRPC.
 
 mod answers;
+mod client;
 mod error;
 #[cfg(test)]
 mod fuzz;

@@ -16,7 +16,7 @@ use qlink_facade::proto::{
     inventory_service_client::InventoryServiceClient, order_service_client::OrderServiceClient,
     sku_service_client::SkuServiceClient, warehouse_service_client::WarehouseServiceClient,
 };
-use tonic::{Request, Status, Streaming, transport::Channel};
+use tonic::{Request, Response, Status, Streaming, transport::Channel};
 
 use super::{Facade, req};
 
@@ -74,27 +74,46 @@ impl Caller {
         request
     }
 
+    /// `message` sent with `rpc` on a client `new` makes of the facade's
+    /// channel: the answer's message, or the status.
+    async fn unary<C, M, R>(
+        &self,
+        new: impl FnOnce(Channel) -> C,
+        rpc: impl AsyncFnOnce(&mut C, Request<M>) -> Result<Response<R>, Status>,
+        message: M,
+    ) -> Answer<R> {
+        let mut client = new(self.channel.clone());
+        let answer = rpc(&mut client, self.request(message)).await?;
+        Ok(answer.into_inner())
+    }
+
     pub async fn list_warehouses(&self) -> Answer<Vec<Warehouse>> {
-        let mut client = WarehouseServiceClient::new(self.channel.clone());
-        let answer = client
-            .list_warehouses(self.request(Default::default()))
-            .await?;
-        Ok(answer.into_inner().warehouses)
+        let list = WarehouseServiceClient::list_warehouses;
+        let answer = self.unary(WarehouseServiceClient::new, list, Default::default());
+        Ok(answer.await?.warehouses)
     }
 
     pub async fn list_channels(&self, warehouse_code: &str) -> Answer<Vec<WarehouseChannel>> {
         let request = ListChannelsRequest {
             warehouse_code: warehouse_code.to_owned(),
         };
-        let mut client = WarehouseServiceClient::new(self.channel.clone());
-        let answer = client.list_channels(self.request(request)).await?;
-        Ok(answer.into_inner().channels)
+        let answer = self
+            .unary(
+                WarehouseServiceClient::new,
+                WarehouseServiceClient::list_channels,
+                request,
+            )
+            .await?;
+        Ok(answer.channels)
     }
 
     pub async fn create_order(&self, order: CreateOrderRequest) -> Answer<CreateOrderResponse> {
-        let mut client = OrderServiceClient::new(self.channel.clone());
-        let answer = client.create_order(self.request(order)).await?;
-        Ok(answer.into_inner())
+        self.unary(
+            OrderServiceClient::new,
+            OrderServiceClient::create_order,
+            order,
+        )
+        .await
     }
 
     /// GetOrders for the orders numbered `numbers`, in that order.
@@ -107,9 +126,14 @@ impl Caller {
             warehouse_code: warehouse_code.to_owned(),
             orders: order_refs(numbers),
         };
-        let mut client = OrderServiceClient::new(self.channel.clone());
-        let answer = client.get_orders(self.request(request)).await?;
-        Ok(answer.into_inner().orders)
+        let answer = self
+            .unary(
+                OrderServiceClient::new,
+                OrderServiceClient::get_orders,
+                request,
+            )
+            .await?;
+        Ok(answer.orders)
     }
 
     /// CancelOrders for the orders numbered `numbers`, in that order.
@@ -122,21 +146,26 @@ impl Caller {
             warehouse_code: warehouse_code.to_owned(),
             orders: order_refs(numbers),
         };
-        let mut client = OrderServiceClient::new(self.channel.clone());
-        let answer = client.cancel_orders(self.request(request)).await?;
-        Ok(answer.into_inner().results)
+        let answer = self
+            .unary(
+                OrderServiceClient::new,
+                OrderServiceClient::cancel_orders,
+                request,
+            )
+            .await?;
+        Ok(answer.results)
     }
 
     pub async fn create_asn(&self, asn: CreateAsnRequest) -> Answer<CreateAsnResponse> {
-        let mut client = AsnServiceClient::new(self.channel.clone());
-        let answer = client.create_asn(self.request(asn)).await?;
-        Ok(answer.into_inner())
+        self.unary(AsnServiceClient::new, AsnServiceClient::create_asn, asn)
+            .await
     }
 
     pub async fn get_asns(&self, lookup: GetAsnsRequest) -> Answer<Vec<AsnInfo>> {
-        let mut client = AsnServiceClient::new(self.channel.clone());
-        let answer = client.get_asns(self.request(lookup)).await?;
-        Ok(answer.into_inner().asns)
+        let answer = self
+            .unary(AsnServiceClient::new, AsnServiceClient::get_asns, lookup)
+            .await?;
+        Ok(answer.asns)
     }
 
     pub async fn cancel_asns(
@@ -148,15 +177,19 @@ impl Caller {
             warehouse_code: warehouse_code.to_owned(),
             asn_numbers,
         };
-        let mut client = AsnServiceClient::new(self.channel.clone());
-        let answer = client.cancel_asns(self.request(request)).await?;
-        Ok(answer.into_inner().results)
+        let answer = self
+            .unary(
+                AsnServiceClient::new,
+                AsnServiceClient::cancel_asns,
+                request,
+            )
+            .await?;
+        Ok(answer.results)
     }
 
     pub async fn upsert_sku(&self, sku: UpsertSkuRequest) -> Answer<UpsertSkuResponse> {
-        let mut client = SkuServiceClient::new(self.channel.clone());
-        let answer = client.upsert_sku(self.request(sku)).await?;
-        Ok(answer.into_inner())
+        self.unary(SkuServiceClient::new, SkuServiceClient::upsert_sku, sku)
+            .await
     }
 
     /// SyncInventory, as it streams.
@@ -164,9 +197,12 @@ impl Caller {
         &self,
         query: SyncInventoryRequest,
     ) -> Answer<Streaming<SyncInventoryResponse>> {
-        let mut client = InventoryServiceClient::new(self.channel.clone());
-        let answer = client.sync_inventory(self.request(query)).await?;
-        Ok(answer.into_inner())
+        self.unary(
+            InventoryServiceClient::new,
+            InventoryServiceClient::sync_inventory,
+            query,
+        )
+        .await
     }
 
     /// Every page of a SyncInventory stream, which must open and whose
@@ -181,9 +217,12 @@ impl Caller {
         after_event_id: u64,
     ) -> Answer<Streaming<WatchOrderEventsResponse>> {
         let request = WatchOrderEventsRequest { after_event_id };
-        let mut client = OrderServiceClient::new(self.channel.clone());
-        let answer = client.watch_order_events(self.request(request)).await?;
-        Ok(answer.into_inner())
+        self.unary(
+            OrderServiceClient::new,
+            OrderServiceClient::watch_order_events,
+            request,
+        )
+        .await
     }
 
     pub async fn watch_asns(
@@ -191,9 +230,12 @@ impl Caller {
         after_event_id: u64,
     ) -> Answer<Streaming<WatchAsnEventsResponse>> {
         let request = WatchAsnEventsRequest { after_event_id };
-        let mut client = AsnServiceClient::new(self.channel.clone());
-        let answer = client.watch_asn_events(self.request(request)).await?;
-        Ok(answer.into_inner())
+        self.unary(
+            AsnServiceClient::new,
+            AsnServiceClient::watch_asn_events,
+            request,
+        )
+        .await
     }
 }
 

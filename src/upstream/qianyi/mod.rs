@@ -22,6 +22,7 @@ use warehouse_protocol::{Operation, Protocol};
 
 use super::{
     HttpTransport, QianyiCredentials, SetupError, UpstreamError, UpstreamErrorKind,
+    client::Client,
     pager::{self, Page, PageAnswer, PageSource},
 };
 use crate::domain::{
@@ -35,7 +36,7 @@ const MAX_IN_FLIGHT_PER_BATCH: usize = 8;
 
 /// A tenant's Qianyi warehouse.
 pub struct QianyiBackend {
-    client: client::Client,
+    client: Client<client::QianyiSigner>,
 }
 
 impl QianyiBackend {
@@ -47,7 +48,7 @@ impl QianyiBackend {
         transport: HttpTransport,
     ) -> Result<Self, SetupError> {
         Ok(Self {
-            client: client::Client::new(endpoint, credentials, transport)?,
+            client: Client::new(client::QianyiSigner::new(endpoint, credentials)?, transport),
         })
     }
 
@@ -98,18 +99,14 @@ impl WarehouseBackend for QianyiBackend {
     async fn create_order(
         &self,
         ctx: &CallContext,
-        mut order: NewOrder,
+        order: NewOrder,
     ) -> Result<CreatedOrder, UpstreamError> {
-        let content = requests::order(&order);
-        let post = self
-            .client
-            .prepare(Operation::CreateOrder, Some(&content))?;
-        let order_number = std::mem::take(&mut order.order_number);
-        // Freed now, by the thread that decoded it, rather than by whichever
-        // worker resumes the call when the warehouse answers.
-        drop(order);
-        let read = |envelope: &_| answers::created_order(envelope, &order_number);
-        self.client.send(ctx, post, read).await
+        let prepare = |order: &NewOrder| {
+            let content = requests::order(order);
+            self.client.prepare(Operation::CreateOrder, Some(&content))
+        };
+        let read = answers::created_order;
+        self.client.create(ctx, order, prepare, read).await
     }
 
     /// A write: every order gets its outcome, whatever happened to the others.
@@ -161,15 +158,14 @@ impl WarehouseBackend for QianyiBackend {
     async fn create_asn(
         &self,
         ctx: &CallContext,
-        mut asn: NewAsn,
+        asn: NewAsn,
     ) -> Result<CreatedAsn, UpstreamError> {
-        let content = requests::asn(&asn);
-        let post = self.client.prepare(Operation::CreateAsn, Some(&content))?;
-        let asn_number = std::mem::take(&mut asn.asn_number);
-        // Freed now, as the order in `create_order` is.
-        drop(asn);
-        let read = |envelope: &_| answers::created_asn(envelope, &asn_number);
-        self.client.send(ctx, post, read).await
+        let prepare = |asn: &NewAsn| {
+            let content = requests::asn(asn);
+            self.client.prepare(Operation::CreateAsn, Some(&content))
+        };
+        let read = answers::created_asn;
+        self.client.create(ctx, asn, prepare, read).await
     }
 
     async fn get_asns(

@@ -1,8 +1,7 @@
-//! The qlink client: one [`Client::call`] per operation, driven by the
-//! protocol's operation table. It encodes the body, signs exactly those
-//! bytes, sends them to the operation's path with the credential headers
-//! (built once, with the URLs, when the tenant is) and reads the answer's
-//! envelope. It never logs headers, bodies or secrets.
+//! qlink's [`Signer`] for the shared [`Client`](crate::upstream::client::Client):
+//! each operation goes to its own path, `{base_url}/global-api/v1/warehouse/
+//! {operation}`, with the credential headers and the `sign` header over the
+//! exact body. The URLs and headers are built once, when the tenant is.
 
 use reqwest::{
     Url,
@@ -11,40 +10,36 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use warehouse_protocol::{
-    Envelope, Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qlink, sign::qlink_sign,
+    Operation, Protocol, SECRET_HEADER, WAREHOUSE_TYPE_HEADER, qlink, sign::qlink_sign,
 };
 
-use crate::domain::CallContext;
-use crate::upstream::http::{HttpTransport, Post};
-use crate::upstream::requests::encode;
-use crate::upstream::{QlinkCredentials, SetupError, UpstreamError, UpstreamErrorKind};
+use crate::upstream::{
+    QlinkCredentials, SetupError, UpstreamErrorKind,
+    client::{Signed, Signer, credential_headers, endpoint},
+};
 
-pub(super) struct Client {
+pub(super) struct QlinkSigner {
     /// `{base_url}/global-api/v1/warehouse/{operation}`, per operation.
     urls: Vec<(Operation, Url)>,
     /// Every header but `sign`.
     headers: HeaderMap,
     app_key: String,
     app_secret: SecretString,
-    transport: HttpTransport,
 }
 
-impl Client {
-    pub fn new(
-        base_url: &str,
-        credentials: &QlinkCredentials,
-        transport: HttpTransport,
-    ) -> Result<Self, SetupError> {
-        let endpoint = format!("{}{}/", base_url.trim_end_matches('/'), qlink::PATH_PREFIX);
-        let endpoint = Url::parse(&endpoint).map_err(|err| SetupError::BaseUrl(err.to_string()))?;
+impl QlinkSigner {
+    pub fn new(base_url: &str, credentials: &QlinkCredentials) -> Result<Self, SetupError> {
+        let prefix = endpoint(&format!(
+            "{}{}/",
+            base_url.trim_end_matches('/'),
+            qlink::PATH_PREFIX
+        ))?;
         let urls = Operation::ALL
             .into_iter()
             .map(|operation| {
-                let url = endpoint.join(operation.name(Protocol::Qlink));
-                Ok((
-                    operation,
-                    url.map_err(|err| SetupError::BaseUrl(err.to_string()))?,
-                ))
+                let url = prefix.join(operation.name(Protocol::Qlink));
+                let url = url.map_err(|err| SetupError::BaseUrl(err.to_string()))?;
+                Ok((operation, url))
             })
             .collect::<Result<_, SetupError>>()?;
         Ok(Self {
@@ -52,31 +47,22 @@ impl Client {
             headers: fixed_headers(credentials)?,
             app_key: credentials.app_key.clone(),
             app_secret: credentials.app_secret.clone(),
-            transport,
         })
     }
 
-    /// Calls `operation` with `body` and reads the answer with `read`.
-    pub async fn call<T>(
-        &self,
-        ctx: &CallContext,
-        operation: Operation,
-        body: &impl Serialize,
-        read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
-    ) -> Result<T, UpstreamError> {
-        let post = self.prepare(operation, body)?;
-        self.send(ctx, post, read).await
+    /// Where `operation` is sent: built for every operation with the signer.
+    pub(super) fn url(&self, operation: Operation) -> Option<&Url> {
+        let mut urls = self.urls.iter();
+        urls.find(|(known, _)| *known == operation)
+            .map(|(_, url)| url)
     }
+}
 
-    /// The first half of [`call`](Self::call): `operation`'s request with
-    /// `body` encoded and signed, ready to [`send`](Self::send).
-    pub fn prepare(
-        &self,
-        operation: Operation,
-        body: &impl Serialize,
-    ) -> Result<Post, UpstreamError> {
-        let name = operation.name(Protocol::Qlink);
-        let body = encode(body).map_err(|kind| self.transport.error(name, kind))?;
+impl Signer for QlinkSigner {
+    const PROTOCOL: Protocol = Protocol::Qlink;
+
+    /// The body as it is, signed in the `sign` header.
+    fn sign(&self, operation: Operation, body: String) -> Result<Signed, UpstreamErrorKind> {
         let sign = qlink_sign(&self.app_key, &body, self.app_secret.expose_secret());
         let mut headers = self.headers.clone();
         // A hex digest is always a valid header value.
@@ -85,54 +71,29 @@ impl Client {
         }
         let url = self.url(operation).cloned().ok_or_else(|| {
             let why = "the operation has no URL; nothing was sent".to_owned();
-            self.transport.error(name, UpstreamErrorKind::Connect(why))
+            UpstreamErrorKind::Connect(why)
         })?;
-        Ok(Post {
-            operation: name,
-            access: operation.access(),
+        Ok(Signed {
             url,
             headers,
             body: body.into_bytes(),
         })
     }
-
-    /// The second half of [`call`](Self::call): sends `post` and reads the
-    /// answer with `read`.
-    pub async fn send<T>(
-        &self,
-        ctx: &CallContext,
-        post: Post,
-        read: impl FnOnce(&Envelope) -> Result<T, UpstreamErrorKind>,
-    ) -> Result<T, UpstreamError> {
-        self.transport.post(ctx, post, read).await
-    }
-
-    /// Where `operation` is sent: built for every operation with the client.
-    pub(super) fn url(&self, operation: Operation) -> Option<&Url> {
-        let mut urls = self.urls.iter();
-        urls.find(|(known, _)| *known == operation)
-            .map(|(_, url)| url)
-    }
-
-    pub fn error(&self, operation: Operation, kind: UpstreamErrorKind) -> UpstreamError {
-        self.transport.error(operation.name(Protocol::Qlink), kind)
-    }
 }
 
-/// The credential headers of every request (all but `sign`); a value HTTP
-/// cannot carry is named, never quoted (it may be a secret).
+/// The credential headers of every request (all but `sign`).
 fn fixed_headers(credentials: &QlinkCredentials) -> Result<HeaderMap, SetupError> {
-    let mut headers = HeaderMap::new();
-    let mut add = |name: &'static str, label: &'static str, text: &str, sensitive: bool| {
-        // `from_bytes` takes UTF-8 text beyond ASCII; only control characters fail.
-        let mut value =
-            HeaderValue::from_bytes(text.as_bytes()).map_err(|_| SetupError::Header(label))?;
-        value.set_sensitive(sensitive);
-        headers.insert(HeaderName::from_static(name), value);
-        Ok::<_, SetupError>(())
+    let auth_info = match credentials.auth_info.as_slice() {
+        [] => None,
+        entries => Some(auth_info(entries)?),
     };
-    add(qlink::APP_KEY_HEADER, "appKey", &credentials.app_key, false)?;
-    let optional = [
+    credential_headers([
+        (
+            qlink::APP_KEY_HEADER,
+            "appKey",
+            Some(credentials.app_key.as_str()),
+            false,
+        ),
         (
             WAREHOUSE_TYPE_HEADER,
             "warehouseType",
@@ -158,31 +119,31 @@ fn fixed_headers(credentials: &QlinkCredentials) -> Result<HeaderMap, SetupError
             credentials.api_url.as_deref(),
             false,
         ),
-    ];
-    for (name, label, text, sensitive) in optional {
-        if let Some(text) = text {
-            add(name, label, text, sensitive)?;
-        }
+        (
+            qlink::AUTH_INFO_HEADER,
+            "authInfo",
+            auth_info.as_deref(),
+            true,
+        ),
+    ])
+}
+
+/// The `authInfo` header's JSON: `[{"authInfoKey":…,"value":…}]`.
+fn auth_info(entries: &[crate::upstream::AuthInfo]) -> Result<String, SetupError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Entry<'a> {
+        auth_info_key: &'a str,
+        value: &'a str,
     }
-    if !credentials.auth_info.is_empty() {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Entry<'a> {
-            auth_info_key: &'a str,
-            value: &'a str,
-        }
-        let entries: Vec<Entry<'_>> = credentials
-            .auth_info
-            .iter()
-            .map(|entry| Entry {
-                auth_info_key: &entry.key,
-                value: entry.value.expose_secret(),
-            })
-            .collect();
-        let json = serde_json::to_string(&entries).map_err(|_| SetupError::Header("authInfo"))?;
-        add(qlink::AUTH_INFO_HEADER, "authInfo", &json, true)?;
-    }
-    Ok(headers)
+    let entries: Vec<Entry<'_>> = entries
+        .iter()
+        .map(|entry| Entry {
+            auth_info_key: &entry.key,
+            value: entry.value.expose_secret(),
+        })
+        .collect();
+    serde_json::to_string(&entries).map_err(|_| SetupError::Header("authInfo"))
 }
 
 fn exposed(secret: &Option<SecretString>) -> Option<&str> {

@@ -1,6 +1,7 @@
-//! Fuzzing qlink's answers: any answer is read or refused without a panic,
-//! a batch's outcomes follow the request whatever the warehouse says, and
-//! stock rows round trip.
+//! Fuzzing qlink's answers: the tests both protocols share (any answer is
+//! read or refused without a panic, a batch's outcomes follow the request,
+//! stock rows round trip), a batch of orders' outcomes follow the request
+//! whatever the warehouse says, and a refusal keeps the warehouse's words.
 
 use proptest::prelude::*;
 use serde_json::json;
@@ -9,13 +10,16 @@ use warehouse_protocol::Envelope;
 use super::answers;
 use crate::upstream::{
     UpstreamErrorKind,
-    fuzz::{
-        any_single_answer_is_read_or_refused, envelope, inventory_items, inventory_row, order_refs,
-        outcomes_follow_request, stock_rows_read_back,
-    },
+    fuzz::{answers_pass_the_shared_fuzz_tests, envelope, order_refs, outcomes_follow_request},
 };
 
-any_single_answer_is_read_or_refused!(answers);
+answers_pass_the_shared_fuzz_tests!(
+    answers,
+    stock_pages: |rows| {
+        [json!(rows), json!({"isLastPage": true, "pageCount": 1, "data": rows})]
+            .map(|result| json!({"success": true, "result": result}))
+    }
+);
 
 proptest! {
     #![proptest_config(warehouse_protocol::fuzzing::config())]
@@ -30,16 +34,6 @@ proptest! {
         outcomes_follow_request(cancelled, |outcome| &outcome.id, &numbers)?;
         let states = answers::order_states(&envelope, &orders);
         outcomes_follow_request(states, |state| &state.order_number, &numbers)?;
-        let asns = answers::cancelled_asns(&envelope, &numbers);
-        outcomes_follow_request(asns, |outcome| &outcome.asn_number, &numbers)?;
-    }
-
-    #[test]
-    fn stock_rows_read_back_as_sent(items in inventory_items(), as_strings in any::<bool>()) {
-        let rows: Vec<_> = items.iter().map(|item| inventory_row(item, as_strings)).collect();
-        let bodies = [json!(rows), json!({"isLastPage": true, "pageCount": 1, "data": rows})]
-            .map(|result| json!({"success": true, "result": result}));
-        stock_rows_read_back(&items, bodies, answers::inventory_page)?;
     }
 
     #[test]

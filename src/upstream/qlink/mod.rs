@@ -19,6 +19,7 @@ use warehouse_protocol::{Operation, Protocol};
 
 use super::{
     HttpTransport, QlinkCredentials, SetupError, UpstreamError, UpstreamErrorKind,
+    client::Client,
     pager::{self, Page, PageAnswer, PageSource},
 };
 use crate::domain::{
@@ -29,7 +30,7 @@ use crate::domain::{
 
 /// A tenant's warehouse behind qlink.
 pub struct QlinkBackend {
-    client: client::Client,
+    client: Client<client::QlinkSigner>,
     /// `warehouseKey`, in every body.
     warehouse_key: String,
 }
@@ -43,7 +44,7 @@ impl QlinkBackend {
         transport: HttpTransport,
     ) -> Result<Self, SetupError> {
         Ok(Self {
-            client: client::Client::new(base_url, credentials, transport)?,
+            client: Client::new(client::QlinkSigner::new(base_url, credentials)?, transport),
             warehouse_key: credentials.warehouse_key.clone(),
         })
     }
@@ -59,7 +60,7 @@ impl WarehouseBackend for QlinkBackend {
         let body = requests::ListBody::new(&self.warehouse_key, "");
         let operation = Operation::ListWarehouses;
         self.client
-            .call(ctx, operation, &body, answers::warehouses)
+            .call(ctx, operation, Some(&body), answers::warehouses)
             .await
     }
 
@@ -71,23 +72,21 @@ impl WarehouseBackend for QlinkBackend {
         let body = requests::ListBody::new(&self.warehouse_key, warehouse_code);
         let read = |envelope: &_| answers::channels(envelope, warehouse_code);
         self.client
-            .call(ctx, Operation::ListChannels, &body, read)
+            .call(ctx, Operation::ListChannels, Some(&body), read)
             .await
     }
 
     async fn create_order(
         &self,
         ctx: &CallContext,
-        mut order: NewOrder,
+        order: NewOrder,
     ) -> Result<CreatedOrder, UpstreamError> {
-        let body = requests::CreateOrder::new(&self.warehouse_key, &order);
-        let post = self.client.prepare(Operation::CreateOrder, &body)?;
-        let order_number = std::mem::take(&mut order.order_number);
-        // Freed now, by the thread that decoded it, rather than by whichever
-        // worker resumes the call when the warehouse answers.
-        drop(order);
-        let read = |envelope: &_| answers::created_order(envelope, &order_number);
-        self.client.send(ctx, post, read).await
+        let prepare = |order: &NewOrder| {
+            let body = requests::CreateOrder::new(&self.warehouse_key, order);
+            self.client.prepare(Operation::CreateOrder, Some(&body))
+        };
+        let read = answers::created_order;
+        self.client.create(ctx, order, prepare, read).await
     }
 
     async fn cancel_orders(
@@ -99,7 +98,7 @@ impl WarehouseBackend for QlinkBackend {
         let body = requests::CancelOrder::new(&self.warehouse_key, warehouse_code, orders);
         let read = |envelope: &_| answers::cancelled_orders(envelope, orders);
         self.client
-            .call(ctx, Operation::CancelOrder, &body, read)
+            .call(ctx, Operation::CancelOrder, Some(&body), read)
             .await
     }
 
@@ -112,22 +111,21 @@ impl WarehouseBackend for QlinkBackend {
         let body = requests::GetOrder::new(&self.warehouse_key, warehouse_code, orders);
         let read = |envelope: &_| answers::order_states(envelope, orders);
         self.client
-            .call(ctx, Operation::GetOrder, &body, read)
+            .call(ctx, Operation::GetOrder, Some(&body), read)
             .await
     }
 
     async fn create_asn(
         &self,
         ctx: &CallContext,
-        mut asn: NewAsn,
+        asn: NewAsn,
     ) -> Result<CreatedAsn, UpstreamError> {
-        let body = requests::CreateAsnOrder::new(&self.warehouse_key, &asn);
-        let post = self.client.prepare(Operation::CreateAsn, &body)?;
-        let asn_number = std::mem::take(&mut asn.asn_number);
-        // Freed now, as the order in `create_order` is.
-        drop(asn);
-        let read = |envelope: &_| answers::created_asn(envelope, &asn_number);
-        self.client.send(ctx, post, read).await
+        let prepare = |asn: &NewAsn| {
+            let body = requests::CreateAsnOrder::new(&self.warehouse_key, asn);
+            self.client.prepare(Operation::CreateAsn, Some(&body))
+        };
+        let read = answers::created_asn;
+        self.client.create(ctx, asn, prepare, read).await
     }
 
     async fn get_asns(
@@ -138,7 +136,7 @@ impl WarehouseBackend for QlinkBackend {
     ) -> Result<Vec<AsnState>, UpstreamError> {
         let body = requests::GetAsnList::new(&self.warehouse_key, warehouse_code, asns);
         self.client
-            .call(ctx, Operation::GetAsns, &body, answers::asn_states)
+            .call(ctx, Operation::GetAsns, Some(&body), answers::asn_states)
             .await
     }
 
@@ -151,7 +149,7 @@ impl WarehouseBackend for QlinkBackend {
         let body = requests::CancelAsnOrder::new(&self.warehouse_key, warehouse_code, asn_numbers);
         let read = |envelope: &_| answers::cancelled_asns(envelope, asn_numbers);
         self.client
-            .call(ctx, Operation::CancelAsns, &body, read)
+            .call(ctx, Operation::CancelAsns, Some(&body), read)
             .await
     }
 
@@ -169,7 +167,7 @@ impl WarehouseBackend for QlinkBackend {
         let body = requests::InsertSkuInfo::new(&self.warehouse_key, sku);
         let read = |envelope: &_| answers::sku_upserted(envelope, &sku.sku);
         self.client
-            .call(ctx, Operation::UpsertSku, &body, read)
+            .call(ctx, Operation::UpsertSku, Some(&body), read)
             .await
     }
 }
@@ -180,7 +178,7 @@ impl PageSource for QlinkBackend {
         let body = requests::SyncInventory::new(&self.warehouse_key, page);
         let operation = Operation::SyncInventory;
         self.client
-            .call(ctx, operation, &body, answers::inventory_page)
+            .call(ctx, operation, Some(&body), answers::inventory_page)
             .await
     }
 

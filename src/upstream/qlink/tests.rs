@@ -739,7 +739,11 @@ async fn spawn(state: Shared) -> SocketAddr {
 async fn operation_urls_extend_the_base_url_and_a_bad_one_stops_the_build() {
     let url = |base: &str, operation| {
         let backend = QlinkBackend::new(base, &credentials(), transport()).expect("backend");
-        backend.client.url(operation).map(|url| url.to_string())
+        backend
+            .client
+            .signer()
+            .url(operation)
+            .map(|url| url.to_string())
     };
     for base in ["http://127.0.0.1:8080", "http://127.0.0.1:8080/"] {
         assert_eq!(
