@@ -12,8 +12,6 @@
 //! number reached it and that no repeat did.
 
 use std::{
-    collections::HashMap,
-    fs,
     net::SocketAddr,
     path::{Path as FsPath, PathBuf},
     sync::{
@@ -34,8 +32,12 @@ use serde::Deserialize;
 use sqlx::{Connection, PgConnection};
 use tokio::{net::TcpListener, runtime::Runtime, sync::Mutex};
 use tonic::transport::Channel;
+
+mod probes;
+pub use self::probes::SYNC_PROBES;
 use warehouse_protocol::sign::qianyi_sign;
 
+use self::probes::{PostgresBackends, ScratchDb, filesystem_of, probe_disk_syncs, rand_u64};
 use crate::{
     floor,
     measure::{self, Group, Latencies, Run},
@@ -297,89 +299,6 @@ async fn fresh_postgres(admin_url: &str) -> Result<Prepared, String> {
     })
 }
 
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::process::id())
-}
-
-/// The server processes serving one database, found through
-/// `pg_stat_activity`, whose CPU time `/proc` tells when the server runs
-/// on this machine.
-struct PostgresBackends {
-    admin: Mutex<PgConnection>,
-    database: String,
-}
-
-impl PostgresBackends {
-    /// CPU seconds so far per backend; `None` when none can be read.
-    async fn cpu_seconds(&self) -> Option<HashMap<i32, f64>> {
-        let pids: Vec<i32> =
-            sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
-                .bind(&self.database)
-                .fetch_all(&mut *self.admin.lock().await)
-                .await
-                .ok()?;
-        let seconds: HashMap<i32, f64> = pids
-            .into_iter()
-            .filter_map(|pid| {
-                let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                Some((pid, measure::cpu_seconds_of_stat(&stat)?))
-            })
-            .collect();
-        (!seconds.is_empty()).then_some(seconds)
-    }
-
-    /// Drops the benchmark's database, closing the facade's connections.
-    async fn drop_database(&self) {
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-        if let Err(err) = sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&mut *self.admin.lock().await)
-            .await
-        {
-            eprintln!("qlink-bench: cannot drop {}: {err}", self.database);
-        }
-    }
-}
-
-/// A SQLite file the benchmark made, removed with its write-ahead log when
-/// dropped.
-struct ScratchDb(PathBuf);
-
-impl ScratchDb {
-    fn in_dir(dir: &FsPath) -> Self {
-        Self(dir.join(format!(
-            "qlink-bench-{}-{:016x}.db",
-            std::process::id(),
-            rand_u64()
-        )))
-    }
-}
-
-impl Drop for ScratchDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = self.0.clone().into_os_string();
-            name.push(suffix);
-            let _ = fs::remove_file(name);
-        }
-    }
-}
-
-/// The file system type of the mount `dir` is on, from `/proc/mounts`.
-fn filesystem_of(dir: &FsPath) -> Option<String> {
-    let dir = fs::canonicalize(dir).ok()?;
-    let mounts = fs::read_to_string("/proc/mounts").ok()?;
-    mounts
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let (_device, point, fs) = (fields.next()?, fields.next()?, fields.next()?);
-            dir.starts_with(point).then(|| (point.len(), fs.to_owned()))
-        })
-        .max_by_key(|(length, _)| *length)
-        .map(|(_, fs)| fs)
-}
-
 /// One measured run of a store scenario.
 pub struct StoreRun {
     pub scenario: StoreScenario,
@@ -633,44 +552,6 @@ where
     }
 }
 
-/// Syncs probed per call of [`probe_disk_syncs`], at most.
-pub const SYNC_PROBES: usize = 50;
-/// How long one probe may take in all.
-const SYNC_PROBE_BUDGET: Duration = Duration::from_millis(500);
-
-/// How long a 4 KiB append and its sync to disk take in `dir`, in
-/// nanoseconds: what every commit waits for, SQLite's with
-/// synchronous=FULL as PostgreSQL's WAL flush. Empty when `dir` refuses.
-async fn probe_disk_syncs(dir: PathBuf) -> Vec<u64> {
-    let probe = move || -> std::io::Result<Vec<u64>> {
-        use std::io::Write as _;
-        let path = dir.join(format!(
-            "qlink-bench-sync-probe-{}-{:016x}",
-            std::process::id(),
-            rand_u64()
-        ));
-        let mut file = fs::File::create(&path)?;
-        let started = std::time::Instant::now();
-        let mut nanos = Vec::with_capacity(SYNC_PROBES);
-        let outcome = (|| {
-            while nanos.len() < SYNC_PROBES && started.elapsed() < SYNC_PROBE_BUDGET {
-                file.write_all(&[0; 4096])?;
-                let synced = std::time::Instant::now();
-                file.sync_data()?;
-                nanos.push(synced.elapsed().as_nanos() as u64);
-            }
-            Ok(())
-        })();
-        let _ = fs::remove_file(&path);
-        outcome.map(|()| nanos)
-    };
-    tokio::task::spawn_blocking(probe)
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default()
-}
-
 fn finish(
     scenario: StoreScenario,
     facade: &StoreFacade,
@@ -819,20 +700,4 @@ fn order_status(number: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pushed_content_is_json_with_its_order_number() {
-        let content: serde_json::Value =
-            serde_json::from_str(&order_status("PUSH-7")).expect("json");
-        assert_eq!(content["orderNumber"], "PUSH-7");
-        assert_eq!(content["skuList"][0]["quantity"], 4);
-    }
-
-    #[test]
-    fn the_temp_dir_is_on_some_file_system() {
-        assert!(filesystem_of(&std::env::temp_dir()).is_some());
-        assert_eq!(filesystem_of(FsPath::new("/no/such/dir")), None);
-    }
-}
+mod tests;
