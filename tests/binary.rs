@@ -206,6 +206,20 @@ fn a_store_that_cannot_be_opened_stops_start_up_naming_it_without_the_password()
 }
 
 #[test]
+fn a_facade_a_test_lets_go_of_is_killed_not_left_running() {
+    let mut running = Running::demo(free_port(), free_port(), &[]);
+    running.wait_for("qlink-facade ready");
+    let proc_entry = format!("/proc/{}", running.pid());
+    assert!(std::path::Path::new(&proc_entry).exists());
+    // What a panicking test does with it.
+    drop(running);
+    assert!(
+        !std::path::Path::new(&proc_entry).exists(),
+        "{proc_entry} is still there"
+    );
+}
+
+#[test]
 fn a_bad_config_names_the_tenant_and_key() {
     let dir = TempDir::new("badcfg");
     let path = dir.write(

@@ -20,10 +20,20 @@ use tonic::transport::Channel;
 
 use super::config_text::{qianyi_tenant, server_toml};
 
+/// A running `qlink-facade`, killed when dropped: a test that panics
+/// leaves no process behind.
 pub struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A child already waited for is not signalled again.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Running {
@@ -91,6 +101,11 @@ impl Running {
         }
     }
 
+    /// The process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (e.g. "HUP") to the process.
     pub fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
@@ -108,7 +123,7 @@ impl Running {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
             self.seen.push(line);
         }
-        self.seen
+        std::mem::take(&mut self.seen)
     }
 
     /// [`Running::stop`] once this test's connections have closed: drop
@@ -128,7 +143,7 @@ impl Running {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(line);
         }
-        self.seen
+        std::mem::take(&mut self.seen)
     }
 }
 
