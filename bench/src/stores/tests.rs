@@ -1,3 +1,5 @@
+//! Unit tests of the store scenarios' helpers.
+
 use super::*;
 
 #[test]
