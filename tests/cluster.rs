@@ -214,3 +214,24 @@ async fn without_redis_a_facade_limits_at_its_share_and_stays_ready() {
     .await;
     assert!(back.is_some(), "redis_up comes back once Redis does");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_redis_goes_away_the_local_share_starts_from_what_was_sent_not_a_fresh_burst() {
+    let Some(redis_url) = redis_url("local_share_after_redis") else {
+        return;
+    };
+    let proxy = TcpProxy::start(&redis_url).await;
+    let simulator = simulator().await;
+    // 10/s (burst 10) over 2 replicas: 5/s (burst 5) each without Redis.
+    let config = limited_config(&simulator, &proxy.url, 10, 2);
+    let facade = spawn_facade_with_metrics(config, Arc::new(Metrics::new())).await;
+    // Redis lets the whole burst through this one replica.
+    assert_eq!(burst(&[&facade], 10).await, 10);
+
+    // Redis goes away: the local share has been spent by those ten, so the
+    // next calls wait their turn at 5/s instead of 5 more going at once,
+    // which would be 15 at once against a limit of 10.
+    proxy.cut();
+    assert_eq!(burst(&[&facade], 5).await, 5, "served without Redis");
+    assert_arrived_within_rate(&simulator, 15, 10.0, 10);
+}

@@ -6,7 +6,9 @@
 //! Alone, a replica keeps the limit itself (governor). With `[cluster]`
 //! the limit is kept in Redis for all replicas together ([`SharedLimits`]),
 //! and the local limiter, at this replica's share of the limit, decides
-//! only the calls Redis cannot answer in time.
+//! only the calls Redis cannot answer in time. Every call Redis allows is
+//! counted in the local limiter too, so when Redis goes away the local
+//! share does not start with a fresh burst.
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -65,6 +67,12 @@ impl TenantLimiter {
         if let Some(shared) = &self.shared
             && let Some(verdict) = shared.check(tenant, self.rate).await
         {
+            if matches!(verdict, Verdict::Allowed) {
+                // The local share's bucket follows what this replica sent,
+                // so a fallback starts from that, not from a full burst on
+                // top of what Redis allowed.
+                let _ = self.local.check();
+            }
             return verdict;
         }
         match self.local.check() {
